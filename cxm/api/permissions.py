@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import permissions
+from rest_framework.request import Request
+
+from cxm.tenancy.roles import API_KEY_PERMISSIONS, role_allows
+
+
+def request_allows(request: Request, permission: str) -> bool:
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return permission in API_KEY_PERMISSIONS[api_key.read_only]
+    return role_allows(getattr(request, "organization_role", None), permission)
+
+
+class IsOrganizationMember(permissions.BasePermission):
+    """An API key or a member's session; reads need `view`, writes need `edit` (or the view's `write_permission`)."""
+
+    message = "Authentication with an API key (Authorization: Bearer …) is required."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if getattr(request, "organization", None) is None:
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            needed = getattr(view, "read_permission", "view")
+        else:
+            needed = getattr(view, "write_permission", "edit")
+        if not request_allows(request, needed):
+            self.message = f"This key or role lacks the '{needed}' permission."
+            return False
+        return True
+
+
+class PublicEndpoint(permissions.BasePermission):
+    """Endpoints customers reach without credentials (survey submission)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return True

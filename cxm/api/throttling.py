@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """Per API key (or per signed-in user, or per IP for anonymous calls)."""
+
+    scope = "api_key"
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        api_key = getattr(request, "api_key", None)
+        if api_key is not None:
+            ident = f"key:{api_key.pk}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user:{request.user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class PublicRateThrottle(SimpleRateThrottle):
+    """Per client IP, for endpoints customers reach without credentials."""
+
+    scope = "public"
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,0 +1,28 @@
+"""The API root under /api/v1/. Each app adds its routes in its own `api_urls.py`."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import OrganizationView
+
+urlpatterns = [
+    path("organization/", OrganizationView.as_view(), name="api-organization"),
+    path("", include("journeys.api_urls")),
+    path("", include("surveys.api_urls")),
+    path("", include("metrics.api_urls")),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),
+        name="api-schema",
+    ),
+]
+
+docs_urlpatterns = [
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", permission_classes=[], authentication_classes=[]
+        ),
+        name="api-docs",
+    ),
+]

@@ -1,0 +1,26 @@
+"""The Celery app. Tasks are autodiscovered from each app's tasks.py; the beat schedule lives here."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings.local")
+
+app = Celery("cxm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic work, in one place. Each entry expires before its next run so backlogs never pile up.
+app.conf.beat_schedule = {
+    "metrics-recompute-stale": {
+        "task": "metrics.tasks.recompute_all_organizations",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 14 * 60, "queue": "metrics"},
+    },
+    "core-heartbeat": {
+        "task": "cxm.core.tasks.heartbeat",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}

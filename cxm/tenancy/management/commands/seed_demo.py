@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+
+from cxm.tenancy.models import Membership, Organization
+from cxm.tenancy.roles import Role
+from cxm.tenancy.services import organization_create, user_create
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "cxm-demo-2026"
+# Each app adds its demo data through `<app>.demo.seed(organization=…, stdout=…, size=…)`, lowest layer first.
+SEEDERS = ["journeys.demo", "surveys.demo", "metrics.demo"]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization, its owner login and realistic demo data. Safe to run again."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--size", choices=["small", "full"], default="full")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        User = get_user_model()
+        user = User.objects.filter(username=DEMO_EMAIL).first()
+        if user is None:
+            user = user_create(email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Owner")
+        organization = Organization.objects.filter(slug=DEMO_SLUG).first()
+        if organization is None:
+            organization = organization_create(
+                slug=DEMO_SLUG, name="Demo Retail", owner=user, time_zone="Asia/Shanghai"
+            )
+        Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": Role.OWNER})
+        for module_name in SEEDERS:
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError:
+                continue
+            module.seed(organization=organization, stdout=self.stdout, size=options["size"])
+        self.stdout.write(self.style.SUCCESS(f"Demo organization '{DEMO_SLUG}' is ready."))
+        self.stdout.write(f"  Demo login: {DEMO_EMAIL}  password: {DEMO_PASSWORD}")

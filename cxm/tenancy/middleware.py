@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from .models import Membership, UserPreference
+
+SESSION_ORG_KEY = "organization_id"
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's chosen language wins over the cookie and the browser's."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not request.path.startswith("/api/"):
+            language = request.session.get("user_language")
+            if language is None:
+                preference = (
+                    UserPreference.objects.filter(user=user).values_list("language", flat=True).first()
+                )
+                language = preference or ""
+                request.session["user_language"] = language
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        return self.get_response(request)
+
+
+def resolve_membership(request: HttpRequest) -> Membership | None:
+    """The signed-in user's membership in the organization chosen in their session (or their first)."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.filter(user=user).select_related("organization")
+    chosen = request.session.get(SESSION_ORG_KEY)
+    membership = None
+    if chosen is not None:
+        membership = memberships.filter(organization_id=chosen).first()
+    if membership is None:
+        membership = memberships.order_by("organization__name").first()
+        if membership is not None:
+            request.session[SESSION_ORG_KEY] = membership.organization_id
+    return membership
+
+
+class CurrentOrganizationMiddleware:
+    """Sets request.membership and request.organization for signed-in page requests.
+
+    API requests get theirs from the API authentication classes instead (a key or the session).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.membership = None  # type: ignore[attr-defined]
+        request.organization = None  # type: ignore[attr-defined]
+        if not request.path.startswith(("/api/", "/static/", "/healthz", "/readyz")):
+            membership = resolve_membership(request)
+            request.membership = membership  # type: ignore[attr-defined]
+            request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.views import LoginView
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import (
+    AcceptInvitationForm,
+    ApiKeyForm,
+    InviteMemberForm,
+    LanguageForm,
+    LoginForm,
+    MemberRoleForm,
+    OrganizationSettingsForm,
+)
+from .middleware import SESSION_ORG_KEY
+from .models import ApiKey, MemberInvitation, Membership
+from .scoping import organization_required, scoped, scoped_get_or_404
+from .selectors import api_keys_for_organization, organization_settings
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _bump(key: str, window: int) -> int:
+    cache.add(key, 0, window)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+        return 1
+
+
+class RateLimitedLoginView(LoginView):
+    """Django's login, with attempts limited per (IP, username) and per IP."""
+
+    form_class = LoginForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limit, window = settings.LOGIN_RATE_LIMIT, settings.LOGIN_RATE_WINDOW
+        ip = _client_ip(request)
+        username = (request.POST.get("username") or "").strip().lower()[:254]
+        per_user = _bump(f"login:{ip}:{username}", window)
+        per_ip = _bump(f"login:{ip}", window)
+        if per_user > limit or per_ip > limit * 5:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, _("Too many login attempts. Please wait a few minutes and try again."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    return redirect("dashboard-overview")
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or fallback
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switches the interface language; remembered on the user when signed in, in a cookie otherwise."""
+    form = LanguageForm(request.POST)
+    response = HttpResponseRedirect(_safe_next(request, "/"))
+    if not form.is_valid():
+        return response
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        services.user_set_preferences(user=request.user, language=language)  # type: ignore[arg-type]
+        request.session["user_language"] = language
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+@require_POST
+@organization_required("view")
+def switch_organization(request: HttpRequest) -> HttpResponse:
+    membership = get_object_or_404(
+        Membership, user=request.user, organization_id=request.POST.get("organization")
+    )
+    request.session[SESSION_ORG_KEY] = membership.organization_id
+    services.user_set_preferences(user=request.user, organization=membership.organization)  # type: ignore[arg-type]
+    return redirect("home")
+
+
+@organization_required("manage_organization")
+def settings_general(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    initial = organization_settings(organization=organization)
+    form = OrganizationSettingsForm(request.POST or None, instance=organization, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        org = form.save(commit=False)
+        org.settings = {**(org.settings or {}), **{k: form.cleaned_data[k] for k in form.setting_fields}}
+        org.save()
+        messages.success(request, _("Settings saved."))
+        return redirect("settings")
+    return render(request, "tenancy/settings_general.html", {"form": form, "section": "general"})
+
+
+@organization_required("manage_members")
+def settings_members(request: HttpRequest) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    form = InviteMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_invite(
+                organization=request.organization,  # type: ignore[attr-defined]
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                invited_by=request.user,  # type: ignore[arg-type]
+                actor_role=membership.role,
+            )
+        except PermissionDenied as exc:
+            form.add_error("role", str(exc) or _("Not allowed."))
+        else:
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
+            return redirect("settings-members")
+    members = scoped(request, Membership).select_related("user").order_by("user__email")
+    invitations = scoped(request, MemberInvitation).filter(accepted_at__isnull=True)
+    return render(
+        request,
+        "tenancy/settings_members.html",
+        {
+            "form": form,
+            "members": members,
+            "invitations": invitations,
+            "section": "members",
+            "role_form": MemberRoleForm(),
+        },
+    )
+
+
+@require_POST
+@organization_required("manage_members")
+def member_update(request: HttpRequest, pk: int) -> HttpResponse:
+    target = scoped_get_or_404(request, Membership, pk=pk)
+    actor_role = request.membership.role  # type: ignore[attr-defined]
+    try:
+        if request.POST.get("action") == "remove":
+            services.membership_remove(membership=target, actor_role=actor_role)
+            messages.success(request, _("Member removed."))
+        else:
+            form = MemberRoleForm(request.POST)
+            if form.is_valid():
+                services.membership_set(
+                    organization=target.organization,
+                    user=target.user,
+                    role=form.cleaned_data["role"],
+                    actor_role=actor_role,
+                )
+                messages.success(request, _("Role updated."))
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])) or _("Not allowed."))
+    return redirect("settings-members")
+
+
+@organization_required("manage_api_keys")
+def settings_api_keys(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        _key, new_key = services.api_key_create(
+            organization=request.organization,  # type: ignore[attr-defined]
+            name=form.cleaned_data["name"],
+            read_only=form.cleaned_data["read_only"],
+            created_by=request.user,  # type: ignore[arg-type]
+        )
+        form = ApiKeyForm()
+    keys = api_keys_for_organization(organization=request.organization)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "tenancy/settings_api_keys.html",
+        {
+            "form": form,
+            "keys": keys,
+            "new_key": new_key,
+            "section": "api_keys",
+            "site_url": settings.SITE_URL,
+        },
+    )
+
+
+@require_POST
+@organization_required("manage_api_keys")
+def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    key = scoped_get_or_404(request, ApiKey, pk=pk)
+    services.api_key_revoke(api_key=key)
+    messages.success(request, _("Key %(name)s revoked.") % {"name": key.name})
+    return redirect("settings-api-keys")
+
+
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.invitation_find(token=token)
+    if invitation is None:
+        return render(request, "registration/invitation_invalid.html", status=404)
+    User = get_user_model()
+    existing = User.objects.filter(email__iexact=invitation.email).first()
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            services.invitation_accept(invitation=invitation, user=request.user)
+            request.session[SESSION_ORG_KEY] = invitation.organization_id
+            messages.success(request, _("You joined %(org)s.") % {"org": invitation.organization.name})
+            return redirect("home")
+        return render(
+            request, "registration/invitation_accept.html", {"invitation": invitation, "form": None}
+        )
+    if existing is not None:
+        messages.info(request, _("Sign in to accept the invitation."))
+        return redirect(f"{reverse('login')}?next={request.path}")
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_create(
+            email=invitation.email, password=form.cleaned_data["password"], name=form.cleaned_data["name"]
+        )
+        services.invitation_accept(invitation=invitation, user=user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_ORG_KEY] = invitation.organization_id
+        return redirect("home")
+    return render(request, "registration/invitation_accept.html", {"invitation": invitation, "form": form})

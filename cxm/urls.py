@@ -1,0 +1,43 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
+
+from cxm.api import exceptions as api_errors
+from cxm.api.urls import docs_urlpatterns
+from cxm.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("cxm.api.urls")),
+    path("api/", include(docs_urlpatterns)),
+    path("", include("cxm.tenancy.urls")),
+    path("", include("metrics.urls")),
+    path("", include("surveys.urls")),
+    path("", include("journeys.urls")),
+]
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+# Errors under /api/ are JSON, never an HTML page.
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return api_errors.api_400(request, exception) if _is_api(request) else bad_request(request, exception)  # type: ignore[arg-type]
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return (
+        api_errors.api_403(request, exception) if _is_api(request) else permission_denied(request, exception)  # type: ignore[arg-type]
+    )
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return api_errors.api_404(request, exception) if _is_api(request) else page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    return api_errors.api_500(request) if _is_api(request) else server_error(request)

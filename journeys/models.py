@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cxm.tenancy.models import TenantModel
+
+
+class Channel(models.TextChoices):
+    WEBSITE = "website", _("Website")
+    MOBILE_APP = "mobile_app", _("Mobile app")
+    STORE = "store", _("Store")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    SOCIAL = "social", _("Social media")
+    CHAT = "chat", _("Chat")
+    OTHER = "other", _("Other")
+
+
+class Customer(TenantModel):
+    """A person the organization serves, keyed by the organization's own id for them."""
+
+    external_id = models.CharField(_("external id"), max_length=255)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=64, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    age_band = models.CharField(_("age band"), max_length=32, blank=True)
+    gender = models.CharField(_("gender"), max_length=32, blank=True)
+    city = models.CharField(_("city"), max_length=128, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=128, blank=True)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed = models.BooleanField(_("unsubscribed"), default=False)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"], name="customer_unique_external_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "email"], name="customer_org_email"),
+            models.Index(fields=["organization", "last_seen_at"], name="customer_org_last_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.external_id
+
+
+class Journey(TenantModel):
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(TenantModel):
+    """A step of a journey (awareness, purchase, delivery, …), ordered by position."""
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(_("name"), max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["journey_id", "position", "id"]
+        indexes = [models.Index(fields=["organization", "journey", "position"], name="stage_org_journey_pos")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Touchpoint(TenantModel):
+    """Where a customer meets the business: a stage's card on the journey map."""
+
+    stage = models.ForeignKey(
+        Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    key = models.SlugField(
+        _("key"), max_length=100, help_text=_("Stable id used by the API and hidden fields.")
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.OTHER)
+    description = models.TextField(_("description"), blank=True)
+    owner = models.CharField(_("owner"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["stage_id", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="touchpoint_unique_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Interaction(TenantModel):
+    """A customer meeting a touchpoint at a time."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    touchpoint = models.ForeignKey(
+        Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+    )
+    kind = models.CharField(_("kind"), max_length=64, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    properties = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="interaction_unique_external_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "occurred_at"], name="interaction_org_time"),
+            models.Index(
+                fields=["organization", "customer", "occurred_at"], name="interaction_org_cust_time"
+            ),
+        ]
+
+
+class Transaction(TenantModel):
+    """An order. Negative amounts are refunds: netted in value, never counted as purchases."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="transactions")
+    order_id = models.CharField(_("order id"), max_length=255)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    touchpoint = models.ForeignKey(
+        Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions"
+    )
+    properties = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "order_id"], name="transaction_unique_order_id")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "occurred_at"], name="transaction_org_time"),
+            models.Index(
+                fields=["organization", "customer", "occurred_at"], name="transaction_org_cust_time"
+            ),
+        ]

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+
+class ReplicaRouter:
+    """Dashboard reads go to the `replica` alias when DATABASE_REPLICA_URL is set; writes to the primary.
+
+    Code that wants the replica asks for it explicitly with `metrics.routers.read_alias()`;
+    everything else uses the primary, so a write never lands on the replica.
+    """
+
+    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        return None
+
+    def db_for_write(self, model: Any, **hints: Any) -> str | None:
+        return "default"
+
+    def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool | None:
+        return True
+
+    def allow_migrate(
+        self, db: str, app_label: str, model_name: str | None = None, **hints: Any
+    ) -> bool | None:
+        return db == "default"
+
+
+def read_alias() -> str:
+    """The database alias for dashboard reads and recomputes."""
+    return "replica" if "replica" in settings.DATABASES else "default"

@@ -1,0 +1,121 @@
+import pytest
+from rest_framework.test import APIClient
+
+
+@pytest.mark.django_db
+def test_organization_endpoint(api_client, organization):
+    body = api_client.get("/api/v1/organization/").json()
+    assert body == {
+        "id": organization.pk,
+        "slug": "acme",
+        "name": "Acme",
+        "time_zone": "UTC",
+        "default_language": "en",
+        "created_at": body["created_at"],
+    }
+
+
+@pytest.mark.django_db
+def test_session_user_reaches_the_api_in_their_organization(owner_client, organization):
+    assert owner_client.get("/api/v1/organization/").json()["slug"] == "acme"
+
+
+@pytest.mark.django_db
+def test_401_without_credentials_is_json():
+    response = APIClient().get("/api/v1/organization/")
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["status"] == response.status_code
+
+
+@pytest.mark.django_db
+def test_401_for_a_bad_key():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer cxm_bad_key")
+    response = client.get("/api/v1/organization/")
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": {"status": 401, "code": "authentication_failed", "message": "Invalid or revoked API key."}
+    }
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db
+def test_404_unknown_api_path_is_json(api_client):
+    response = api_client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_405_is_json(api_client):
+    response = api_client.delete("/api/v1/organization/")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_415_is_json(api_client):
+    response = api_client.post("/api/v1/organization/", data="a=1", content_type="text/plain")
+    assert response.status_code in (405, 415)
+    assert response.json()["error"]["status"] == response.status_code
+
+
+@pytest.mark.django_db
+def test_429_is_json(api_client, settings):
+    from rest_framework.settings import api_settings
+
+    from cxm.api.throttling import ApiKeyRateThrottle
+
+    original = ApiKeyRateThrottle.THROTTLE_RATES
+    ApiKeyRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "api_key": "2/min"}
+    try:
+        codes = [api_client.get("/api/v1/organization/").status_code for _ in range(3)]
+        response = api_client.get("/api/v1/organization/")
+    finally:
+        ApiKeyRateThrottle.THROTTLE_RATES = original
+    assert codes[:2] == [200, 200] and response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
+
+
+def test_validation_and_500_shapes():
+    from rest_framework import exceptions
+
+    from cxm.api.exceptions import exception_handler
+
+    response = exception_handler(
+        exceptions.ValidationError({"score": ["Ensure this value is less than or equal to 10."]}), {}
+    )
+    assert response.status_code == 400
+    assert response.data == {
+        "error": {
+            "status": 400,
+            "code": "invalid",
+            "message": "score: Ensure this value is less than or equal to 10.",
+            "fields": {"score": ["Ensure this value is less than or equal to 10."]},
+        }
+    }
+    crashed = exception_handler(RuntimeError("boom"), {})
+    assert crashed.status_code == 500 and crashed.data["error"]["code"] == "server_error"
+
+
+def test_413_shape():
+    from django.core.exceptions import RequestDataTooBig
+
+    from cxm.api.exceptions import exception_handler
+
+    response = exception_handler(RequestDataTooBig("too big"), {})
+    assert response.status_code == 413 and response.data["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_are_served_locally(client):
+    schema = client.get("/api/v1/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/organization/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "cdn" not in html.lower()

@@ -1,0 +1,160 @@
+"""Shared fixtures: organizations, members, API clients, and the real services (PostgreSQL, Redis).
+
+Service-backed tests skip when a service is not configured, unless CXM_REQUIRE_SERVICES=1
+(as in CI), where a missing service fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from cxm.tenancy.models import Organization
+from cxm.tenancy.roles import Role
+from cxm.tenancy.services import api_key_create
+
+from .factories import MembershipFactory, OrganizationFactory, UserFactory
+
+# Playwright's sync API keeps an event loop on the test thread; the ORM calls in the same tests are safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def require_service(name: str, available: bool, why: str = "") -> None:
+    if available:
+        return
+    message = f"{name} is not available{': ' + why if why else ''}"
+    if os.environ.get("CXM_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (CXM_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    ok, why = False, "REDIS_URL is not set"
+    if url:
+        try:
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+            ok = True
+        except Exception as exc:  # noqa: BLE001
+            why = f"{url}: {exc}"
+    require_service("Redis", ok, why)
+    return url
+
+
+@pytest.fixture
+def postgres(db: Any) -> None:
+    require_service(
+        "PostgreSQL", connection.vendor == "postgresql", f"the test database is {connection.vendor}"
+    )
+
+
+@pytest.fixture
+def organization(db: Any) -> Organization:
+    return OrganizationFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def other_organization(db: Any) -> Organization:
+    return OrganizationFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def make_member(db: Any) -> Callable[..., Any]:
+    def _make(organization: Organization, role: str = Role.OWNER, email: str | None = None) -> Any:
+        user = UserFactory(**({"username": email} if email else {}))
+        MembershipFactory(organization=organization, user=user, role=role)
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def owner(organization: Organization, make_member: Callable[..., Any]) -> Any:
+    return make_member(organization, Role.OWNER, "owner@acme.test")
+
+
+@pytest.fixture
+def owner_client(client: Any, owner: Any) -> Any:
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def api_key(organization: Organization) -> str:
+    _key, plaintext = api_key_create(organization=organization, name="test")
+    return plaintext
+
+
+@pytest.fixture
+def api_client(api_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
+
+
+@pytest.fixture
+def other_api_client(other_organization: Organization) -> APIClient:
+    _key, plaintext = api_key_create(organization=other_organization, name="other")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    return client
+
+
+@pytest.fixture
+def read_only_api_client(organization: Organization) -> APIClient:
+    _key, plaintext = api_key_create(organization=organization, name="ro", read_only=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    require_service("Chromium", os.path.exists(path), f"{path} is missing (apt-get install chromium)")
+    return path
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser(chromium_path: str) -> Any:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def settings_languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
