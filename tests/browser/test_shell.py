@@ -31,7 +31,7 @@ def test_login_and_dashboard_shell_in_both_languages(browser, live_server, organ
         "Settings",
     ]
     page.select_option("#language-select", "zh-hans")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("html[lang=zh-hans]")
     nav = page.get_by_role("navigation", name="主导航")
     assert nav.get_by_role("link", name="仪表板").is_visible()
     assert page.locator("html").get_attribute("lang") == "zh-hans"

@@ -1,0 +1,69 @@
+"""Survey score math (METRICS.md, "Survey scores"). Pure functions on counts; the SQL that
+produces the counts lives in metrics.selectors."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Z95 = 1.96
+
+
+@dataclass(frozen=True)
+class NpsResult:
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: float | None
+    ci_low: float | None
+    ci_high: float | None
+    variance: float | None  # of NPS/100
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["promoter_share"] = self.promoters / self.n if self.n else None
+        data["passive_share"] = self.passives / self.n if self.n else None
+        data["detractor_share"] = self.detractors / self.n if self.n else None
+        return data
+
+
+def nps_from_counts(*, promoters: int, passives: int, detractors: int) -> NpsResult:
+    """NPS = 100 × (P − D) / n with promoters 9–10, passives 7–8, detractors 0–6.
+
+    Variance of NPS/100: (p + d − (p − d)²) / n with p = P/n, d = D/n.
+    95 % interval: adjusted Wald (Rocks 2016): n' = n + 3, p' = (P + ¾)/n', d' = (D + ¾)/n',
+    centre p' − d', half-width 1.96 × √((p' + d' − (p' − d')²)/n'), both × 100 (clipped to ±100).
+    """
+    n = promoters + passives + detractors
+    if n == 0:
+        return NpsResult(0, 0, 0, 0, None, None, None, None)
+    p, d = promoters / n, detractors / n
+    nps = 100.0 * (p - d)
+    variance = (p + d - (p - d) ** 2) / n
+    n_adj = n + 3
+    p_adj, d_adj = (promoters + 0.75) / n_adj, (detractors + 0.75) / n_adj
+    centre = p_adj - d_adj
+    half = Z95 * math.sqrt(max(p_adj + d_adj - centre**2, 0.0) / n_adj)
+    return NpsResult(
+        n,
+        promoters,
+        passives,
+        detractors,
+        nps,
+        max(-100.0, 100 * (centre - half)),
+        min(100.0, 100 * (centre + half)),
+        variance,
+    )
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Wilson score interval for a proportion, as percentages."""
+    if n == 0:
+        return None, None
+    phat = successes / n
+    denom = 1 + z * z / n
+    centre = (phat + z * z / (2 * n)) / denom
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
+    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
