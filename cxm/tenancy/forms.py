@@ -17,7 +17,14 @@ class LoginForm(AuthenticationForm):
     )
 
 
+def _time_zone_choices() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    return [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
+
+
 class OrganizationSettingsForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_time_zone_choices)
     survey_fatigue_days = forms.IntegerField(label=_("Survey fatigue (days)"), min_value=0, max_value=365)
     activity_window_days = forms.IntegerField(label=_("Activity window (days)"), min_value=1, max_value=3650)
     churn_window_days = forms.IntegerField(label=_("Churn window (days)"), min_value=1, max_value=3650)
