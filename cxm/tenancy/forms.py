@@ -20,7 +20,11 @@ class LoginForm(AuthenticationForm):
 def _time_zone_choices() -> list[tuple[str, str]]:
     import zoneinfo
 
-    return [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
+    return [
+        (tz, tz.replace("_", " "))
+        for tz in sorted(zoneinfo.available_timezones())
+        if "/" in tz or tz == "UTC"
+    ]
 
 
 class OrganizationSettingsForm(forms.ModelForm):

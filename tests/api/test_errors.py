@@ -119,3 +119,53 @@ def test_schema_and_docs_are_served_locally(client):
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower()
+
+
+@pytest.fixture
+def echo(settings):
+    settings.ROOT_URLCONF = "tests.api.echo_urls"
+
+
+@pytest.mark.django_db
+def test_400_field_errors_end_to_end(api_client, echo):
+    response = api_client.post("/api/v1/echo/", {"score": 11}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "status": 400,
+            "code": "invalid",
+            "message": "score: Ensure this value is less than or equal to 10.",
+            "fields": {"score": ["Ensure this value is less than or equal to 10."]},
+        }
+    }
+    assert api_client.post("/api/v1/echo/", {"score": 7}, format="json").json() == {"score": 7}
+
+
+@pytest.mark.django_db
+def test_400_malformed_json(api_client, echo):
+    response = api_client.post("/api/v1/echo/", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+
+
+@pytest.mark.django_db
+def test_413_end_to_end(api_client, echo):
+    response = api_client.post("/api/v1/echo/", {"score": 1, "pad": "x" * 2000}, format="json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.django_db
+def test_415_end_to_end(api_client, echo):
+    response = api_client.post(
+        "/api/v1/echo/", data="score=1", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.django_db
+def test_read_only_key_gets_403_on_write(read_only_api_client, echo):
+    response = read_only_api_client.post("/api/v1/echo/", {"score": 1}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "This key or role lacks the 'edit' permission."

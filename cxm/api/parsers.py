@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.conf import settings
+from rest_framework.parsers import JSONParser
+
+
+class LimitedJSONParser(JSONParser):
+    """JSON with a body-size cap: the view's `max_body_size`, else DATA_UPLOAD_MAX_MEMORY_SIZE (413 beyond).
+
+    DRF reads the request stream directly, so Django's own cap (on `request.body`) never applies here.
+    """
+
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None
+    ) -> Any:
+        from .exceptions import PayloadTooLarge  # here: exceptions imports DRF views, which load parsers
+
+        context = parser_context or {}
+        view = context.get("view")
+        limit = getattr(view, "max_body_size", None) or settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        request = context.get("request")
+        declared = int((request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0)
+        if declared > limit:
+            raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit} bytes.")
+        if stream is not None and hasattr(stream, "read"):
+            body = stream.read(limit + 1)
+            if len(body) > limit:
+                raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
+            stream = io.BytesIO(body)
+        return super().parse(stream, media_type, parser_context)
