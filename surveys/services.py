@@ -228,7 +228,8 @@ def question_create(
     options, show_if = options or [], show_if or {}
     _validate_question(survey=survey, kind=kind, options=options, show_if=show_if, scale_max=scale_max)
     if position is None:
-        position = (survey.questions.aggregate(m=Max("position"))["m"] or -1) + 1
+        highest = survey.questions.aggregate(m=Max("position"))["m"]
+        position = 0 if highest is None else highest + 1
     question = Question.objects.create(
         organization=survey.organization,
         survey=survey,

@@ -3,7 +3,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("surveys/", views.survey_list, name="survey-list"),
+    path("surveys/", views.survey_list, name="survey-index"),
     path("surveys/new/", views.survey_create, name="survey-create"),
     path("surveys/<int:pk>/", views.survey_edit, name="survey-edit"),
     path("surveys/<int:pk>/questions/new/", views.question_edit, name="question-create"),
@@ -12,7 +12,7 @@ urlpatterns = [
         "surveys/<int:pk>/questions/<int:question_pk>/action/", views.question_action, name="question-action"
     ),
     path("surveys/<int:pk>/status/", views.survey_status, name="survey-status"),
-    path("surveys/<int:pk>/duplicate/", views.survey_duplicate, name="survey-duplicate"),
+    path("surveys/<int:pk>/duplicate/", views.survey_duplicate, name="survey-copy"),
     path("surveys/<int:pk>/preview/", views.survey_preview, name="survey-preview"),
     path("surveys/<int:pk>/share/", views.survey_share, name="survey-share"),
     path("surveys/<int:pk>/qr.<str:fmt>", views.survey_qr, name="survey-qr"),

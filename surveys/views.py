@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +36,17 @@ from .models import Invitation, Question, QuestionKind, Response, ResponseChanne
 STATUS_BADGE = {"active": "ok", "paused": "warn", "closed": "bad", "draft": ""}
 
 
+def _count(model: Any, field: str) -> Subquery:
+    rows = (
+        model.objects.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)  # type: ignore[return-value]
+
+
 # --- Builder ---------------------------------------------------------------------------------------
 
 
@@ -43,7 +55,10 @@ def survey_list(request: HttpRequest) -> HttpResponse:
     surveys = (
         scoped(request, Survey)
         .select_related("touchpoint")
-        .annotate(response_count=Count("responses"), question_count=Count("questions", distinct=True))
+        .annotate(
+            response_count=_count(Response, "survey"),
+            question_count=_count(Question, "survey"),
+        )
         .order_by("-created_at")
     )
     return render(
