@@ -136,11 +136,30 @@ def main() -> int:
     # 1. The raw rate: single-row committed INSERTs, same database, same concurrency.
     pg_tps = None
     if not args.skip_pgbench:
-        psql(dsn, "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, organization_id int, payload jsonb, "
-                  "created_at timestamptz DEFAULT now())")
+        psql(
+            dsn,
+            "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, organization_id int, payload jsonb, "
+            "created_at timestamptz DEFAULT now())",
+        )
         with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-            script.write("INSERT INTO bench_insert (organization_id, payload) VALUES (1, '{\"score\": 9}');\n")
-        out = run(["pgbench", "-n", "-c", str(args.clients), "-j", "2", "-T", str(args.duration), "-f", script.name, dsn])
+            script.write(
+                "INSERT INTO bench_insert (organization_id, payload) VALUES (1, '{\"score\": 9}');\n"
+            )
+        out = run(
+            [
+                "pgbench",
+                "-n",
+                "-c",
+                str(args.clients),
+                "-j",
+                "2",
+                "-T",
+                str(args.duration),
+                "-f",
+                script.name,
+                dsn,
+            ]
+        )
         pg_tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
         os.unlink(script.name)
 
@@ -152,9 +171,25 @@ def main() -> int:
             probe.bind(("127.0.0.1", 0))
             args.port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [GUNICORN, "cxm.wsgi:application", "-k", "gthread", "--workers", str(args.workers), "--threads",
-         str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning", "--backlog", "2048"],
-        env=env, cwd=ROOT, start_new_session=True,
+        [
+            GUNICORN,
+            "cxm.wsgi:application",
+            "-k",
+            "gthread",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
     )
     try:
         base = f"http://127.0.0.1:{args.port}"
@@ -175,7 +210,9 @@ def main() -> int:
         psql(dsn, "TRUNCATE surveys_answer, surveys_response CASCADE")
         started = time.time()
         deadline = int(started) + args.duration  # POSTs until here (whole seconds: os.time() in Lua)
-        out = run([*wrk, "-d", f"{args.duration + 2}s", base, "--", path, question_id, origin, "b-", str(deadline)])
+        out = run(
+            [*wrk, "-d", f"{args.duration + 2}s", base, "--", path, question_id, origin, "b-", str(deadline)]
+        )
         post_seconds = deadline - started
         time.sleep(1)
         os.unlink(lua.name)

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import django_filters
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -272,7 +272,9 @@ class PublicResponseView(PublicSurveyMixin, APIView):
             return fast_public_submit(request, kwargs["public_id"])
         return super().dispatch(request, *args, **kwargs)
 
-    @extend_schema(request=SubmissionSerializer, responses={200: SubmitResultSerializer, 201: SubmitResultSerializer})
+    @extend_schema(
+        request=SubmissionSerializer, responses={200: SubmitResultSerializer, 201: SubmitResultSerializer}
+    )
     def post(self, request: Request, public_id: str) -> Any:
         return fast_public_submit(request._request, public_id)
 
@@ -332,7 +334,7 @@ def _envelope_errors(data: Any) -> dict[str, list[str]]:
         errors["channel"] = [f'"{channel}" is not a valid choice.'[:200]]
     hidden = data.get("hidden_fields")
     if hidden is not None and not isinstance(hidden, dict):
-        errors["hidden_fields"] = ['Expected a dictionary of items but got type "%s".' % type(hidden).__name__]
+        errors["hidden_fields"] = [f'Expected a dictionary of items but got type "{type(hidden).__name__}".']
     return errors
 
 
@@ -357,11 +359,17 @@ def fast_public_submit(request: HttpRequest, public_id: str) -> HttpResponse:
     return _cors(_fast_submit(request, snapshot, allowed), origin, allowed)
 
 
-def _fast_submit(request: HttpRequest, snapshot: selectors.SurveySnapshot | None, allowed: bool) -> HttpResponse:
+def _fast_submit(
+    request: HttpRequest, snapshot: selectors.SurveySnapshot | None, allowed: bool
+) -> HttpResponse:
     throttle = PublicSubmitThrottle()
     if not throttle.allow_request(request, _ThrottleView()):  # type: ignore[arg-type]
         wait = throttle.wait()
-        response = _error(429, "throttled", "Request was throttled." + (f" Expected available in {int(wait)} seconds." if wait else ""))
+        response = _error(
+            429,
+            "throttled",
+            "Request was throttled." + (f" Expected available in {int(wait)} seconds." if wait else ""),
+        )
         if wait:
             response["Retry-After"] = str(int(wait))
         return response
@@ -392,7 +400,9 @@ def _fast_submit(request: HttpRequest, snapshot: selectors.SurveySnapshot | None
         return _error(400, "invalid", _first_message(errors), errors)
     key = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
     try:
-        customer = services.customer_resolve(organization_id=snapshot.organization_id, reference=data.get("customer"))
+        customer = services.customer_resolve(
+            organization_id=snapshot.organization_id, reference=data.get("customer")
+        )
         result = services.response_submit(
             snapshot=snapshot,
             answers=data["answers"],
@@ -405,12 +415,16 @@ def _fast_submit(request: HttpRequest, snapshot: selectors.SurveySnapshot | None
             hidden_fields=data.get("hidden_fields") or {},
         )
     except services.SurveyNotAccepting as exc:
-        return _error(409, SurveyClosed.default_code, f"This survey is {exc.status} and is not accepting responses.")
+        return _error(
+            409, SurveyClosed.default_code, f"This survey is {exc.status} and is not accepting responses."
+        )
     except DjangoValidationError as exc:
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return _error(400, "invalid", _first_message(fields), fields)
     except TimeoutError:
-        return _error(503, "unavailable", "The response could not be stored in time; retry with the same key.")
+        return _error(
+            503, "unavailable", "The response could not be stored in time; retry with the same key."
+        )
     return JsonResponse(_result_body(result, snapshot.public_id), status=201 if result.created else 200)
 
 

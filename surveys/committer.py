@@ -81,14 +81,30 @@ class GroupCommitter:
             raise TimeoutError("the response was not committed in time")
         return None if item.failed else item.response_id
 
+    def close(self) -> None:
+        """Stop the thread and close its connection (tests; a process exiting needs nothing)."""
+        thread = self._thread
+        if thread is not None and thread.is_alive() and self._pid == os.getpid():
+            self._queue.put(None)  # type: ignore[arg-type]
+            thread.join(10)
+        self._thread = None
+
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            first = self._queue.get()
+            if first is None:
+                connection.close()
+                return
+            batch = [first]
             while len(batch) < MAX_BATCH:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is None:
+                    self._queue.put(None)  # type: ignore[arg-type]
+                    break
+                batch.append(item)
             try:
                 self._commit(batch)
             except Exception:  # noqa: BLE001  (the request threads fall back, nothing is lost)
@@ -107,7 +123,6 @@ class GroupCommitter:
     def _commit(self, batch: list[PendingResponse]) -> None:
         from psycopg2.extras import execute_values
 
-        connection.close_if_unusable_or_obsolete()
         with transaction.atomic():
             with connection.cursor() as cursor:
                 raw = cursor.cursor
