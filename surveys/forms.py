@@ -51,6 +51,7 @@ class SurveyForm(forms.ModelForm):
         model = Survey
         fields = ["name", "touchpoint", "fatigue_days"]
         help_texts = {"fatigue_days": _("Leave empty to use the organization's setting.")}
+        labels = {"touchpoint": _("Touchpoint")}
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
