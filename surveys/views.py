@@ -547,6 +547,15 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
             )
         answers = _form_answers(survey, request.POST)
         hidden = {k: request.POST.get(k, "")[:200] for k in ("order",) if request.POST.get(k)}
+        touchpoint_key = request.POST.get("touchpoint") or None
+        if (
+            touchpoint_key
+            and selectors.touchpoint_id_for_key(organization_id=survey.organization_id, key=touchpoint_key)
+            is None
+        ):
+            # A stale QR code or link must not cost the customer their answer: keep the key as a field.
+            hidden["touchpoint"] = touchpoint_key[:200]
+            touchpoint_key = None
         channel = request.POST.get("channel") or (
             ResponseChannel.EMAIL if invitation else ResponseChannel.LINK
         )
@@ -568,7 +577,7 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
                 customer=customer,
                 locale=language,
                 page_url=request.build_absolute_uri()[:2000],
-                touchpoint_key=request.POST.get("touchpoint") or None,
+                touchpoint_key=touchpoint_key,
                 channel=channel,
                 idempotency_key=params.get("idempotency_key", ""),
                 hidden_fields=hidden,

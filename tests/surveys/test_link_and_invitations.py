@@ -195,3 +195,12 @@ def test_qr_codes_bake_touchpoint_and_channel(owner_client, nps_survey, touchpoi
     assert f"/s/{nps_survey.public_id}?touchpoint=web-checkout&amp;channel=qr" in share.content.decode()
     assert owner_client.get(f"/surveys/{nps_survey.pk}/qr.gif").status_code == 404
     assert owner_client.get(f"/surveys/{nps_survey.pk}/qr.svg?touchpoint=nope").status_code == 404
+
+
+def test_unknown_touchpoint_in_a_link_keeps_the_answer(client, nps_survey, questions):
+    r = client.post(
+        link(nps_survey), {f"q{questions['score']}": "7", "idempotency_key": "k", "touchpoint": "old-qr"}
+    )
+    assert r.status_code == 302
+    response = Response.objects.get()
+    assert response.touchpoint is None and response.hidden_fields == {"touchpoint": "old-qr"}
