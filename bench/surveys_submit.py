@@ -8,7 +8,7 @@ In one run, against one PostgreSQL database:
   3. counts the stored responses and compares them with the 2xx answers wrk received.
 
 Usage (from the repository root; needs PostgreSQL, pgbench and wrk):
-  .venv/bin/python bench/surveys_submit.py --database cxm_surveys_bench --duration 20
+  .venv/bin/python bench/surveys_submit.py --database cxm_surveys_bench --duration 10 --rounds 3
 Options: --workers/--threads (gunicorn), --no-group-commit, --redis-url (throttle cache; default none,
 i.e. a per-process cache).
 """
@@ -102,11 +102,11 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--no-group-commit", action="store_true")
     parser.add_argument("--redis-url", default="")
-    parser.add_argument("--skip-pgbench", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     for tool in ("pgbench", "wrk", "psql"):
         if shutil.which(tool) is None:
@@ -133,37 +133,15 @@ def main() -> int:
     setup = run([PY, "manage.py", "shell", "-c", SETUP], env=env, cwd=ROOT)
     _, public_id, question_id = re.search(r"SURVEY (\S+) (\d+)", setup).group(0).split()  # type: ignore[union-attr]
 
-    # 1. The raw rate: single-row committed INSERTs, same database, same concurrency.
-    pg_tps = None
-    if not args.skip_pgbench:
-        psql(
-            dsn,
-            "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, organization_id int, payload jsonb, "
-            "created_at timestamptz DEFAULT now())",
-        )
-        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-            script.write(
-                "INSERT INTO bench_insert (organization_id, payload) VALUES (1, '{\"score\": 9}');\n"
-            )
-        out = run(
-            [
-                "pgbench",
-                "-n",
-                "-c",
-                str(args.clients),
-                "-j",
-                "2",
-                "-T",
-                str(args.duration),
-                "-f",
-                script.name,
-                dsn,
-            ]
-        )
-        pg_tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        os.unlink(script.name)
-
-    # 2. The endpoint under gunicorn.
+    psql(
+        dsn,
+        "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, organization_id int, payload jsonb, "
+        "created_at timestamptz DEFAULT now())",
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write("INSERT INTO bench_insert (organization_id, payload) VALUES (1, '{\"score\": 9}');\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(LUA)
     if not args.port:
         import socket
 
@@ -191,57 +169,106 @@ def main() -> int:
         cwd=ROOT,
         start_new_session=True,
     )
+    base = f"http://127.0.0.1:{args.port}"
+    path = f"/api/v1/public/surveys/{public_id}/responses"
+    origin = "https://shop.example.com"
+    wrk = ["wrk", "-t", "2", "-c", str(args.clients), "--timeout", "5s", "-s", lua.name]
+    rounds = []
     try:
-        base = f"http://127.0.0.1:{args.port}"
         for _ in range(100):
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1)
                 break
             except OSError:
                 time.sleep(0.2)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-            lua.write(LUA)
-        path = f"/api/v1/public/surveys/{public_id}/responses"
-        wrk = ["wrk", "-t", "2", "-c", str(args.clients), "--timeout", "5s", "-s", lua.name]
-        origin = "https://shop.example.com"
-        # Warm up (connections, imports, survey snapshot), then start from an empty table.
+        # Warm up (connections, imports, survey snapshot).
         run([*wrk, "-d", "4s", base, "--", path, question_id, origin, "warm-", str(int(time.time()) + 3)])
-        time.sleep(1)
-        psql(dsn, "TRUNCATE surveys_answer, surveys_response CASCADE")
-        started = time.time()
-        deadline = int(started) + args.duration  # POSTs until here (whole seconds: os.time() in Lua)
-        out = run(
-            [*wrk, "-d", f"{args.duration + 2}s", base, "--", path, question_id, origin, "b-", str(deadline)]
-        )
-        post_seconds = deadline - started
-        time.sleep(1)
-        os.unlink(lua.name)
+        # Rounds alternate the two measurements, so that load from elsewhere on the machine hits both.
+        for number in range(args.rounds):
+            # 1. The raw rate: single-row committed INSERTs, same database, same concurrency.
+            psql(dsn, "TRUNCATE bench_insert")
+            out = run(
+                [
+                    "pgbench",
+                    "-n",
+                    "-c",
+                    str(args.clients),
+                    "-j",
+                    "2",
+                    "-T",
+                    str(args.duration),
+                    "-f",
+                    script.name,
+                    dsn,
+                ]
+            )
+            pg_tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+            # 2. The endpoint under gunicorn, from an empty table.
+            psql(dsn, "TRUNCATE surveys_answer, surveys_response CASCADE")
+            time.sleep(1)
+            started = time.time()
+            deadline = int(started) + args.duration  # POSTs until here (whole seconds: os.time() in Lua)
+            out = run(
+                [
+                    *wrk,
+                    "-d",
+                    f"{args.duration + 2}s",
+                    base,
+                    "--",
+                    path,
+                    question_id,
+                    origin,
+                    f"r{number}-",
+                    str(deadline),
+                ]
+            )
+            post_seconds = deadline - started
+            time.sleep(1)
+            fields = re.search(r"RESULT (.*)", out).group(1).split()  # type: ignore[union-attr]
+            requests, ok, other, e_conn, e_rw, e_timeout, p50, p99, _us = (float(x) for x in fields)
+            stored = int(psql(dsn, "SELECT count(*) FROM surveys_response").strip())
+            answers = int(psql(dsn, "SELECT count(*) FROM surveys_answer").strip())
+            rate = ok / post_seconds
+            rounds.append(
+                {
+                    "pgbench_insert_tps": round(pg_tps, 1),
+                    "endpoint_2xx_per_s": round(rate, 1),
+                    "ratio_pct": round(100 * rate / pg_tps, 1),
+                    "p50_ms": round(p50 / 1000, 2),
+                    "p99_ms": round(p99 / 1000, 2),
+                    "answers_2xx": int(ok),
+                    "answers_other": int(other),
+                    "socket_errors": int(e_conn + e_rw + e_timeout),
+                    "stored_responses": stored,
+                    "stored_answers": answers,
+                    "stored_equals_2xx": stored == int(ok),
+                }
+            )
+            print(json.dumps(rounds[-1]), flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    fields = re.search(r"RESULT (.*)", out).group(1).split()  # type: ignore[union-attr]
-    requests, ok, other, e_conn, e_rw, e_timeout, p50, p99, _duration_us = (float(x) for x in fields)
-    stored = int(psql(dsn, "SELECT count(*) FROM surveys_response").strip())
-    answers = int(psql(dsn, "SELECT count(*) FROM surveys_answer").strip())
-    rate = ok / post_seconds
+        server.wait(timeout=60)
+        os.unlink(lua.name)
+        os.unlink(script.name)
+
+    def median(key: str) -> float:
+        return sorted(r[key] for r in rounds)[len(rounds) // 2]
+
     result = {
-        "pgbench_insert_tps": pg_tps,
-        "endpoint_2xx_per_s": round(rate, 1),
-        "ratio_pct": round(100 * rate / pg_tps, 1) if pg_tps else None,
-        "p50_ms": round(p50 / 1000, 2),
-        "p99_ms": round(p99 / 1000, 2),
-        "requests_incl_healthz_tail": int(requests),
-        "answers_2xx": int(ok),
-        "answers_other": int(other),
-        "socket_errors": {"connect": int(e_conn), "read_write": int(e_rw), "timeout": int(e_timeout)},
-        "stored_responses": stored,
-        "stored_answers": answers,
+        "median_pgbench_insert_tps": median("pgbench_insert_tps"),
+        "median_endpoint_2xx_per_s": median("endpoint_2xx_per_s"),
+        "median_ratio_pct": median("ratio_pct"),
+        "median_p50_ms": median("p50_ms"),
+        "median_p99_ms": median("p99_ms"),
+        "all_stored_equal_2xx": all(r["stored_equals_2xx"] for r in rounds),
+        "rounds": len(rounds),
         "clients": args.clients,
         "gunicorn": f"gthread {args.workers} workers x {args.threads} threads",
         "group_commit": not args.no_group_commit,
         "throttle_cache": "redis" if args.redis_url else "per-process",
         "duration_s": args.duration,
         "cpus": os.cpu_count(),
+        "load_average_after": open("/proc/loadavg").read().split()[:3],
     }
     print(json.dumps(result, indent=2))
     return 0
