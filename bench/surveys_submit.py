@@ -229,11 +229,26 @@ def main() -> int:
             stored = int(psql(dsn, "SELECT count(*) FROM surveys_response").strip())
             answers = int(psql(dsn, "SELECT count(*) FROM surveys_answer").strip())
             rate = ok / post_seconds
+            # Context: what the same server answers for GET /healthz (the middleware stack, no work).
+            hz = run(
+                [
+                    "wrk",
+                    "-t",
+                    "2",
+                    "-c",
+                    str(args.clients),
+                    "-d",
+                    f"{max(3, args.duration // 2)}s",
+                    f"{base}/healthz",
+                ]
+            )
+            healthz_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", hz).group(1))  # type: ignore[union-attr]
             rounds.append(
                 {
                     "pgbench_insert_tps": round(pg_tps, 1),
                     "endpoint_2xx_per_s": round(rate, 1),
                     "ratio_pct": round(100 * rate / pg_tps, 1),
+                    "healthz_rps": round(healthz_rps, 1),
                     "p50_ms": round(p50 / 1000, 2),
                     "p99_ms": round(p99 / 1000, 2),
                     "answers_2xx": int(ok),
@@ -260,6 +275,7 @@ def main() -> int:
         "median_ratio_pct": median("ratio_pct"),
         "median_p50_ms": median("p50_ms"),
         "median_p99_ms": median("p99_ms"),
+        "median_healthz_rps": median("healthz_rps"),
         "all_stored_equal_2xx": all(r["stored_equals_2xx"] for r in rounds),
         "rounds": len(rounds),
         "clients": args.clients,

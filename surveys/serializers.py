@@ -97,6 +97,12 @@ class SurveySerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None and not attrs.get("name") and not attrs.get("template"):
             raise serializers.ValidationError({"name": ["This field is required."]})
+        languages = attrs.get("languages", getattr(self.instance, "languages", None) or ["en", "zh-hans"])
+        default = attrs.get("default_language", getattr(self.instance, "default_language", "en"))
+        if default not in languages:
+            raise serializers.ValidationError(
+                {"default_language": ["Must be one of the survey's languages."]}
+            )
         return attrs
 
 

@@ -50,6 +50,10 @@ def test_survey_bad_inputs(api_client, read_only_api_client, other_organization)
     assert r.status_code == 400 and "allowed_origins" in r.json()["error"]["fields"]
     r = api_client.post("/api/v1/surveys", {"name": "x", "languages": ["fr"]}, format="json")
     assert r.status_code == 400
+    r = api_client.post(
+        "/api/v1/surveys", {"name": "x", "languages": ["en"], "default_language": "zh-hans"}, format="json"
+    )
+    assert r.status_code == 400 and "default_language" in r.json()["error"]["fields"]
     r = api_client.post("/api/v1/surveys", {"template": "xyz"}, format="json")
     assert r.status_code == 400
     assert read_only_api_client.post("/api/v1/surveys", {"name": "x"}, format="json").status_code == 403
