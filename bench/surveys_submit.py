@@ -103,6 +103,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--no-group-commit", action="store_true")
     parser.add_argument("--redis-url", default="")
@@ -279,7 +280,7 @@ def main() -> int:
         "all_stored_equal_2xx": all(r["stored_equals_2xx"] for r in rounds),
         "rounds": len(rounds),
         "clients": args.clients,
-        "gunicorn": f"gthread {args.workers} workers x {args.threads} threads",
+        "gunicorn": f"{args.worker_class} {args.workers} workers x {args.threads} threads",
         "group_commit": not args.no_group_commit,
         "throttle_cache": "redis" if args.redis_url else "per-process",
         "duration_s": args.duration,
