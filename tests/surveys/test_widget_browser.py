@@ -154,3 +154,31 @@ def test_widget_retries_a_failed_post_from_local_storage(browser, live_server, o
     response = Response.objects.get(survey=survey)
     assert (response.idempotency_key, response.score) == ("retry-1", 10)
     page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_widget_respects_fatigue_for_an_identified_customer_unless_forced(
+    browser, live_server, organization, other_origin
+):
+    from journeys.models import Customer
+
+    folder, origin = other_origin
+    survey = services.survey_create_from_template(organization=organization, template="csat")
+    services.survey_update(survey=survey, allowed_origins=[origin])
+    services.survey_set_status(survey=survey, action="activate")
+    customer = Customer.objects.create(organization=organization, external_id="C42", email="c42@example.com")
+    first = survey.questions.order_by("position").first()
+    services.response_submit_for_survey(survey=survey, answers={str(first.pk): 4}, customer=customer)
+    (folder / "index.html").write_text(
+        f'<!doctype html><html><body><script src="{live_server.url}/static/cxm/embed.js" '
+        f'data-survey="{survey.public_id}" data-auto="false"></script></body></html>'
+    )
+    page = browser.new_page()
+    page.goto(f"{origin}/index.html")
+    page.evaluate("window.cxm.survey({customer: {id: 'C42'}, touchpoint: null})")
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-cxm-widget]").count() == 0  # answered recently: not shown
+    page.evaluate("window.cxm.survey({customer: {id: 'C42'}, force: true, lang: 'zh-hans'})")
+    page.locator("[data-cxm-widget] button", has_text="5").first.wait_for(timeout=10000)
+    assert "您对本次体验的满意程度如何" in page.locator("[data-cxm-widget] .q").first.inner_text()
+    page.close()
