@@ -41,6 +41,16 @@ SCORE_RANGES: dict[str, tuple[int, int]] = {
 }
 
 
+CSAT_SCALES = (3, 5, 7)
+
+
+def score_range(kind: str, scale_max: int | None = None) -> tuple[int, int] | None:
+    """The inclusive range of a scored kind (None for choice and text questions)."""
+    if kind == QuestionKind.CSAT and scale_max in CSAT_SCALES:
+        return (1, int(scale_max))  # type: ignore[arg-type]
+    return SCORE_RANGES.get(kind)
+
+
 class ResponseChannel(models.TextChoices):
     LINK = "link", _("Link")
     WIDGET = "widget", _("Web widget")
@@ -85,6 +95,11 @@ class Question(TenantModel):
     )  # [{"value": "x", "label": {lang: text}}]
     # Follow-up logic: {"question": <id>, "min": 0, "max": 6} shows this one only in that range.
     show_if = models.JSONField(_("show if"), default=dict, blank=True)
+    # CSAT may be asked on 1–3, 1–5 (default) or 1–7; other kinds have fixed scales.
+    scale_max = models.PositiveSmallIntegerField(_("scale maximum"), null=True, blank=True)
+
+    def score_range(self) -> tuple[int, int] | None:
+        return score_range(self.kind, self.scale_max)
 
     class Meta:
         ordering = ["survey_id", "position", "id"]

@@ -1,0 +1,636 @@
+"""The surveys API: public collection (widget, link page), integrator collection, management."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import django_filters
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from cxm.api.exceptions import PayloadTooLarge, _first_message, error_body
+from cxm.api.mixins import OrganizationScopedMixin
+from cxm.api.permissions import PublicEndpoint
+from cxm.api.throttling import PublicRateThrottle
+from cxm.tenancy.models import Organization
+from journeys.models import Customer
+
+from . import selectors, services
+from .content import localised, normalise_language, pick_language, scale_labels
+from .models import Invitation, Question, Response, ResponseChannel, Survey
+from .serializers import (
+    IntegratorSubmissionSerializer,
+    InvitationCreateResultSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
+    PublicSurveySerializer,
+    QuestionSerializer,
+    ReorderSerializer,
+    ResponseSerializer,
+    SubmissionSerializer,
+    SubmitResultSerializer,
+    SurveySerializer,
+)
+
+MAX_BODY = 64 * 1024
+
+
+class SurveyClosed(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This survey is not accepting responses."
+    default_code = "survey_closed"
+
+
+class OriginNotAllowed(exceptions.APIException):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "This origin may not post to this survey; add it to the survey's allowed origins."
+    default_code = "origin_not_allowed"
+
+
+def _site_origins(request: Any) -> set[str]:
+    parts = urlsplit(settings.SITE_URL)
+    own = {f"{parts.scheme}://{parts.netloc}".lower()}
+    try:
+        own.add(f"{request.scheme}://{request.get_host()}".lower())
+    except Exception:  # noqa: BLE001, S110  (a disallowed Host header: only SITE_URL counts)
+        pass
+    return own
+
+
+def origin_allowed(*, origin: str, snapshot: selectors.SurveySnapshot | None, request: Any) -> bool:
+    """No Origin (server to server), this site's origin, or one of the survey's allowed origins."""
+    if not origin:
+        return True
+    origin = origin.rstrip("/").lower()
+    if origin in _site_origins(request):
+        return True
+    return snapshot is not None and (origin in snapshot.allowed_origins or "*" in snapshot.allowed_origins)
+
+
+def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _result_body(result: services.SubmitResult, public_id: str) -> dict[str, Any]:
+    return {
+        "id": result.response_id,
+        "survey": public_id,
+        "idempotency_key": result.idempotency_key,
+        "created": result.created,
+        "score_kind": result.score_kind,
+        "score": result.score,
+        "comment": result.comment,
+        "answers": {str(k): v for k, v in result.answers.items()},
+    }
+
+
+def _submit(
+    snapshot: selectors.SurveySnapshot, data: dict[str, Any], default_channel: str, request: Any
+) -> ApiResponse:
+    key = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
+    try:
+        customer = services.customer_resolve(
+            organization_id=snapshot.organization_id, reference=data.get("customer")
+        )
+        result = services.response_submit(
+            snapshot=snapshot,
+            answers=data["answers"],
+            customer=customer,
+            locale=data.get("locale", ""),
+            page_url=data.get("page_url", ""),
+            touchpoint_key=data.get("touchpoint") or None,
+            channel=data.get("channel") or default_channel,
+            idempotency_key=key,
+            hidden_fields=data.get("hidden_fields") or {},
+        )
+    except services.SurveyNotAccepting as exc:
+        raise SurveyClosed(f"This survey is {exc.status} and is not accepting responses.") from exc
+    except DjangoValidationError as exc:
+        raise _validation_error(exc) from exc
+    return ApiResponse(_result_body(result, snapshot.public_id), status=201 if result.created else 200)
+
+
+def _check_body_size(request: Request) -> None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY or len(request.body) > MAX_BODY:
+        raise PayloadTooLarge(f"The request body is over {MAX_BODY // 1024} KB.")
+
+
+class PublicSurveyMixin:
+    """CORS for a public survey route: only the survey's allowed origins (and this site) may call."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [PublicEndpoint]
+    throttle_classes = [PublicRateThrottle]
+    snapshot: selectors.SurveySnapshot | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.snapshot = selectors.survey_snapshot(public_id=kwargs.get("public_id", ""))
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+    def _origin(self, request: Any) -> str:
+        return request.headers.get("Origin", "")
+
+    def check_origin(self, request: Request) -> None:
+        if not origin_allowed(origin=self._origin(request), snapshot=self.snapshot, request=request):
+            raise OriginNotAllowed()
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        origin = self._origin(request)
+        if origin and origin_allowed(origin=origin, snapshot=self.snapshot, request=request):
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+            response["Access-Control-Max-Age"] = "600"
+        response["Vary"] = "Origin"
+        return response
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """CORS preflight: 204 for an allowed origin, 403 otherwise."""
+        self.check_origin(request)
+        return HttpResponse(status=204)
+
+
+class PublicSurveyView(PublicSurveyMixin, APIView):
+    """The widget's first call: the survey in the visitor's language, and whether to show it now."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("lang", str, description="Language wanted (else Accept-Language)."),
+            OpenApiParameter("customer", str, description="The customer's external id."),
+            OpenApiParameter("email", str, description="The customer's email."),
+        ],
+        responses=PublicSurveySerializer,
+    )
+    def get(self, request: Request, public_id: str) -> ApiResponse:
+        snapshot = self.snapshot
+        if snapshot is None:
+            raise exceptions.NotFound("No survey has this id.")
+        self.check_origin(request)
+        survey = (
+            Survey.objects.select_related("organization").prefetch_related("questions").get(pk=snapshot.id)
+        )
+        language = pick_language(
+            [request.query_params.get("lang", ""), translation.get_language_from_request(request._request)],
+            list(survey.languages),
+            survey.default_language,
+        )
+        days = selectors.survey_fatigue_days(survey=survey, organization=survey.organization)
+        show, reason = True, "ok"
+        if snapshot.status != "active":
+            show, reason = False, "not_active"
+        else:
+            customer = None
+            external_id = request.query_params.get("customer", "").strip()
+            email = request.query_params.get("email", "").strip()
+            if external_id:
+                customer = Customer.objects.filter(
+                    organization=survey.organization, external_id=external_id
+                ).first()
+            elif email:
+                customer = Customer.objects.filter(
+                    organization=survey.organization, email__iexact=email
+                ).first()
+            if customer is not None:
+                if customer.unsubscribed:
+                    show, reason = False, "unsubscribed"
+                elif selectors.customer_is_fatigued(
+                    organization=survey.organization, customer=customer, days=days
+                ):
+                    show, reason = False, "fatigue"
+        with translation.override(language):
+            from django.utils.translation import gettext as _
+
+            strings = {
+                "submit": _("Send"),
+                "close": _("Close"),
+                "next": _("Next"),
+                "comment": _("Tell us more (optional)"),
+                "error": _("We could not send your answer; we will try again."),
+            }
+        return ApiResponse(
+            {
+                "id": survey.public_id,
+                "show": show,
+                "reason": reason,
+                "language": language,
+                "status": survey.status,
+                "fatigue_days": days,
+                "questions": [
+                    public_question(q, language, survey.default_language) for q in survey.questions.all()
+                ],
+                "thank_you": localised(survey.thank_you, language, survey.default_language),
+                "strings": strings,
+            }
+        )
+
+
+def public_question(q: Question, language: str, default: str) -> dict[str, Any]:
+    low, high = q.score_range() or (None, None)
+    return {
+        "id": q.id,
+        "kind": q.kind,
+        "text": localised(q.text, language, default),
+        "required": q.required,
+        "min": low,
+        "max": high,
+        "labels": list(scale_labels(q.kind, language)) if low is not None else [],
+        "options": [
+            {"value": o.get("value"), "label": localised(o.get("label"), language, default) or o.get("value")}
+            for o in (q.options or [])
+        ],
+        "show_if": q.show_if or None,
+    }
+
+
+class PublicResponseView(PublicSurveyMixin, APIView):
+    """Record answers from the widget or a link page. No credentials; CORS per survey; 2xx after commit.
+
+    POST is served by `fast_public_submit`, a plain Django view with the same rules and error shape as
+    the rest of the API: this endpoint takes the full load of every widget, so it skips DRF's request
+    wrapping and serializer construction (measured in bench/surveys_submit.py).
+    """
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "POST":
+            return fast_public_submit(request, kwargs["public_id"])
+        return super().dispatch(request, *args, **kwargs)
+
+    @extend_schema(
+        request=SubmissionSerializer, responses={200: SubmitResultSerializer, 201: SubmitResultSerializer}
+    )
+    def post(self, request: Request, public_id: str) -> Any:
+        return fast_public_submit(request._request, public_id)
+
+
+class _ThrottleView:
+    throttle_scope = "public"
+
+
+class PublicSubmitThrottle(PublicRateThrottle):
+    """PublicRateThrottle's rate per client IP, counted in fixed windows with one atomic increment.
+
+    DRF's sliding window keeps every request time of the window in one cached list and rewrites it on
+    each request: O(requests in the window) per request, which dominates the cost of the busiest
+    public endpoint. A counter per (IP, window) costs the same at any rate.
+    """
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        ident = self.get_cache_key(request, view)
+        now = int(self.timer())
+        self._window_end = now - now % self.duration + self.duration
+        key = f"{ident}:{self._window_end}"
+        self.cache.add(key, 0, self.duration + 1)
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # expired between add and incr
+            self.cache.set(key, 1, self.duration + 1)
+            count = 1
+        self.now = now
+        return count <= self.num_requests
+
+    def wait(self) -> float | None:
+        return max(1.0, self._window_end - self.now)
+
+
+_ENVELOPE_STRINGS = {"locale": 16, "page_url": 2000, "touchpoint": 100, "idempotency_key": 128}
+
+
+def _envelope_errors(data: Any) -> dict[str, list[str]]:
+    """The checks SubmissionSerializer makes, written out for the hot path (same field names)."""
+    if not isinstance(data, dict):
+        return {"non_field_errors": ["Send a JSON object."]}
+    errors: dict[str, list[str]] = {}
+    if "answers" not in data:
+        errors["answers"] = ["This field is required."]
+    for name, limit in _ENVELOPE_STRINGS.items():
+        value = data.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors[name] = ["Not a valid string."]
+        elif len(value) > limit:
+            errors[name] = [f"Ensure this field has no more than {limit} characters."]
+    channel = data.get("channel")
+    if channel is not None and channel not in ResponseChannel.values:
+        errors["channel"] = [f'"{channel}" is not a valid choice.'[:200]]
+    hidden = data.get("hidden_fields")
+    if hidden is not None and not isinstance(hidden, dict):
+        errors["hidden_fields"] = [f'Expected a dictionary of items but got type "{type(hidden).__name__}".']
+    return errors
+
+
+def _cors(response: HttpResponse, origin: str, allowed: bool) -> HttpResponse:
+    if origin and allowed:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+        response["Access-Control-Max-Age"] = "600"
+    response["Vary"] = "Origin"
+    return response
+
+
+def _error(status_code: int, code: str, message: str, fields: Any = None) -> JsonResponse:
+    return JsonResponse(error_body(status_code, code, message, fields), status=status_code)
+
+
+def fast_public_submit(request: HttpRequest, public_id: str) -> HttpResponse:
+    snapshot = selectors.survey_snapshot(public_id=public_id)
+    origin = request.headers.get("Origin", "")
+    allowed = origin_allowed(origin=origin, snapshot=snapshot, request=request)
+    return _cors(_fast_submit(request, snapshot, allowed), origin, allowed)
+
+
+def _fast_submit(
+    request: HttpRequest, snapshot: selectors.SurveySnapshot | None, allowed: bool
+) -> HttpResponse:
+    throttle = PublicSubmitThrottle()
+    if not throttle.allow_request(request, _ThrottleView()):  # type: ignore[arg-type]
+        wait = throttle.wait()
+        response = _error(
+            429,
+            "throttled",
+            "Request was throttled." + (f" Expected available in {int(wait)} seconds." if wait else ""),
+        )
+        if wait:
+            response["Retry-After"] = str(int(wait))
+        return response
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY:
+        return _error(413, "payload_too_large", f"The request body is over {MAX_BODY // 1024} KB.")
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return _error(413, "payload_too_large", f"The request body is over {MAX_BODY // 1024} KB.")
+    if len(raw) > MAX_BODY:
+        return _error(413, "payload_too_large", f"The request body is over {MAX_BODY // 1024} KB.")
+    if snapshot is None:
+        return _error(404, "not_found", "No survey has this id.")
+    if not allowed:
+        return _error(403, OriginNotAllowed.default_code, str(OriginNotAllowed.default_detail))
+    if not request.content_type.startswith("application/json"):
+        return _error(415, "unsupported_media_type", 'Send JSON with "Content-Type: application/json".')
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError as exc:
+        return _error(400, "parse_error", f"JSON parse error - {exc}")
+    errors = _envelope_errors(data)
+    if errors:
+        return _error(400, "invalid", _first_message(errors), errors)
+    key = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
+    try:
+        customer = services.customer_resolve(
+            organization_id=snapshot.organization_id, reference=data.get("customer")
+        )
+        result = services.response_submit(
+            snapshot=snapshot,
+            answers=data["answers"],
+            customer=customer,
+            locale=data.get("locale") or "",
+            page_url=data.get("page_url") or "",
+            touchpoint_key=data.get("touchpoint") or None,
+            channel=data.get("channel") or ResponseChannel.WIDGET,
+            idempotency_key=key,
+            hidden_fields=data.get("hidden_fields") or {},
+        )
+    except services.SurveyNotAccepting as exc:
+        return _error(
+            409, SurveyClosed.default_code, f"This survey is {exc.status} and is not accepting responses."
+        )
+    except DjangoValidationError as exc:
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return _error(400, "invalid", _first_message(fields), fields)
+    except TimeoutError:
+        return _error(
+            503, "unavailable", "The response could not be stored in time; retry with the same key."
+        )
+    return JsonResponse(_result_body(result, snapshot.public_id), status=201 if result.created else 200)
+
+
+# --- Management API -----------------------------------------------------------------------------
+
+
+class SurveyViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
+    """Surveys with their questions; publish (activate), pause, close, duplicate."""
+
+    queryset = Survey.objects.select_related("touchpoint").prefetch_related("questions")
+    serializer_class = SurveySerializer
+
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        template = data.pop("template", None)
+        organization: Organization = self.request.organization
+        if template:
+            survey = services.survey_create_from_template(
+                organization=organization,
+                template=template,
+                name=data.get("name", ""),
+                touchpoint=data.get("touchpoint"),
+            )
+            if data.get("allowed_origins") or data.get("fatigue_days") is not None:
+                services.survey_update(
+                    survey=survey,
+                    **{k: data[k] for k in ("allowed_origins", "fatigue_days") if k in data},
+                )
+        else:
+            survey = services.survey_create(organization=organization, **data)
+        serializer.instance = survey
+
+    def perform_update(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("template", None)
+        try:
+            serializer.instance = services.survey_update(survey=serializer.instance, **data)
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+
+    def _status(self, action_name: str) -> ApiResponse:
+        survey = self.get_object()
+        try:
+            services.survey_set_status(survey=survey, action=action_name)
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+        return ApiResponse(SurveySerializer(survey, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses=SurveySerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str | None = None) -> ApiResponse:
+        return self._status("activate")
+
+    @extend_schema(request=None, responses=SurveySerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str | None = None) -> ApiResponse:
+        return self._status("pause")
+
+    @extend_schema(request=None, responses=SurveySerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> ApiResponse:
+        return self._status("close")
+
+    @extend_schema(request=None, responses={201: SurveySerializer})
+    @action(detail=True, methods=["post"])
+    def duplicate(self, request: Request, pk: str | None = None) -> ApiResponse:
+        copy = services.survey_duplicate(survey=self.get_object())
+        return ApiResponse(SurveySerializer(copy, context=self.get_serializer_context()).data, status=201)
+
+    @extend_schema(request=ReorderSerializer, responses=SurveySerializer)
+    @action(detail=True, methods=["post"])
+    def reorder(self, request: Request, pk: str | None = None) -> ApiResponse:
+        survey = self.get_object()
+        body = ReorderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.questions_reorder(survey=survey, order=body.validated_data["order"])
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+        survey = self.get_queryset().get(pk=survey.pk)
+        return ApiResponse(SurveySerializer(survey, context=self.get_serializer_context()).data)
+
+
+class QuestionFilter(django_filters.FilterSet):
+    survey = django_filters.NumberFilter(field_name="survey_id")
+
+    class Meta:
+        model = Question
+        fields = ["survey"]
+
+
+class QuestionViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
+    """Questions of the organization's surveys (`?survey=` narrows to one)."""
+
+    queryset = Question.objects.select_related("survey")
+    serializer_class = QuestionSerializer
+    filterset_class = QuestionFilter
+
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        try:
+            serializer.instance = services.question_create(**data)
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+
+    def perform_update(self, serializer: Any) -> None:
+        try:
+            serializer.instance = services.question_update(
+                question=serializer.instance, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+
+    def perform_destroy(self, instance: Question) -> None:
+        services.question_delete(question=instance)
+
+
+class ResponseFilter(django_filters.FilterSet):
+    start = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    end = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    survey = django_filters.NumberFilter(field_name="survey_id")
+    touchpoint = django_filters.CharFilter(field_name="touchpoint__key")
+    channel = django_filters.ChoiceFilter(choices=ResponseChannel.choices)
+    score_band = django_filters.ChoiceFilter(
+        choices=[(k, k) for k in selectors.SCORE_BANDS], method="filter_score_band"
+    )
+    has_comment = django_filters.BooleanFilter(method="filter_has_comment")
+    language = django_filters.CharFilter(field_name="locale")
+
+    class Meta:
+        model = Response
+        fields = ["start", "end", "survey", "touchpoint", "channel", "score_band", "has_comment", "language"]
+
+    def filter_score_band(self, queryset: QuerySet[Response], name: str, value: str) -> QuerySet[Response]:
+        return queryset.filter(selectors.SCORE_BANDS[value])
+
+    def filter_has_comment(self, queryset: QuerySet[Response], name: str, value: bool) -> QuerySet[Response]:
+        return queryset.exclude(comment="") if value else queryset.filter(comment="")
+
+
+class ResponseViewSet(
+    OrganizationScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Responses (filters: start, end, survey, touchpoint, channel, score_band, has_comment, language);
+    POST records one for integrators, with the same rules as the public endpoint."""
+
+    queryset = Response.objects.select_related("survey", "touchpoint", "customer").prefetch_related("answers")
+    serializer_class = ResponseSerializer
+    filterset_class = ResponseFilter
+
+    @extend_schema(
+        request=IntegratorSubmissionSerializer,
+        responses={200: SubmitResultSerializer, 201: SubmitResultSerializer},
+    )
+    def create(self, request: Request) -> ApiResponse:
+        _check_body_size(request)
+        body = IntegratorSubmissionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ref = body.validated_data["survey"]
+        surveys = Survey.objects.filter(organization=request.organization)  # type: ignore[attr-defined]
+        survey = surveys.filter(public_id=ref).first() or (
+            surveys.filter(pk=int(ref)).first() if ref.isdigit() else None
+        )
+        if survey is None:
+            raise exceptions.ValidationError({"survey": ["Unknown survey."]})
+        snapshot = selectors.survey_snapshot(public_id=survey.public_id)
+        assert snapshot is not None
+        return _submit(snapshot, body.validated_data, ResponseChannel.API, request)
+
+
+class InvitationViewSet(
+    OrganizationScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Email invitations: create for customers (by external id), and follow their status."""
+
+    queryset = Invitation.objects.select_related("customer")
+    serializer_class = InvitationSerializer
+    filterset_fields = ["survey", "status"]
+
+    @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationCreateResultSerializer})
+    def create(self, request: Request) -> ApiResponse:
+        body = InvitationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        organization = request.organization  # type: ignore[attr-defined]
+        survey = Survey.objects.filter(organization=organization, pk=body.validated_data["survey"]).first()
+        if survey is None:
+            raise exceptions.ValidationError({"survey": ["Unknown survey."]})
+        wanted = list(dict.fromkeys(body.validated_data["customers"]))
+        customers = list(Customer.objects.filter(organization=organization, external_id__in=wanted))
+        found = {c.external_id for c in customers}
+        try:
+            result = services.invitations_create(
+                survey=survey, customers=customers, language=body.validated_data.get("language")
+            )
+        except DjangoValidationError as exc:
+            raise _validation_error(exc) from exc
+        for invitation in result.invitations:
+            invitation.refresh_from_db()
+        return ApiResponse(
+            {
+                "invitations": InvitationSerializer(result.invitations, many=True).data,
+                "skipped": [c.external_id for c in result.skipped],
+                "unknown": [x for x in wanted if x not in found],
+            },
+            status=201,
+        )
+
+
+__all__ = ["serializers", "normalise_language"]

@@ -1,0 +1,217 @@
+"""Reads: the per-process survey snapshot used by the collection path, fatigue, response lists."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cxm.tenancy.models import Organization
+from cxm.tenancy.scoping import unscoped_queryset
+from cxm.tenancy.selectors import organization_setting
+from journeys.models import Customer, Touchpoint
+
+from .models import Invitation, InvitationStatus, QuestionKind, Response, Survey, score_range
+
+# Collection reads the survey and its questions from a per-process snapshot, so a submission costs
+# no query for them. Services that change a survey drop its snapshot; other processes see the
+# change within SNAPSHOT_TTL seconds.
+SNAPSHOT_TTL = 5.0
+
+
+@dataclass(frozen=True)
+class QuestionSnapshot:
+    id: int
+    position: int
+    kind: str
+    required: bool
+    range: tuple[int, int] | None
+    options: frozenset[str]
+    show_if: tuple[int, int, int] | None  # (question id, min, max)
+
+
+@dataclass(frozen=True)
+class SurveySnapshot:
+    id: int
+    public_id: str
+    organization_id: int
+    status: str
+    languages: tuple[str, ...]
+    default_language: str
+    touchpoint_id: int | None
+    allowed_origins: frozenset[str]
+    fatigue_days: int | None
+    questions: tuple[QuestionSnapshot, ...]
+    by_id: dict[int, QuestionSnapshot] = field(hash=False, compare=False)
+    primary: QuestionSnapshot | None
+    comment_ids: tuple[int, ...]
+
+
+_snapshots: dict[str, tuple[float, SurveySnapshot | None]] = {}
+_touchpoints: dict[tuple[int, str], tuple[float, int | None]] = {}
+_lock = threading.Lock()
+
+
+def _build_snapshot(survey: Survey) -> SurveySnapshot:
+    questions = []
+    for q in survey.questions.all():
+        cond = q.show_if or {}
+        show_if = None
+        if cond.get("question") is not None:
+            show_if = (int(cond["question"]), int(cond.get("min", -1000)), int(cond.get("max", 1000)))
+        questions.append(
+            QuestionSnapshot(
+                id=q.id,
+                position=q.position,
+                kind=q.kind,
+                required=q.required,
+                range=score_range(q.kind, q.scale_max),
+                options=frozenset(str(o.get("value")) for o in (q.options or []) if isinstance(o, dict)),
+                show_if=show_if,
+            )
+        )
+    questions.sort(key=lambda q: (q.position, q.id))
+    primary = next((q for q in questions if q.range is not None), None)
+    return SurveySnapshot(
+        id=survey.id,
+        public_id=survey.public_id,
+        organization_id=survey.organization_id,
+        status=survey.status,
+        languages=tuple(survey.languages or [survey.default_language]),
+        default_language=survey.default_language,
+        touchpoint_id=survey.touchpoint_id,
+        allowed_origins=frozenset(o.rstrip("/").lower() for o in (survey.allowed_origins or [])),
+        fatigue_days=survey.fatigue_days,
+        questions=tuple(questions),
+        by_id={q.id: q for q in questions},
+        primary=primary,
+        comment_ids=tuple(q.id for q in questions if q.kind == QuestionKind.TEXT),
+    )
+
+
+def survey_snapshot(*, public_id: str) -> SurveySnapshot | None:
+    """The survey behind a public id (any organization: the public id is the credential)."""
+    now = time.monotonic()
+    hit = _snapshots.get(public_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    survey = unscoped_queryset(Survey).filter(public_id=public_id).prefetch_related("questions").first()
+    snapshot = _build_snapshot(survey) if survey is not None else None
+    with _lock:
+        _snapshots[public_id] = (now + SNAPSHOT_TTL, snapshot)
+    return snapshot
+
+
+def snapshot_invalidate(*, public_id: str | None = None) -> None:
+    with _lock:
+        if public_id is None:
+            _snapshots.clear()
+            _touchpoints.clear()
+        else:
+            _snapshots.pop(public_id, None)
+
+
+def touchpoint_id_for_key(*, organization_id: int, key: str) -> int | None:
+    now = time.monotonic()
+    hit = _touchpoints.get((organization_id, key))
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    pk = (
+        Touchpoint.objects.filter(organization_id=organization_id, key=key)
+        .values_list("id", flat=True)
+        .first()
+    )
+    with _lock:
+        _touchpoints[(organization_id, key)] = (now + SNAPSHOT_TTL, pk)
+    return pk
+
+
+def survey_fatigue_days(*, survey: Survey | SurveySnapshot, organization: Organization) -> int:
+    if survey.fatigue_days is not None:
+        return int(survey.fatigue_days)
+    return int(organization_setting(organization=organization, name="survey_fatigue_days"))
+
+
+def customer_is_fatigued(
+    *, organization: Organization, customer: Customer, days: int, now: datetime | None = None
+) -> bool:
+    """Unsubscribed customers never; others not when surveyed or invited within `days` days."""
+    if customer.unsubscribed:
+        return True
+    if days <= 0:
+        return False
+    since = (now or timezone.now()) - timedelta(days=days)
+    if Response.objects.filter(
+        organization=organization, customer=customer, submitted_at__gte=since
+    ).exists():
+        return True
+    return (
+        Invitation.objects.filter(organization=organization, customer=customer, created_at__gte=since)
+        .exclude(status__in=[InvitationStatus.FAILED, InvitationStatus.SKIPPED])
+        .exists()
+    )
+
+
+def customers_fatigued_ids(
+    *, organization: Organization, customer_ids: list[int], days: int, now: datetime | None = None
+) -> set[int]:
+    """Of `customer_ids`, those not to be invited (unsubscribed, or surveyed/invited recently); 3 queries."""
+    blocked = set(
+        Customer.objects.filter(
+            organization=organization, id__in=customer_ids, unsubscribed=True
+        ).values_list("id", flat=True)
+    )
+    if days <= 0:
+        return blocked
+    since = (now or timezone.now()) - timedelta(days=days)
+    blocked |= set(
+        Response.objects.filter(
+            organization=organization, customer_id__in=customer_ids, submitted_at__gte=since
+        ).values_list("customer_id", flat=True)
+    )
+    blocked |= set(
+        Invitation.objects.filter(
+            organization=organization, customer_id__in=customer_ids, created_at__gte=since
+        )
+        .exclude(status__in=[InvitationStatus.FAILED, InvitationStatus.SKIPPED])
+        .values_list("customer_id", flat=True)
+    )
+    return blocked
+
+
+SCORE_BANDS = {
+    "promoter": Q(score_kind="nps", score__gte=9),
+    "passive": Q(score_kind="nps", score__gte=7, score__lte=8),
+    "detractor": Q(score_kind="nps", score__lte=6),
+    "low": Q(score_kind__in=["csat", "rating"], score__lte=2) | Q(score_kind="ces", score__lte=3),
+    "high": Q(score_kind__in=["csat", "rating"], score__gte=4) | Q(score_kind="ces", score__gte=5),
+}
+
+
+def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[Response]:
+    """Responses of the organization, narrowed by the list filters (all optional)."""
+    qs = Response.objects.filter(organization=organization)
+    if filters.get("start"):
+        qs = qs.filter(submitted_at__gte=filters["start"])
+    if filters.get("end"):
+        qs = qs.filter(submitted_at__lt=filters["end"])
+    if filters.get("survey"):
+        qs = qs.filter(survey=filters["survey"])
+    if filters.get("touchpoint"):
+        qs = qs.filter(touchpoint=filters["touchpoint"])
+    if filters.get("channel"):
+        qs = qs.filter(channel=filters["channel"])
+    if filters.get("score_band") in SCORE_BANDS:
+        qs = qs.filter(SCORE_BANDS[filters["score_band"]])
+    if filters.get("has_comment") is True:
+        qs = qs.exclude(comment="")
+    elif filters.get("has_comment") is False:
+        qs = qs.filter(comment="")
+    if filters.get("language"):
+        qs = qs.filter(locale=filters["language"])
+    return qs

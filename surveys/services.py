@@ -1,0 +1,758 @@
+"""Writes: building surveys, collecting responses without loss, inviting customers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cxm.tenancy.models import Organization
+from journeys.models import Customer
+
+from . import signals
+from .committer import PendingResponse, committer, group_commit_enabled
+from .content import TEMPLATES, normalise_language
+from .models import (
+    Answer,
+    Invitation,
+    InvitationStatus,
+    Question,
+    QuestionKind,
+    Response,
+    ResponseChannel,
+    Survey,
+    SurveyStatus,
+)
+from .selectors import (
+    SurveySnapshot,
+    customers_fatigued_ids,
+    snapshot_invalidate,
+    survey_fatigue_days,
+    survey_snapshot,
+    touchpoint_id_for_key,
+)
+
+Actor = AbstractBaseUser | AnonymousUser | None
+MAX_TEXT = 5000
+MAX_KEY = 128
+
+
+class SurveyNotAccepting(Exception):
+    """The survey is not active (draft, paused or closed): it takes no responses."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+# --- Building surveys --------------------------------------------------------------------------
+
+
+def survey_create(
+    *,
+    organization: Organization,
+    name: str,
+    languages: list[str] | None = None,
+    default_language: str = "en",
+    touchpoint: Any = None,
+    allowed_origins: list[str] | None = None,
+    thank_you: dict[str, str] | None = None,
+    fatigue_days: int | None = None,
+) -> Survey:
+    return Survey.objects.create(
+        organization=organization,
+        name=name,
+        languages=languages or ["en", "zh-hans"],
+        default_language=default_language,
+        touchpoint=touchpoint,
+        allowed_origins=allowed_origins or [],
+        thank_you=thank_you or {},
+        fatigue_days=fatigue_days,
+    )
+
+
+def survey_create_from_template(
+    *, organization: Organization, template: str, name: str = "", touchpoint: Any = None, language: str = "en"
+) -> Survey:
+    """One click: the NPS, CSAT or CES survey with its standard wording and a "why?" follow-up."""
+    spec = TEMPLATES[template]
+    with transaction.atomic():
+        survey = survey_create(
+            organization=organization,
+            name=name or spec["name"].get(language, spec["name"]["en"]),
+            touchpoint=touchpoint,
+            thank_you=dict(spec["thank_you"]),
+        )
+        first: Question | None = None
+        for position, q in enumerate(spec["questions"]):
+            show_if = dict(q.get("show_if") or {})
+            if show_if and first is not None:
+                show_if["question"] = first.id
+            question = Question.objects.create(
+                organization=organization,
+                survey=survey,
+                position=position,
+                kind=q["kind"],
+                text=dict(q["text"]),
+                required=q.get("required", False),
+                show_if=show_if,
+            )
+            first = first or question
+    return survey
+
+
+def survey_update(*, survey: Survey, **fields: Any) -> Survey:
+    for name, value in fields.items():
+        setattr(survey, name, value)
+    survey.full_clean(exclude=["organization", "touchpoint"])
+    survey.save()
+    snapshot_invalidate(public_id=survey.public_id)
+    return survey
+
+
+ALLOWED_TRANSITIONS = {
+    "activate": (SurveyStatus.ACTIVE, {SurveyStatus.DRAFT, SurveyStatus.PAUSED, SurveyStatus.CLOSED}),
+    "pause": (SurveyStatus.PAUSED, {SurveyStatus.ACTIVE}),
+    "close": (SurveyStatus.CLOSED, {SurveyStatus.ACTIVE, SurveyStatus.PAUSED, SurveyStatus.DRAFT}),
+}
+
+
+def survey_set_status(*, survey: Survey, action: str) -> Survey:
+    """activate (publish), pause or close. Activating needs at least one question."""
+    if action not in ALLOWED_TRANSITIONS:
+        raise ValidationError({"action": _("Unknown action.")})
+    target, sources = ALLOWED_TRANSITIONS[action]
+    if survey.status == target:
+        return survey
+    if survey.status not in sources:
+        raise ValidationError(
+            {"status": _("A %(status)s survey cannot do this.") % {"status": survey.status}}
+        )
+    if target == SurveyStatus.ACTIVE and not survey.questions.exists():
+        raise ValidationError({"questions": _("Add at least one question before activating.")})
+    survey.status = target
+    survey.save(update_fields=["status", "updated_at"])
+    snapshot_invalidate(public_id=survey.public_id)
+    return survey
+
+
+def survey_duplicate(*, survey: Survey) -> Survey:
+    """A draft copy with the same questions (follow-up conditions re-pointed at the copies)."""
+    with transaction.atomic():
+        copy = Survey.objects.create(
+            organization=survey.organization,
+            name=_("%(name)s (copy)") % {"name": survey.name},
+            languages=list(survey.languages),
+            default_language=survey.default_language,
+            touchpoint=survey.touchpoint,
+            allowed_origins=list(survey.allowed_origins),
+            thank_you=dict(survey.thank_you),
+            fatigue_days=survey.fatigue_days,
+        )
+        mapping: dict[int, int] = {}
+        pending: list[Question] = []
+        for q in survey.questions.all():
+            new = Question.objects.create(
+                organization=survey.organization,
+                survey=copy,
+                position=q.position,
+                kind=q.kind,
+                text=dict(q.text),
+                required=q.required,
+                options=list(q.options),
+                show_if=dict(q.show_if),
+                scale_max=q.scale_max,
+            )
+            mapping[q.id] = new.id
+            if new.show_if.get("question") is not None:
+                pending.append(new)
+        for new in pending:
+            new.show_if["question"] = mapping.get(int(new.show_if["question"]))
+            new.save(update_fields=["show_if"])
+    return copy
+
+
+def _validate_question(
+    *, survey: Survey, kind: str, options: list[Any], show_if: dict[str, Any], scale_max: Any
+) -> None:
+    errors: dict[str, str] = {}
+    if kind not in QuestionKind.values:
+        errors["kind"] = _("Unknown question type.")
+    if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+        values = [o.get("value") for o in options if isinstance(o, dict)]
+        if (
+            len(values) < 2
+            or len(values) != len(options)
+            or len(set(values)) != len(values)
+            or not all(values)
+        ):
+            errors["options"] = _("Give at least two options with distinct values.")
+    if scale_max is not None and (kind != QuestionKind.CSAT or scale_max not in (3, 5, 7)):
+        errors["scale_max"] = _("Only CSAT has a choice of scale: 3, 5 or 7.")
+    if show_if:
+        target = survey.questions.filter(pk=show_if.get("question")).first()
+        if target is None or target.score_range() is None:
+            errors["show_if"] = _("A follow-up depends on an earlier scored question of this survey.")
+        else:
+            try:
+                low, high = int(show_if.get("min")), int(show_if.get("max"))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                errors["show_if"] = _("Give the range as whole numbers.")
+            else:
+                if low > high:
+                    errors["show_if"] = _("The minimum is above the maximum.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def question_create(
+    *,
+    survey: Survey,
+    kind: str,
+    text: dict[str, str],
+    required: bool = False,
+    options: list[Any] | None = None,
+    show_if: dict[str, Any] | None = None,
+    scale_max: int | None = None,
+    position: int | None = None,
+) -> Question:
+    options, show_if = options or [], show_if or {}
+    _validate_question(survey=survey, kind=kind, options=options, show_if=show_if, scale_max=scale_max)
+    if position is None:
+        highest = survey.questions.aggregate(m=Max("position"))["m"]
+        position = 0 if highest is None else highest + 1
+    question = Question.objects.create(
+        organization=survey.organization,
+        survey=survey,
+        kind=kind,
+        text=text,
+        required=required,
+        options=options,
+        show_if=show_if,
+        scale_max=scale_max,
+        position=position,
+    )
+    snapshot_invalidate(public_id=survey.public_id)
+    return question
+
+
+def question_update(*, question: Question, **fields: Any) -> Question:
+    for name, value in fields.items():
+        setattr(question, name, value)
+    if question.show_if and int(question.show_if.get("question") or 0) == question.id:
+        raise ValidationError({"show_if": _("A question cannot depend on itself.")})
+    _validate_question(
+        survey=question.survey,
+        kind=question.kind,
+        options=question.options or [],
+        show_if=question.show_if or {},
+        scale_max=question.scale_max,
+    )
+    question.save()
+    snapshot_invalidate(public_id=question.survey.public_id)
+    return question
+
+
+def question_delete(*, question: Question) -> None:
+    public_id = question.survey.public_id
+    question.delete()
+    snapshot_invalidate(public_id=public_id)
+
+
+def question_move(*, question: Question, direction: int) -> None:
+    """Swap with the neighbour above (-1) or below (+1); positions are renumbered 0..n-1."""
+    with transaction.atomic():
+        questions = list(Question.objects.select_for_update().filter(survey_id=question.survey_id))
+        questions.sort(key=lambda q: (q.position, q.id))
+        index = next(i for i, q in enumerate(questions) if q.id == question.id)
+        other = index + direction
+        if 0 <= other < len(questions):
+            questions[index], questions[other] = questions[other], questions[index]
+        for position, q in enumerate(questions):
+            if q.position != position:
+                q.position = position
+                q.save(update_fields=["position"])
+    snapshot_invalidate(public_id=question.survey.public_id)
+
+
+def questions_reorder(*, survey: Survey, order: list[int]) -> None:
+    with transaction.atomic():
+        questions = {q.id: q for q in survey.questions.select_for_update()}
+        if sorted(order) != sorted(questions):
+            raise ValidationError({"order": _("Give every question id of the survey exactly once.")})
+        for position, pk in enumerate(order):
+            questions[pk].position = position
+            questions[pk].save(update_fields=["position"])
+    snapshot_invalidate(public_id=survey.public_id)
+
+
+# --- Collecting responses ----------------------------------------------------------------------
+
+
+@dataclass
+class SubmitResult:
+    response_id: int
+    created: bool
+    score_kind: str
+    score: int | None
+    comment: str
+    answers: dict[int, Any]
+    idempotency_key: str
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def answers_validate(*, snapshot: SurveySnapshot, answers: Any) -> dict[int, Any]:
+    """Types, ranges and known questions. Returns {question id: clean value}; raises ValidationError."""
+    if isinstance(answers, dict):
+        items = list(answers.items())
+    elif isinstance(answers, list):
+        items = []
+        for entry in answers:
+            if not isinstance(entry, dict) or "question" not in entry:
+                raise ValidationError(
+                    {"answers": _('Each answer is an object {"question": id, "value": …}.')}
+                )
+            items.append((entry["question"], entry.get("value")))
+    else:
+        raise ValidationError({"answers": _("Send the answers as an object or a list.")})
+    clean: dict[int, Any] = {}
+    errors: dict[str, str] = {}
+    for raw_id, value in items:
+        try:
+            qid = int(raw_id)
+        except (TypeError, ValueError):
+            errors[str(raw_id)[:40]] = _("Unknown question.")
+            continue
+        q = snapshot.by_id.get(qid)
+        if q is None:
+            errors[str(qid)] = _("Unknown question.")
+            continue
+        if value is None:
+            continue
+        if q.range is not None:
+            if not _is_int(value):
+                errors[str(qid)] = _("A score must be a whole number.")
+            elif not q.range[0] <= value <= q.range[1]:
+                errors[str(qid)] = _("The score must be between %(low)d and %(high)d.") % {
+                    "low": q.range[0],
+                    "high": q.range[1],
+                }
+            else:
+                clean[qid] = value
+        elif q.kind == QuestionKind.TEXT:
+            if not isinstance(value, str):
+                errors[str(qid)] = _("An open answer must be text.")
+            elif len(value) > MAX_TEXT:
+                errors[str(qid)] = _("An open answer has at most %(n)d characters.") % {"n": MAX_TEXT}
+            elif value.strip():
+                clean[qid] = value.strip()
+        elif q.kind == QuestionKind.SINGLE_CHOICE:
+            if not isinstance(value, str):
+                errors[str(qid)] = _("A single choice must be one option value.")
+            elif value not in q.options:
+                errors[str(qid)] = _("Not one of the options.")
+            else:
+                clean[qid] = value
+        elif q.kind == QuestionKind.MULTIPLE_CHOICE:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                errors[str(qid)] = _("A multiple choice must be a list of option values.")
+            elif not set(value) <= q.options:
+                errors[str(qid)] = _("Not one of the options.")
+            elif value:
+                clean[qid] = sorted(set(value))
+    if errors:
+        raise ValidationError({f"answers.{qid}": message for qid, message in errors.items()})
+    return clean
+
+
+def visible_questions(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> set[int]:
+    visible = set()
+    for q in snapshot.questions:
+        if q.show_if is None:
+            visible.add(q.id)
+            continue
+        source, low, high = q.show_if
+        value = answers.get(source)
+        if _is_int(value) and low <= value <= high:
+            visible.add(q.id)
+    return visible
+
+
+def _check_required(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> dict[int, Any]:
+    """Drops answers to questions the customer was not shown; raises if a shown required one is missing."""
+    visible = visible_questions(snapshot=snapshot, answers=answers)
+    missing = [q.id for q in snapshot.questions if q.required and q.id in visible and q.id not in answers]
+    if missing:
+        raise ValidationError({f"answers.{qid}": _("This question is required.") for qid in missing})
+    return {qid: value for qid, value in answers.items() if qid in visible}
+
+
+def _denormalised(snapshot: SurveySnapshot, answers: dict[int, Any]) -> tuple[str, int | None, str]:
+    primary = snapshot.primary
+    score = answers.get(primary.id) if primary is not None else None
+    comment = next((answers[qid] for qid in snapshot.comment_ids if answers.get(qid)), "")
+    return (primary.kind if primary is not None else ""), score, comment
+
+
+def _answer_columns(snapshot: SurveySnapshot, qid: int, value: Any) -> tuple[int | None, str, list[str]]:
+    q = snapshot.by_id[qid]
+    if q.range is not None:
+        return value, "", []
+    if q.kind == QuestionKind.MULTIPLE_CHOICE:
+        return None, "", list(value)
+    return None, str(value), []
+
+
+def _answer_value(answer: Answer, snapshot: SurveySnapshot) -> Any:
+    q = snapshot.by_id.get(answer.question_id)
+    if q is None:
+        return answer.text or answer.number
+    if q.range is not None:
+        return answer.number
+    if q.kind == QuestionKind.MULTIPLE_CHOICE:
+        return answer.choices
+    return answer.text
+
+
+def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None:
+    """A customer by external id (created when unknown) or by email (never created)."""
+    if reference in (None, "", {}):
+        return None
+    if isinstance(reference, str | int) and not isinstance(reference, bool):
+        reference = {"id": str(reference)}
+    if not isinstance(reference, dict):
+        raise ValidationError({"customer": _("Give the customer as an object with id and/or email.")})
+    external_id = str(reference.get("id") or "").strip()[:255]
+    email = str(reference.get("email") or "").strip()[:254]
+    if email and "@" not in email:
+        raise ValidationError({"customer": _("The customer's email is not valid.")})
+    if external_id:
+        customer = Customer.objects.filter(organization_id=organization_id, external_id=external_id).first()
+        if customer is not None:
+            return customer
+        properties = reference.get("properties")
+        try:
+            with transaction.atomic():
+                return Customer.objects.create(
+                    organization_id=organization_id,
+                    external_id=external_id,
+                    email=email,
+                    name=str(reference.get("name") or "")[:255],
+                    attributes=properties if isinstance(properties, dict) else {},
+                    first_seen_at=timezone.now(),
+                )
+        except IntegrityError:
+            return Customer.objects.get(organization_id=organization_id, external_id=external_id)
+    if email:
+        return (
+            Customer.objects.filter(organization_id=organization_id, email__iexact=email)
+            .order_by("id")
+            .first()
+        )
+    return None
+
+
+def response_submit(
+    *,
+    snapshot: SurveySnapshot,
+    answers: Any,
+    customer: Customer | None = None,
+    locale: str = "",
+    page_url: str = "",
+    touchpoint_key: str | None = None,
+    channel: str = ResponseChannel.LINK,
+    idempotency_key: str | None = None,
+    hidden_fields: dict[str, Any] | None = None,
+    invitation: Invitation | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Record (or add to) the response for this idempotency key; returns only after commit.
+
+    The same key again stores nothing twice; with new answers (the comment after the score) it adds
+    them, and a changed answer replaces the earlier one (a customer may change their score).
+    """
+    if snapshot.status != SurveyStatus.ACTIVE:
+        raise SurveyNotAccepting(snapshot.status)
+    clean = answers_validate(snapshot=snapshot, answers=answers)
+    key = (idempotency_key or "").strip() or uuid.uuid4().hex
+    if len(key) > MAX_KEY:
+        raise ValidationError({"idempotency_key": _("At most %(n)d characters.") % {"n": MAX_KEY}})
+    if channel not in ResponseChannel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    touchpoint_id = snapshot.touchpoint_id
+    if touchpoint_key:
+        touchpoint_id = touchpoint_id_for_key(
+            organization_id=snapshot.organization_id, key=str(touchpoint_key)
+        )
+        if touchpoint_id is None:
+            raise ValidationError({"touchpoint": _("Unknown touchpoint key.")})
+    locale = normalise_language(locale)[:16]
+    page_url = (page_url or "")[:2000]
+    hidden = hidden_fields or {}
+    now = now or timezone.now()
+
+    if invitation is None and group_commit_enabled() and not transaction.get_connection().in_atomic_block:
+        visible_answers = _check_required(snapshot=snapshot, answers=clean)
+        score_kind, score, comment = _denormalised(snapshot, visible_answers)
+        pending = PendingResponse(
+            organization_id=snapshot.organization_id,
+            survey_id=snapshot.id,
+            customer_id=customer.id if customer else None,
+            touchpoint_id=touchpoint_id,
+            channel=channel,
+            locale=locale,
+            page_url=page_url,
+            idempotency_key=key,
+            hidden_fields=hidden,
+            score_kind=score_kind,
+            score=score,
+            comment=comment,
+            submitted_at=now,
+            answers=[(qid, *_answer_columns(snapshot, qid, v)) for qid, v in visible_answers.items()],
+        )
+        response_id = committer.submit(pending)
+        if response_id is not None:
+            signals.response_recorded.send(
+                sender=Response, organization_id=snapshot.organization_id, response_id=response_id
+            )
+            return SubmitResult(response_id, True, score_kind, score, comment, visible_answers, key)
+
+    for attempt in range(2):
+        try:
+            return _submit_one(
+                snapshot=snapshot,
+                clean=clean,
+                customer=customer,
+                locale=locale,
+                page_url=page_url,
+                touchpoint_id=touchpoint_id,
+                channel=channel,
+                key=key,
+                hidden=hidden,
+                invitation=invitation,
+                now=now,
+            )
+        except IntegrityError:
+            if attempt:  # a concurrent first submission won the insert; the second try merges into it
+                raise
+    raise AssertionError("unreachable")
+
+
+def _submit_one(
+    *,
+    snapshot: SurveySnapshot,
+    clean: dict[int, Any],
+    customer: Customer | None,
+    locale: str,
+    page_url: str,
+    touchpoint_id: int | None,
+    channel: str,
+    key: str,
+    hidden: dict[str, Any],
+    invitation: Invitation | None,
+    now: datetime,
+) -> SubmitResult:
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update()
+            .filter(organization_id=snapshot.organization_id, survey_id=snapshot.id, idempotency_key=key)
+            .first()
+        )
+        created = response is None
+        existing: dict[int, Answer] = {}
+        if response is not None:
+            existing = {a.question_id: a for a in response.answers.all()}
+        merged = {qid: _answer_value(a, snapshot) for qid, a in existing.items()}
+        merged.update(clean)
+        visible_answers = _check_required(snapshot=snapshot, answers=merged)
+        score_kind, score, comment = _denormalised(snapshot, visible_answers)
+        if response is None:
+            with transaction.atomic():
+                response = Response.objects.create(
+                    organization_id=snapshot.organization_id,
+                    survey_id=snapshot.id,
+                    customer=customer,
+                    touchpoint_id=touchpoint_id,
+                    channel=channel,
+                    locale=locale,
+                    page_url=page_url,
+                    idempotency_key=key,
+                    hidden_fields=hidden,
+                    score_kind=score_kind,
+                    score=score,
+                    comment=comment,
+                    submitted_at=now,
+                )
+        changed = created
+        to_create = []
+        for qid, value in visible_answers.items():
+            number, text, choices = _answer_columns(snapshot, qid, value)
+            answer = existing.get(qid)
+            if answer is None:
+                to_create.append(
+                    Answer(
+                        organization_id=snapshot.organization_id,
+                        response=response,
+                        question_id=qid,
+                        number=number,
+                        text=text,
+                        choices=choices,
+                    )
+                )
+            elif (answer.number, answer.text, answer.choices) != (number, text, choices):
+                answer.number, answer.text, answer.choices = number, text, choices
+                answer.save(update_fields=["number", "text", "choices"])
+                changed = True
+        stale = [a.id for qid, a in existing.items() if qid not in visible_answers]
+        if stale:
+            Answer.objects.filter(id__in=stale).delete()
+            changed = True
+        if to_create:
+            Answer.objects.bulk_create(to_create)
+            changed = True
+        if not created:
+            updates = {
+                "score_kind": score_kind,
+                "score": score,
+                "comment": comment,
+            }
+            if customer is not None and response.customer_id is None:
+                updates["customer_id"] = customer.id  # type: ignore[assignment]
+            dirty = [k for k, v in updates.items() if getattr(response, k) != v]
+            if dirty:
+                for k in dirty:
+                    setattr(response, k, updates[k])
+                response.save(update_fields=[*dirty, "updated_at"])
+                changed = True
+        if invitation is not None and (
+            invitation.response_id != response.id or invitation.status != InvitationStatus.ANSWERED
+        ):
+            Invitation.objects.filter(pk=invitation.pk).update(
+                status=InvitationStatus.ANSWERED,
+                response=response,
+                answered_at=invitation.answered_at or now,
+            )
+        if changed:
+            organization_id, response_id = snapshot.organization_id, response.id
+            transaction.on_commit(
+                lambda: signals.response_recorded.send(
+                    sender=Response, organization_id=organization_id, response_id=response_id
+                )
+            )
+    return SubmitResult(response.id, created, score_kind, score, comment, visible_answers, key)
+
+
+def response_submit_for_survey(*, survey: Survey, **kwargs: Any) -> SubmitResult:
+    snapshot = survey_snapshot(public_id=survey.public_id)
+    assert snapshot is not None
+    return response_submit(snapshot=snapshot, **kwargs)
+
+
+# --- Invitations and unsubscribe ---------------------------------------------------------------
+
+UNSUBSCRIBE_SALT = "surveys.unsubscribe"
+
+
+def unsubscribe_token(*, customer: Customer) -> str:
+    return signing.dumps({"o": customer.organization_id, "c": customer.id}, salt=UNSUBSCRIBE_SALT)
+
+
+def customer_unsubscribe(*, token: str) -> Customer | None:
+    """Honour an unsubscribe link: the customer is never surveyed or invited again."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    customer = Customer.objects.filter(organization_id=data.get("o"), pk=data.get("c")).first()
+    if customer is not None and not customer.unsubscribed:
+        customer.unsubscribed = True
+        customer.unsubscribed_at = timezone.now()
+        customer.save(update_fields=["unsubscribed", "unsubscribed_at", "updated_at"])
+    return customer
+
+
+@dataclass
+class InviteResult:
+    invitations: list[Invitation]
+    skipped: list[Customer]
+
+
+def invitations_create(
+    *, survey: Survey, customers: list[Customer], language: str | None = None, send: bool = True
+) -> InviteResult:
+    """Queue one invitation per eligible customer (fatigue and unsubscribe honoured), then send."""
+    if survey.status != SurveyStatus.ACTIVE:
+        raise ValidationError({"survey": _("Only an active survey can be sent.")})
+    organization = survey.organization
+    days = survey_fatigue_days(survey=survey, organization=organization)
+    with transaction.atomic():
+        blocked = customers_fatigued_ids(
+            organization=organization, customer_ids=[c.id for c in customers], days=days
+        )
+        eligible = [c for c in customers if c.id not in blocked and c.email]
+        skipped = [c for c in customers if c.id in blocked or not c.email]
+        lang = language if language in (survey.languages or []) else survey.default_language
+        invitations = Invitation.objects.bulk_create(
+            [
+                Invitation(organization=organization, survey=survey, customer=c, language=lang)
+                for c in {c.id: c for c in eligible}.values()
+            ]
+        )
+        if send and invitations:
+            ids = [i.id for i in invitations]
+            transaction.on_commit(lambda: _enqueue_send(ids))
+    return InviteResult(invitations, skipped)
+
+
+def _enqueue_send(ids: list[int]) -> None:
+    from .tasks import send_invitation_emails
+
+    send_invitation_emails.delay(ids)
+
+
+def invitation_send(*, invitation_id: int) -> str:
+    """Send one invitation email (HTML and text). Idempotent: only a queued invitation is sent."""
+    from .emails import invitation_message
+
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("survey", "customer", "organization")
+            .filter(pk=invitation_id)
+            .first()
+        )
+        if invitation is None or invitation.status != InvitationStatus.QUEUED:
+            return "ignored"
+        if invitation.customer.unsubscribed or not invitation.customer.email:
+            invitation.status = InvitationStatus.SKIPPED
+            invitation.save(update_fields=["status"])
+            return "skipped"
+        if invitation.survey.status != SurveyStatus.ACTIVE:
+            invitation.status = InvitationStatus.SKIPPED
+            invitation.error = "survey not active"
+            invitation.save(update_fields=["status", "error"])
+            return "skipped"
+        message = invitation_message(invitation=invitation)
+        try:
+            message.send()
+        except Exception as exc:  # noqa: BLE001  (recorded on the invitation; the task may retry)
+            invitation.status = InvitationStatus.FAILED
+            invitation.error = str(exc)[:500]
+            invitation.save(update_fields=["status", "error"])
+            return "failed"
+        invitation.status = InvitationStatus.SENT
+        invitation.sent_at = timezone.now()
+        invitation.save(update_fields=["status", "sent_at"])
+        return "sent"

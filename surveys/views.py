@@ -1,0 +1,646 @@
+"""Pages: the builder and response list for managers; the link survey and unsubscribe for customers."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
+from journeys.models import Customer
+
+from . import selectors, services
+from .content import TEMPLATES, localised, pick_language, scale_labels
+from .emails import survey_url
+from .forms import InviteForm, QrForm, QuestionForm, ResponseFilterForm, SurveyForm
+from .models import Invitation, Question, QuestionKind, Response, ResponseChannel, Survey, SurveyStatus
+
+STATUS_BADGE = {"active": "ok", "paused": "warn", "closed": "bad", "draft": ""}
+
+
+def _count(model: Any, field: str) -> Subquery:
+    rows = (
+        model.objects.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)  # type: ignore[return-value]
+
+
+# --- Builder ---------------------------------------------------------------------------------------
+
+
+@organization_required("view")
+def survey_list(request: HttpRequest) -> HttpResponse:
+    surveys = (
+        scoped(request, Survey)
+        .select_related("touchpoint")
+        .annotate(
+            response_count=_count(Response, "survey"),
+            question_count=_count(Question, "survey"),
+        )
+        .order_by("-created_at")
+    )
+    return render(
+        request,
+        "surveys/survey_list.html",
+        {"nav": "surveys", "surveys": surveys, "templates": list(TEMPLATES), "badges": STATUS_BADGE},
+    )
+
+
+@organization_required("edit")
+def survey_create(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    template = request.POST.get("template")
+    if request.method == "POST" and template in TEMPLATES:
+        survey = services.survey_create_from_template(
+            organization=organization, template=template, language=translation.get_language() or "en"
+        )
+        messages.success(request, _("Survey created from the template. Review it, then activate it."))
+        return redirect("survey-edit", pk=survey.pk)
+    form = SurveyForm(request.POST or None, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        survey = services.survey_create(organization=organization, **form.survey_fields())
+        messages.success(request, _("Survey created. Add its questions."))
+        return redirect("survey-edit", pk=survey.pk)
+    return render(request, "surveys/survey_form.html", {"nav": "surveys", "form": form})
+
+
+@organization_required("view")
+def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = scoped_get_or_404(request, Survey.objects.select_related("touchpoint"), pk=pk)
+    form = SurveyForm(request.POST or None, instance=survey, organization=request.organization)  # type: ignore[attr-defined]
+    if request.method == "POST":
+        from cxm.tenancy.scoping import check_permission
+
+        check_permission(request, "edit")
+        if form.is_valid():
+            try:
+                services.survey_update(survey=survey, **form.survey_fields())
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Survey saved."))
+                return redirect("survey-edit", pk=survey.pk)
+    questions = list(survey.questions.all())
+    by_id = {q.id: q for q in questions}
+    for q in questions:
+        source = by_id.get(int(q.show_if.get("question") or 0)) if q.show_if else None
+        q.condition = (  # type: ignore[attr-defined]
+            {"position": source.position + 1, "min": q.show_if.get("min"), "max": q.show_if.get("max")}
+            if source
+            else None
+        )
+    return render(
+        request,
+        "surveys/survey_edit.html",
+        {"nav": "surveys", "survey": survey, "form": form, "questions": questions, "badges": STATUS_BADGE},
+    )
+
+
+@organization_required("edit")
+def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None) -> HttpResponse:
+    survey = scoped_get_or_404(request, Survey, pk=pk)
+    question = scoped_get_or_404(request, Question, pk=question_pk, survey=survey) if question_pk else None
+    form = QuestionForm(request.POST or None, survey=survey, question=question)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if question is None:
+                services.question_create(survey=survey, **form.question_fields())
+            else:
+                services.question_update(question=question, **form.question_fields())
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                target = {"show_if": "show_if_question", "options": "options_text"}.get(field, field)
+                form.add_error(target if target in form.fields else None, errors)
+        else:
+            messages.success(request, _("Question saved."))
+            return redirect("survey-edit", pk=survey.pk)
+    return render(
+        request,
+        "surveys/question_form.html",
+        {"nav": "surveys", "survey": survey, "question": question, "form": form},
+    )
+
+
+@require_POST
+@organization_required("edit")
+def question_action(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    survey = scoped_get_or_404(request, Survey, pk=pk)
+    question = scoped_get_or_404(request, Question, pk=question_pk, survey=survey)
+    action = request.POST.get("action")
+    if action == "up":
+        services.question_move(question=question, direction=-1)
+    elif action == "down":
+        services.question_move(question=question, direction=1)
+    elif action == "delete":
+        services.question_delete(question=question)
+        messages.success(request, _("Question deleted."))
+    return redirect("survey-edit", pk=survey.pk)
+
+
+@require_POST
+@organization_required("edit")
+def survey_status(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = scoped_get_or_404(request, Survey, pk=pk)
+    try:
+        services.survey_set_status(survey=survey, action=request.POST.get("action", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Survey is now %(status)s.") % {"status": survey.get_status_display()})
+    return redirect("survey-edit", pk=survey.pk)
+
+
+@require_POST
+@organization_required("edit")
+def survey_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = scoped_get_or_404(request, Survey, pk=pk)
+    copy = services.survey_duplicate(survey=survey)
+    messages.success(request, _("Survey duplicated."))
+    return redirect("survey-edit", pk=copy.pk)
+
+
+@organization_required("view")
+def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = scoped_get_or_404(request, Survey, pk=pk)
+    language = pick_language([request.GET.get("lang", "")], list(survey.languages), survey.default_language)
+    with translation.override(language):
+        context = _link_context(survey, language, request.GET, preview=True)
+        context.update({"nav": "surveys", "preview_of": survey})
+        return render(request, "surveys/link.html", context)
+
+
+@organization_required("view")
+def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = scoped_get_or_404(request, Survey, pk=pk)
+    organization = request.organization  # type: ignore[attr-defined]
+    customers = (
+        Customer.objects.filter(organization=organization, unsubscribed=False)
+        .exclude(email="")
+        .order_by("-id")
+    )
+    invite_form = InviteForm(
+        request.POST or None,
+        organization=organization,
+        customer_queryset=customers,
+        initial={"language": survey.default_language},
+    )
+    if request.method == "POST":
+        from cxm.tenancy.scoping import check_permission
+
+        check_permission(request, "edit")
+        if invite_form.is_valid():
+            chosen = invite_form.chosen()
+            try:
+                result = services.invitations_create(
+                    survey=survey, customers=chosen, language=invite_form.cleaned_data["language"]
+                )
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(sent)d invitations queued; %(skipped)d customers skipped (recently surveyed, unsubscribed or no email)."
+                    )
+                    % {"sent": len(result.invitations), "skipped": len(result.skipped)},
+                )
+                return redirect("survey-share", pk=survey.pk)
+    qr_form = QrForm(request.GET or None, organization=organization)
+    qr_params = {}
+    if qr_form.is_valid():
+        tp = qr_form.cleaned_data.get("touchpoint")
+        qr_params = {"touchpoint": tp.key if tp else "", "channel": qr_form.cleaned_data["channel"]}
+    else:
+        qr_params = {"channel": ResponseChannel.QR}
+    query = "&".join(f"{k}={v}" for k, v in qr_params.items() if v)
+    invitations = (
+        Invitation.objects.filter(organization=organization, survey=survey)
+        .select_related("customer")
+        .order_by("-created_at")[:50]
+    )
+    counts = dict(
+        Invitation.objects.filter(organization=organization, survey=survey)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return render(
+        request,
+        "surveys/survey_share.html",
+        {
+            "nav": "surveys",
+            "survey": survey,
+            "link": survey_url(public_id=survey.public_id),
+            "qr_link": survey_url(public_id=survey.public_id, **qr_params),
+            "qr_query": query,
+            "embed_src": settings.SITE_URL + "/static/cxm/embed.js",
+            "invite_form": invite_form,
+            "qr_form": qr_form,
+            "invitations": invitations,
+            "invitation_counts": counts,
+            "customers_shown": customers[:100],
+        },
+    )
+
+
+@organization_required("view")
+def survey_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The QR code of the link survey, touchpoint and channel baked into the URL."""
+    if fmt not in ("svg", "png"):
+        raise Http404
+    survey = scoped_get_or_404(request, Survey, pk=pk)
+    form = QrForm(request.GET or None, organization=request.organization)  # type: ignore[attr-defined]
+    params: dict[str, str] = {"channel": ResponseChannel.QR}
+    if request.GET and form.is_valid():
+        tp = form.cleaned_data.get("touchpoint")
+        params = {"touchpoint": tp.key if tp else "", "channel": form.cleaned_data["channel"]}
+    elif request.GET:
+        raise Http404
+    url = survey_url(public_id=survey.public_id, **params)
+    qr = segno.make(url, error="m")
+    import io
+
+    buffer = io.BytesIO()
+    if fmt == "svg":
+        qr.save(buffer, kind="svg", scale=8, border=2, title=survey.name)
+        content_type = "image/svg+xml"
+    else:
+        qr.save(buffer, kind="png", scale=10, border=2)
+        content_type = "image/png"
+    response = HttpResponse(buffer.getvalue(), content_type=content_type)
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="survey-{survey.public_id}.{fmt}"'
+    return response
+
+
+# --- Responses ------------------------------------------------------------------------------------
+
+
+def _filtered_responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
+    organization = request.organization  # type: ignore[attr-defined]
+    form = ResponseFilterForm(request.GET or None, organization=organization)
+    filters = form.filters(organization.tzinfo) if request.GET else {}
+    return form, selectors.responses_filtered(organization=organization, filters=filters)
+
+
+@organization_required("view")
+def response_list(request: HttpRequest) -> HttpResponse:
+    form, responses = _filtered_responses(request)
+    page = Paginator(
+        responses.select_related("survey", "touchpoint", "customer").order_by("-submitted_at", "-id"), 50
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "surveys/response_list.html",
+        {"nav": "surveys", "form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@organization_required("view")
+def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    response = scoped_get_or_404(
+        request, Response.objects.select_related("survey", "touchpoint", "customer"), pk=pk
+    )
+    answers = list(response.answers.select_related("question").order_by("question__position"))
+    language = translation.get_language() or "en"
+    for a in answers:
+        a.question_text = localised(a.question.text, language, response.survey.default_language)  # type: ignore[attr-defined]
+    return render(
+        request, "surveys/response_detail.html", {"nav": "surveys", "response": response, "answers": answers}
+    )
+
+
+EXPORT_COLUMNS = [
+    "id",
+    "submitted_at",
+    "survey",
+    "touchpoint",
+    "channel",
+    "language",
+    "customer",
+    "score_kind",
+    "score",
+    "comment",
+    "page_url",
+]
+
+
+def _export_rows(responses: Any) -> Iterator[list[Any]]:
+    rows = responses.order_by("id").values_list(
+        "id",
+        "submitted_at",
+        "survey__name",
+        "touchpoint__key",
+        "channel",
+        "locale",
+        "customer__external_id",
+        "score_kind",
+        "score",
+        "comment",
+        "page_url",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        values = list(row)
+        values[1] = values[1].isoformat()
+        yield values
+
+
+def _safe_cell(value: Any) -> Any:
+    # Spreadsheet apps run cells starting with these as formulas; a customer's comment must stay text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@organization_required("export")
+def response_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """CSV or XLSX of the filtered responses, streamed: rows are read in chunks, never all at once."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    _form, responses = _filtered_responses(request)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        writer = csv.writer(_Echo())
+
+        def stream() -> Iterator[str]:
+            yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+            for row in _export_rows(responses):
+                yield writer.writerow([_safe_cell(v) for v in row])
+
+        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="responses-{stamp}.csv"'
+        return response
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("responses")
+    sheet.append(EXPORT_COLUMNS)
+    for row in _export_rows(responses):
+        sheet.append([_safe_cell(v) for v in row])
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    workbook.save(path)
+    stream = open(path, "rb")  # noqa: SIM115  (FileResponse closes it)
+    os.unlink(path)  # the open handle keeps the data until the download ends
+    return FileResponse(
+        stream,
+        as_attachment=True,
+        filename=f"responses-{stamp}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+# --- Public pages ---------------------------------------------------------------------------------
+
+
+def _link_context(
+    survey: Survey,
+    language: str,
+    params: Any,
+    preview: bool = False,
+    values: dict[int, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    questions = []
+    primary_seen = False
+    values = values or {}
+    for q in survey.questions.all():
+        low_high = q.score_range()
+        value = values.get(q.id)
+        if value is None and low_high and not primary_seen:
+            raw = params.get("score", "")
+            if raw.lstrip("-").isdigit() and low_high[0] <= int(raw) <= low_high[1]:
+                value = int(raw)
+        if low_high:
+            primary_seen = True
+        questions.append(
+            {
+                "id": q.id,
+                "kind": q.kind,
+                "text": localised(q.text, language, survey.default_language),
+                "required": q.required,
+                "scale": list(range(low_high[0], low_high[1] + 1)) if low_high else [],
+                "labels": scale_labels(q.kind, language) if low_high else ("", ""),
+                "options": [
+                    {
+                        "value": o.get("value"),
+                        "label": localised(o.get("label"), language, survey.default_language)
+                        or o.get("value"),
+                    }
+                    for o in q.options
+                ],
+                "show_if": q.show_if or None,
+                "value": value,
+                "error": (errors or {}).get(str(q.id)),
+                "is_choice": q.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE),
+                "multiple": q.kind == QuestionKind.MULTIPLE_CHOICE,
+                "is_text": q.kind == QuestionKind.TEXT,
+            }
+        )
+    hidden = {k: params.get(k, "")[:200] for k in ("customer", "touchpoint", "order", "channel", "inv")}
+    return {
+        "survey": survey,
+        "language": language,
+        "languages": survey.languages,
+        "questions": questions,
+        "hidden": hidden,
+        "idempotency_key": params.get("idempotency_key") or uuid.uuid4().hex,
+        "preview": preview,
+        "body_class": "survey-page",
+    }
+
+
+def _form_answers(survey: Survey, post: Any) -> dict[int, Any]:
+    answers: dict[int, Any] = {}
+    for q in survey.questions.all():
+        name = f"q{q.id}"
+        if q.kind == QuestionKind.MULTIPLE_CHOICE:
+            values = post.getlist(name)
+            if values:
+                answers[q.id] = values
+            continue
+        raw = post.get(name, "")
+        if raw == "":
+            continue
+        if q.score_range() is not None:
+            answers[q.id] = int(raw) if raw.lstrip("-").isdigit() else raw
+        else:
+            answers[q.id] = raw
+    return answers
+
+
+def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The link survey: works without JavaScript; nothing is recorded until the customer submits."""
+    survey = (
+        unscoped_queryset(Survey)
+        .filter(public_id=public_id)
+        .select_related("organization")
+        .prefetch_related("questions")
+        .first()
+    )
+    if survey is None:
+        raise Http404
+    source = request.POST if request.method == "POST" else request.GET
+    language = pick_language(
+        [source.get("lang", ""), translation.get_language() or ""],
+        list(survey.languages),
+        survey.default_language,
+    )
+    with translation.override(language):
+        if survey.status != SurveyStatus.ACTIVE:
+            return render(
+                request,
+                "surveys/link_closed.html",
+                {"survey": survey, "body_class": "survey-page"},
+                status=410,
+            )
+        invitation = None
+        token = source.get("inv", "")
+        if token:
+            invitation = (
+                unscoped_queryset(Invitation)
+                .select_related("customer")
+                .filter(token=token[:64], survey=survey)
+                .first()
+            )
+        params = source.copy()
+        if invitation is not None:
+            params["idempotency_key"] = f"inv-{invitation.pk}"
+        if request.method != "POST":
+            values = {}
+            if invitation is not None and invitation.response_id:
+                values = {
+                    a.question_id: (a.number if a.number is not None else (a.choices or a.text))
+                    for a in invitation.response.answers.all()  # type: ignore[union-attr]
+                }
+            return render(
+                request, "surveys/link.html", _link_context(survey, language, params, values=values)
+            )
+        answers = _form_answers(survey, request.POST)
+        hidden = {k: request.POST.get(k, "")[:200] for k in ("order",) if request.POST.get(k)}
+        touchpoint_key = request.POST.get("touchpoint") or None
+        if (
+            touchpoint_key
+            and selectors.touchpoint_id_for_key(organization_id=survey.organization_id, key=touchpoint_key)
+            is None
+        ):
+            # A stale QR code or link must not cost the customer their answer: keep the key as a field.
+            hidden["touchpoint"] = touchpoint_key[:200]
+            touchpoint_key = None
+        channel = request.POST.get("channel") or (
+            ResponseChannel.EMAIL if invitation else ResponseChannel.LINK
+        )
+        if channel not in ResponseChannel.values:
+            channel = ResponseChannel.LINK
+        try:
+            customer = (
+                invitation.customer
+                if invitation
+                else services.customer_resolve(
+                    organization_id=survey.organization_id, reference=request.POST.get("customer") or None
+                )
+            )
+            snapshot = selectors.survey_snapshot(public_id=survey.public_id)
+            assert snapshot is not None
+            services.response_submit(
+                snapshot=snapshot,
+                answers=answers,
+                customer=customer,
+                locale=language,
+                page_url=request.build_absolute_uri()[:2000],
+                touchpoint_key=touchpoint_key,
+                channel=channel,
+                idempotency_key=params.get("idempotency_key", ""),
+                hidden_fields=hidden,
+                invitation=invitation,
+            )
+        except services.SurveyNotAccepting:
+            return render(
+                request,
+                "surveys/link_closed.html",
+                {"survey": survey, "body_class": "survey-page"},
+                status=410,
+            )
+        except ValidationError as exc:
+            errors: dict[str, str] = {}
+            for field, messages_ in exc.message_dict.items():
+                errors[field.removeprefix("answers.")] = " ".join(messages_)
+            context = _link_context(survey, language, params, values=answers, errors=errors)
+            context["form_error"] = _("Please check your answers.")
+            context["errors"] = errors
+            return render(request, "surveys/link.html", context, status=400)
+        thanks = reverse("survey-thanks", args=[survey.public_id]) + f"?lang={language}"
+        if invitation is not None:
+            thanks += f"&inv={invitation.token}"
+        return redirect(thanks)
+
+
+def survey_thanks(request: HttpRequest, public_id: str) -> HttpResponse:
+    survey = unscoped_queryset(Survey).filter(public_id=public_id).first()
+    if survey is None:
+        raise Http404
+    language = pick_language(
+        [request.GET.get("lang", ""), translation.get_language() or ""],
+        list(survey.languages),
+        survey.default_language,
+    )
+    with translation.override(language):
+        return render(
+            request,
+            "surveys/link_thanks.html",
+            {
+                "survey": survey,
+                "message": localised(survey.thank_you, language, survey.default_language),
+                "inv": request.GET.get("inv", "")[:64],
+                "language": language,
+                "body_class": "survey-page",
+            },
+        )
+
+
+@csrf_exempt  # the signed token is the credential; mail clients POST it without a session (RFC 8058)
+def survey_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks (mail scanners only GET); POST unsubscribes (also RFC 8058 one-click)."""
+    done = False
+    if request.method == "POST":
+        customer = services.customer_unsubscribe(token=token)
+        if customer is None:
+            raise Http404
+        done = True
+    else:
+        from django.core import signing
+
+        try:
+            signing.loads(token, salt=services.UNSUBSCRIBE_SALT)
+        except signing.BadSignature as exc:
+            raise Http404 from exc
+    return render(request, "surveys/unsubscribe.html", {"done": done, "body_class": "survey-page"})

@@ -1,0 +1,301 @@
+"""Collecting without loss: the public and integrator endpoints, idempotency, every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from cxm.api.throttling import PublicRateThrottle
+from journeys.models import Customer
+from surveys import services
+from surveys.models import Answer, Response
+from surveys.signals import response_recorded
+
+pytestmark = pytest.mark.django_db
+ORIGIN = "https://shop.example.com"
+
+
+def url(survey):
+    return f"/api/v1/public/surveys/{survey.public_id}/responses"
+
+
+def post(survey, body, origin=ORIGIN, **extra):
+    client = APIClient()
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    return client.post(
+        url(survey), data=json.dumps(body), content_type="application/json", **headers, **extra
+    )
+
+
+def test_submit_stores_response_answers_and_denormalised_fields(nps_survey, questions, touchpoint):
+    r = post(
+        nps_survey,
+        {
+            "answers": {str(questions["score"]): 3, str(questions["detractor"]): "Late <b>delivery</b>"},
+            "idempotency_key": "k1",
+            "touchpoint": "web-checkout",
+            "channel": "widget",
+            "locale": "zh-CN",
+            "page_url": "https://shop.example.com/checkout",
+            "hidden_fields": {"order": "O-1"},
+        },
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["score"] == 3 and body["score_kind"] == "nps" and body["created"] is True
+    assert r["Access-Control-Allow-Origin"] == ORIGIN
+    response = Response.objects.get(pk=body["id"])
+    assert (response.score, response.score_kind, response.comment) == (3, "nps", "Late <b>delivery</b>")
+    assert response.touchpoint == touchpoint and response.channel == "widget" and response.locale == "zh-hans"
+    assert response.hidden_fields == {"order": "O-1"}
+    assert response.organization_id == nps_survey.organization_id
+    assert sorted(Answer.objects.filter(response=response).values_list("question_id", flat=True)) == sorted(
+        [questions["score"], questions["detractor"]]
+    )
+
+
+def test_same_key_twice_stores_once_and_later_request_adds_the_comment(nps_survey, questions):
+    first = post(nps_survey, {"answers": {str(questions["score"]): 9}, "idempotency_key": "same"})
+    again = post(nps_survey, {"answers": {str(questions["score"]): 9}, "idempotency_key": "same"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json()["id"] == again.json()["id"]
+    assert Response.objects.count() == 1 and Answer.objects.count() == 1
+    comment = post(
+        nps_survey,
+        {
+            "answers": {str(questions["score"]): 9, str(questions["promoter"]): "Fast!"},
+            "idempotency_key": "same",
+        },
+    )
+    assert comment.status_code == 200 and comment.json()["comment"] == "Fast!"
+    response = Response.objects.get()
+    assert (response.score, response.comment) == (9, "Fast!")
+    assert Answer.objects.count() == 2
+    # The comment alone with the same key also adds to the same response (the score stays).
+    only_comment = post(
+        nps_survey, {"answers": {str(questions["promoter"]): "Really fast"}, "idempotency_key": "same"}
+    )
+    assert only_comment.status_code == 200
+    response.refresh_from_db()
+    assert (response.score, response.comment) == (9, "Really fast")
+
+
+def test_idempotency_key_from_header(nps_survey, questions):
+    r1 = post(nps_survey, {"answers": {str(questions["score"]): 5}}, HTTP_IDEMPOTENCY_KEY="hdr")
+    r2 = post(nps_survey, {"answers": {str(questions["score"]): 5}}, HTTP_IDEMPOTENCY_KEY="hdr")
+    assert r1.json()["id"] == r2.json()["id"] and Response.objects.get().idempotency_key == "hdr"
+
+
+def test_signal_is_sent_on_commit(nps_survey, questions, django_capture_on_commit_callbacks):
+    seen = []
+
+    def receiver(sender, organization_id, response_id, **kwargs):
+        seen.append((organization_id, response_id))
+
+    response_recorded.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            r = post(nps_survey, {"answers": {str(questions["score"]): 7}, "idempotency_key": "s"})
+        assert seen == []  # nothing before commit
+        for callback in callbacks:
+            callback()
+        assert seen == [(nps_survey.organization_id, r.json()["id"])]
+    finally:
+        response_recorded.disconnect(receiver)
+
+
+@pytest.mark.parametrize(
+    ("answers", "fragment"),
+    [
+        ({"SCORE": 11}, "between 0 and 10"),
+        ({"SCORE": -1}, "between 0 and 10"),
+        ({"SCORE": "nine"}, "whole number"),
+        ({"SCORE": 8.5}, "whole number"),
+        ({"SCORE": True}, "whole number"),
+        ({"SCORE": 9, "999999": "x"}, "Unknown question"),
+        ({"DETRACTOR": "only a comment"}, "required"),
+        ({"SCORE": 3, "DETRACTOR": 12}, "must be text"),
+    ],
+)
+def test_bad_answers_are_clear_400s(nps_survey, questions, answers, fragment):
+    names = {"SCORE": questions["score"], "DETRACTOR": questions["detractor"]}
+    payload = {str(names.get(k, k)): v for k, v in answers.items()}
+    r = post(nps_survey, {"answers": payload})
+    assert r.status_code == 400, r.content
+    error = r.json()["error"]
+    assert error["code"] == "invalid" and fragment in json.dumps(error, ensure_ascii=False)
+    assert Response.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "answers"),
+        ({"answers": "9"}, "answers"),
+        ({"answers": [{"value": 1}]}, "answers"),
+        ({"answers": {}, "channel": "fax"}, "channel"),
+        ({"answers": {}, "touchpoint": "nowhere"}, "touchpoint"),
+        ({"answers": {}, "idempotency_key": "x" * 200}, "idempotency_key"),
+        ({"answers": {}, "customer": {"email": "not-an-email"}}, "customer"),
+    ],
+)
+def test_bad_envelope_is_a_400_naming_the_field(nps_survey, questions, body, field):
+    if body.get("answers") == {}:
+        body["answers"] = {str(questions["score"]): 9}
+    r = post(nps_survey, body)
+    assert r.status_code == 400, r.content
+    assert field in r.json()["error"]["fields"]
+
+
+def test_closed_and_unknown_survey(nps_survey, questions):
+    services.survey_set_status(survey=nps_survey, action="close")
+    r = post(nps_survey, {"answers": {str(questions["score"]): 9}})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "survey_closed"
+    r = APIClient().post("/api/v1/public/surveys/nope/responses", {"answers": {}}, format="json")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert Response.objects.count() == 0
+
+
+def test_paused_survey_takes_no_responses(nps_survey, questions):
+    services.survey_set_status(survey=nps_survey, action="pause")
+    assert post(nps_survey, {"answers": {str(questions["score"]): 9}}).status_code == 409
+
+
+def test_payload_over_64_kb_is_413(nps_survey, questions):
+    big = {"answers": {str(questions["score"]): 3, str(questions["detractor"]): "x" * 70000}}
+    r = post(nps_survey, big)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    assert Response.objects.count() == 0
+
+
+def test_disallowed_origin_is_403_and_gets_no_cors_header(nps_survey, questions):
+    r = post(nps_survey, {"answers": {str(questions["score"]): 9}}, origin="https://evil.example.net")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in r
+    assert Response.objects.count() == 0
+
+
+def test_same_site_and_server_to_server_posts_are_allowed(nps_survey, questions):
+    assert post(nps_survey, {"answers": {str(questions["score"]): 9}}, origin=None).status_code == 201
+    assert (
+        post(nps_survey, {"answers": {str(questions["score"]): 9}}, origin="http://testserver").status_code
+        == 201
+    )
+
+
+def test_preflight_allowed_and_refused(nps_survey):
+    client = APIClient()
+    ok = client.options(
+        url(nps_survey),
+        HTTP_ORIGIN=ORIGIN,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    assert ok.status_code == 204
+    assert ok["Access-Control-Allow-Origin"] == ORIGIN and "POST" in ok["Access-Control-Allow-Methods"]
+    assert "Content-Type" in ok["Access-Control-Allow-Headers"]
+    bad = client.options(url(nps_survey), HTTP_ORIGIN="https://evil.example.net")
+    assert bad.status_code == 403 and "Access-Control-Allow-Origin" not in bad
+
+
+def test_too_many_requests_is_429(nps_survey, questions, monkeypatch):
+    monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "2/min"})
+    codes = [post(nps_survey, {"answers": {str(questions["score"]): 9}}).status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+    last = post(nps_survey, {"answers": {str(questions["score"]): 9}})
+    assert last.json()["error"]["code"] == "throttled"
+    assert last["Access-Control-Allow-Origin"] == ORIGIN  # the widget can read why
+    assert Response.objects.count() == 2
+
+
+def test_customer_found_by_id_or_email_and_created_when_id_unknown(
+    nps_survey, questions, customer, organization
+):
+    r = post(nps_survey, {"answers": {str(questions["score"]): 9}, "customer": {"email": "LI@example.com"}})
+    assert Response.objects.get(pk=r.json()["id"]).customer == customer
+    r = post(nps_survey, {"answers": {str(questions["score"]): 9}, "customer": "C00001"})
+    assert Response.objects.get(pk=r.json()["id"]).customer == customer
+    r = post(
+        nps_survey,
+        {
+            "answers": {str(questions["score"]): 9},
+            "customer": {
+                "id": "NEW-7",
+                "email": "n@example.com",
+                "name": "Neo",
+                "properties": {"tier": "gold"},
+            },
+        },
+    )
+    created = Customer.objects.get(organization=organization, external_id="NEW-7")
+    assert (created.email, created.name, created.attributes) == ("n@example.com", "Neo", {"tier": "gold"})
+    assert Response.objects.get(pk=r.json()["id"]).customer == created
+    r = post(
+        nps_survey, {"answers": {str(questions["score"]): 9}, "customer": {"email": "nobody@example.com"}}
+    )
+    assert Response.objects.get(pk=r.json()["id"]).customer is None
+    assert Customer.objects.filter(organization=organization).count() == 2
+
+
+def test_customer_of_another_organization_is_never_linked(nps_survey, questions, other_organization):
+    Customer.objects.create(organization=other_organization, external_id="C9", email="x@example.com")
+    r = post(nps_survey, {"answers": {str(questions["score"]): 9}, "customer": {"email": "x@example.com"}})
+    assert Response.objects.get(pk=r.json()["id"]).customer is None
+
+
+def test_follow_up_not_shown_is_ignored(nps_survey, questions):
+    r = post(nps_survey, {"answers": {str(questions["score"]): 10, str(questions["detractor"]): "bad"}})
+    assert r.status_code == 201
+    response = Response.objects.get()
+    assert response.comment == "" and response.answers.count() == 1
+
+
+def test_customer_can_change_score_with_the_same_key(nps_survey, questions):
+    post(
+        nps_survey,
+        {"answers": {str(questions["score"]): 3, str(questions["detractor"]): "meh"}, "idempotency_key": "c"},
+    )
+    post(nps_survey, {"answers": {str(questions["score"]): 9}, "idempotency_key": "c"})
+    response = Response.objects.get()
+    # The detractor follow-up no longer applies to a 9, so it is dropped with the old score.
+    assert (response.score, response.comment, response.answers.count()) == (9, "", 1)
+
+
+# --- integrator endpoint -------------------------------------------------------------------------
+
+
+def test_integrator_post_records_with_api_key(api_client, nps_survey, questions):
+    body = {
+        "survey": nps_survey.public_id,
+        "answers": [{"question": questions["score"], "value": 6}],
+        "idempotency_key": "i1",
+    }
+    r = api_client.post("/api/v1/responses", body, format="json")
+    assert r.status_code == 201, r.content
+    response = Response.objects.get(pk=r.json()["id"])
+    assert (response.channel, response.score) == ("api", 6)
+    again = api_client.post("/api/v1/responses", body, format="json")
+    assert again.status_code == 200 and Response.objects.count() == 1
+    by_pk = api_client.post(
+        "/api/v1/responses", {**body, "survey": str(nps_survey.pk), "idempotency_key": "i2"}, format="json"
+    )
+    assert by_pk.status_code == 201
+
+
+def test_integrator_bad_inputs(api_client, read_only_api_client, other_api_client, nps_survey, questions):
+    good = {"survey": nps_survey.public_id, "answers": {str(questions["score"]): 6}}
+    assert APIClient().post("/api/v1/responses", good, format="json").status_code in (401, 403)
+    assert read_only_api_client.post("/api/v1/responses", good, format="json").status_code == 403
+    r = other_api_client.post("/api/v1/responses", good, format="json")  # another organization's survey
+    assert r.status_code == 400 and "survey" in r.json()["error"]["fields"]
+    r = api_client.post(
+        "/api/v1/responses", {**good, "answers": {str(questions["score"]): 99}}, format="json"
+    )
+    assert r.status_code == 400
+    r = api_client.post("/api/v1/responses", {"answers": {}}, format="json")
+    assert r.status_code == 400 and "survey" in r.json()["error"]["fields"]
+    big = {**good, "answers": {str(questions["detractor"]): "y" * 70000, str(questions["score"]): 1}}
+    assert api_client.post("/api/v1/responses", big, format="json").status_code == 413
+    assert Response.objects.count() == 0

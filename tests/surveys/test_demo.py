@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.db.models import Avg
+
+from surveys import demo
+from surveys.models import Answer, Response, Survey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seed_is_idempotent_and_realistic(organization):
+    demo.seed(organization=organization, stdout=io.StringIO(), size="small")
+    counts = (Survey.objects.count(), Response.objects.count(), Answer.objects.count())
+    demo.seed(organization=organization, stdout=io.StringIO(), size="small")
+    assert (Survey.objects.count(), Response.objects.count(), Answer.objects.count()) == counts
+    assert counts[0] == 7 and 250 <= counts[1] <= 350
+    kinds = set(Response.objects.values_list("score_kind", flat=True))
+    assert kinds == {"nps", "csat", "ces"}
+    assert Response.objects.filter(locale="zh-hans").exclude(comment="").exists()
+    assert Response.objects.filter(locale="en").exclude(comment="").exists()
+    assert set(Survey.objects.values_list("status", flat=True)) == {"active"}
+    assert Survey.objects.get(name="Delivery CSAT").touchpoint.key == "home-delivery"
+    # Denormalised score equals the primary answer.
+    for response in Response.objects.all()[:20]:
+        assert response.answers.filter(number=response.score).exists()
+    mean = Response.objects.filter(score_kind="nps").aggregate(m=Avg("score"))["m"]
+    assert 5 < mean < 9.5

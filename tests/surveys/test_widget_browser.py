@@ -1,0 +1,184 @@
+"""The embed widget on another origin, and the Chinese link survey by keyboard only (Chromium)."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from surveys import services
+from surveys.models import Response
+
+WIDGET = Path(settings.BASE_DIR) / "static" / "cxm" / "embed.js"
+
+
+def test_widget_is_small_and_defines_one_global():
+    source = WIDGET.read_bytes()
+    assert len(gzip.compress(source, 9)) <= 10 * 1024
+    text = source.decode()
+    assert "w.cxm = {" in text and "attachShadow" in text and "import " not in text
+
+
+@pytest.fixture
+def other_origin(tmp_path):
+    """A plain static site on another port: another origin than the live server."""
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_widget_on_another_origin_records_score_then_comment(
+    browser, live_server, organization, other_origin
+):
+    folder, origin = other_origin
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_update(survey=survey, allowed_origins=[origin])
+    services.survey_set_status(survey=survey, action="activate")
+    (folder / "index.html").write_text(
+        "<!doctype html><html><head><title>Shop</title></head><body><h1>Thanks for your order</h1>"
+        f'<script src="{live_server.url}/static/cxm/embed.js" data-survey="{survey.public_id}" async></script>'
+        "</body></html>"
+    )
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{origin}/index.html")
+    page.locator("[data-cxm-widget] button", has_text="3").first.wait_for(timeout=10000)
+    assert page.evaluate("typeof window.cxm.survey") == "function"
+    page.get_by_role("button", name="3", exact=True).click()
+    # The score is stored at once, before any comment (the widget's outbox empties when the server has it).
+    page.wait_for_function("localStorage.getItem('cxm_pending') === '{}'", timeout=10000)
+    response = Response.objects.filter(survey=survey).first()
+    assert response is not None and response.score == 3 and response.channel == "widget"
+    page.locator("[data-cxm-widget] textarea").fill("送货太慢 the parcel was late")
+    page.locator("[data-cxm-widget] button.go").click()
+    page.wait_for_function(
+        "localStorage.getItem('cxm_pending') === '{}' && !!document.querySelector('[data-cxm-widget]')"
+        " && document.querySelector('[data-cxm-widget]').shadowRoot.querySelector('[role=status]')",
+        timeout=10000,
+    )
+    response = Response.objects.get(survey=survey)
+    assert (response.score, response.comment) == (3, "送货太慢 the parcel was late")
+    assert response.page_url == f"{origin}/index.html" and Response.objects.count() == 1
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_widget_refused_origin_never_throws_into_the_page(browser, live_server, organization, other_origin):
+    folder, origin = other_origin
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_set_status(survey=survey, action="activate")  # no allowed origins
+    (folder / "index.html").write_text(
+        f'<!doctype html><html><body><p id="ok">host</p><script src="{live_server.url}/static/cxm/embed.js" '
+        f'data-survey="{survey.public_id}"></script></body></html>'
+    )
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{origin}/index.html")
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-cxm-widget]").count() == 0 and errors == []
+    assert page.evaluate("window.cxm.survey({survey: 'missing', force: true}) === undefined")
+    page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_link_survey_in_chinese_by_keyboard_only(browser, live_server, organization):
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_set_status(survey=survey, action="activate")
+    page = browser.new_page(locale="zh-CN")
+    page.goto(f"{live_server.url}/s/{survey.public_id}?lang=zh-hans")
+    assert "您有多大可能向朋友或同事推荐我们" in page.content()
+    first = survey.questions.order_by("position").first()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.name") == f"q{first.pk}":
+            break
+    else:
+        pytest.fail("the score row is not reachable by Tab")
+    page.keyboard.press("Space")  # 0
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")  # … 8
+    assert page.evaluate("document.activeElement.value") == "8"
+    page.keyboard.press("Tab")  # into the passive follow-up, now shown
+    assert page.evaluate("document.activeElement.tagName") == "TEXTAREA"
+    page.keyboard.type("希望配送更快")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/thanks**")
+    assert "感谢您的反馈" in page.content()
+    response = Response.objects.get(survey=survey)
+    assert (response.score, response.comment, response.locale, response.channel) == (
+        8,
+        "希望配送更快",
+        "zh-hans",
+        "link",
+    )
+    page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_widget_retries_a_failed_post_from_local_storage(browser, live_server, organization, other_origin):
+    folder, origin = other_origin
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_update(survey=survey, allowed_origins=[origin])
+    services.survey_set_status(survey=survey, action="activate")
+    first = survey.questions.order_by("position").first()
+    (folder / "blank.html").write_text("<!doctype html><html><body>blank</body></html>")
+    (folder / "index.html").write_text(
+        f'<!doctype html><html><body><script src="{live_server.url}/static/cxm/embed.js" '
+        f'data-survey="{survey.public_id}" data-auto="false"></script></body></html>'
+    )
+    page = browser.new_page()
+    page.goto(f"{origin}/blank.html")
+    # An answer whose post failed on an earlier visit (offline, server down) waits in localStorage.
+    item = {
+        "survey": survey.public_id,
+        "body": {"answers": {str(first.pk): 10}, "idempotency_key": "retry-1", "channel": "widget"},
+    }
+    page.evaluate("item => localStorage.setItem('cxm_pending', JSON.stringify({'retry-1': item}))", item)
+    page.goto(f"{origin}/index.html")
+    page.wait_for_function("localStorage.getItem('cxm_pending') === '{}'", timeout=10000)
+    response = Response.objects.get(survey=survey)
+    assert (response.idempotency_key, response.score) == ("retry-1", 10)
+    page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_widget_respects_fatigue_for_an_identified_customer_unless_forced(
+    browser, live_server, organization, other_origin
+):
+    from journeys.models import Customer
+
+    folder, origin = other_origin
+    survey = services.survey_create_from_template(organization=organization, template="csat")
+    services.survey_update(survey=survey, allowed_origins=[origin])
+    services.survey_set_status(survey=survey, action="activate")
+    customer = Customer.objects.create(organization=organization, external_id="C42", email="c42@example.com")
+    first = survey.questions.order_by("position").first()
+    services.response_submit_for_survey(survey=survey, answers={str(first.pk): 4}, customer=customer)
+    (folder / "index.html").write_text(
+        f'<!doctype html><html><body><script src="{live_server.url}/static/cxm/embed.js" '
+        f'data-survey="{survey.public_id}" data-auto="false"></script></body></html>'
+    )
+    page = browser.new_page()
+    page.goto(f"{origin}/index.html")
+    page.evaluate("window.cxm.survey({customer: {id: 'C42'}, touchpoint: null})")
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-cxm-widget]").count() == 0  # answered recently: not shown
+    page.evaluate("window.cxm.survey({customer: {id: 'C42'}, force: true, lang: 'zh-hans'})")
+    page.locator("[data-cxm-widget] button", has_text="5").first.wait_for(timeout=10000)
+    assert "您对本次体验的满意程度如何" in page.locator("[data-cxm-widget] .q").first.inner_text()
+    page.close()
