@@ -3,4 +3,8 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings.production")
-application = get_wsgi_application()
+_django = get_wsgi_application()
+
+from cxm.core.fastlane import with_fast_lane  # noqa: E402  (needs the configured settings)
+
+application = with_fast_lane(_django)
