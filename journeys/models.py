@@ -161,3 +161,59 @@ class Transaction(TenantModel):
                 fields=["organization", "customer", "occurred_at"], name="transaction_org_cust_time"
             ),
         ]
+
+
+class ImportKind(models.TextChoices):
+    CUSTOMERS = "customers", _("Customers")
+    INTERACTIONS = "interactions", _("Interactions")
+    TRANSACTIONS = "transactions", _("Transactions")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    VALIDATING = "validating", _("Validating")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(TenantModel):
+    """One CSV file being imported by a task; progress and bad rows are visible while it runs."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    skip_bad_rows = models.BooleanField(_("skip bad rows"), default=False)
+    file_path = models.CharField(max_length=500)
+    original_name = models.CharField(_("file"), max_length=255, blank=True)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    error_count = models.PositiveIntegerField(_("bad rows"), default=0)
+    # The first bad rows: [{"line": 12, "reason": "…"}], capped so a broken file stays small.
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "created_at"], name="importjob_org_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        return int(100 * self.processed / self.total) if self.total else 0
