@@ -127,7 +127,7 @@ def journey_index(request: HttpRequest) -> HttpResponse:
 @organization_required("view")
 def journey_map(request: HttpRequest, pk: int) -> HttpResponse:
     journey = scoped_get_or_404(request, Journey, pk=pk)
-    filters = MapFilterForm(request.GET or None)
+    filters = MapFilterForm(request.GET or None, initial={"days": "90"})
     channel, days = "", 90
     if filters.is_valid():
         channel = filters.cleaned_data["channel"] or ""
@@ -422,8 +422,12 @@ def journey_paths(request: HttpRequest, pk: int) -> HttpResponse:
             node_labels.append(f"{step}. {names.get(touchpoint_id, '?')}")
         return nodes[key]
 
-    sankey = {"source": [], "target": [], "value": []}
+    sankey: dict[str, list[int]] = {"source": [], "target": [], "value": []}
+    # Thin flows (under 1 % of the customers starting a path) would only clutter the diagram.
+    threshold = max(2, sum(entry["customers"] for entry in paths["entries"]) // 100)
     for flow in paths["flows"]:
+        if flow["customers"] < threshold:
+            continue
         sankey["source"].append(node(flow["step"], flow["source"]))
         sankey["target"].append(node(flow["step"] + 1, flow["target"]))
         sankey["value"].append(flow["customers"])

@@ -15,18 +15,18 @@
         { x: s.month, y: s.csat, name: d.labels.csat, mode: "lines+markers", connectgaps: true },
         { x: s.month, y: s.ces, name: d.labels.ces, mode: "lines+markers", yaxis: "y2", connectgaps: true }
       ].filter(function (t) { return t.y.some(function (v) { return v !== null; }); });
-      var layout = Object.assign({}, layoutBase, { title: d.labels.title, yaxis: { range: [-100, 100] }, yaxis2: { overlaying: "y", side: "right", range: [1, 7] } });
+      var layout = Object.assign({}, layoutBase, { title: { text: d.labels.title }, showlegend: true, yaxis: { range: [-100, 100] }, yaxis2: { overlaying: "y", side: "right", range: [1, 7] } });
       window.Plotly.newPlot(el, traces, layout, config);
     },
     "funnel": function (el, d) {
       window.Plotly.newPlot(el, [{ type: "funnel", y: d.funnel.stages, x: d.funnel.reached, textinfo: "value+percent initial" }],
-        Object.assign({}, layoutBase, { title: d.labels.funnel, margin: { l: 110, r: 20, t: 40, b: 30 } }), config);
+        Object.assign({}, layoutBase, { title: { text: d.labels.funnel }, margin: { l: 110, r: 20, t: 40, b: 30 } }), config);
     },
     "sankey": function (el, d) {
       if (!d.sankey.value.length) { el.hidden = true; return; }
       window.Plotly.newPlot(el, [{ type: "sankey", arrangement: "snap", node: { label: d.sankey.labels, pad: 12 },
         link: { source: d.sankey.source, target: d.sankey.target, value: d.sankey.value } }],
-        Object.assign({}, layoutBase, { title: d.labels.sankey, height: 460 }), config);
+        Object.assign({}, layoutBase, { title: { text: d.labels.sankey }, height: 460 }), config);
     }
   };
   function render() {
