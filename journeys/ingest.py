@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from cxm.tenancy.models import Organization
@@ -29,6 +29,7 @@ from .models import Channel, Touchpoint
 from .signals import customer_data_changed
 
 MAX_RECORDS = 10_000
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 MAX_JSON_BYTES = 16_384
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -124,6 +125,10 @@ class CleanContext:
 
 def _text(record: dict[str, Any], name: str, max_length: int, *, required: bool = False) -> str | None:
     value = record.get(name)
+    if type(value) is str and 0 < len(value) <= max_length and "\x00" not in value:
+        stripped = value.strip()
+        if stripped or not required:
+            return stripped
     if value is None or value == "":
         if required:
             raise RecordInvalid(name, f"{name} is required")
@@ -187,7 +192,7 @@ def _json_object(record: dict[str, Any], name: str, ctx: CleanContext) -> str | 
             raise RecordInvalid(name, f"{name} is not valid JSON")
     if not isinstance(value, dict):
         raise RecordInvalid(name, f"{name} must be a JSON object")
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = _JSON.encode(value)
     if len(text) > MAX_JSON_BYTES:
         raise RecordInvalid(name, f"{name} is larger than {MAX_JSON_BYTES} bytes")
     if "\\u0000" in text:
@@ -220,12 +225,18 @@ def _touchpoint(record: dict[str, Any], ctx: CleanContext) -> int | None:
     return touchpoint_id
 
 
+_ALLOWED: dict[Sequence[str], frozenset[str]] = {}
+
+
 def _check_fields(record: Any, allowed: Sequence[str]) -> dict[str, Any]:
-    if not isinstance(record, dict):
+    if type(record) is not dict:
         raise RecordInvalid(None, "a record must be a JSON object")
-    unknown = [name for name in record if name not in allowed]
-    if unknown:
-        raise RecordInvalid(unknown[0], f"unknown field {unknown[0]!r}")
+    names = _ALLOWED.get(allowed)
+    if names is None:
+        names = _ALLOWED[allowed] = frozenset(allowed)
+    if not names.issuperset(record):
+        unknown = next(name for name in record if name not in names)
+        raise RecordInvalid(unknown, f"unknown field {unknown!r}")
     return record
 
 
@@ -406,7 +417,154 @@ def _ensure_customers(cursor: Any, organization_id: int) -> int:
     return new_customers
 
 
+# --- PostgreSQL fast path: resolve customers in SQL, COPY new rows straight into the table -----
+
+
+def _pg_resolve_customers(
+    cursor: Any, organization_id: int, seen: dict[str, tuple[datetime, datetime]], result: IngestResult
+) -> dict[str, int]:
+    """Customer id per external id, creating the missing customers; moves first/last seen."""
+    external_ids = sorted(seen)
+    cursor.execute(
+        "SELECT external_id, id FROM journeys_customer WHERE organization_id = %s AND external_id = ANY(%s)",
+        [organization_id, external_ids],
+    )
+    ids = dict(cursor.fetchall())
+    missing = [external_id for external_id in external_ids if external_id not in ids]
+    created: dict[str, int] = {}
+    if missing:
+        now = timezone.now()
+        cursor.execute(
+            """INSERT INTO journeys_customer (organization_id, external_id, email, phone, name, age_band, gender,
+                    city, occupation, attributes, first_seen_at, last_seen_at, unsubscribed, created_at, updated_at)
+               SELECT %s, m.external_id, '', '', '', '', '', '', '', '{}', m.first_seen, m.last_seen, false, %s, %s
+               FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[]) AS m(external_id, first_seen, last_seen)
+               ORDER BY m.external_id
+               ON CONFLICT (organization_id, external_id) DO NOTHING
+               RETURNING external_id, id""",
+            [
+                organization_id,
+                now,
+                now,
+                missing,
+                [seen[e][0] for e in missing],
+                [seen[e][1] for e in missing],
+            ],
+        )
+        created = dict(cursor.fetchall())
+        result.customers_created += len(created)
+        ids.update(created)
+        raced = [external_id for external_id in missing if external_id not in ids]
+        if raced:  # created by a concurrent batch a moment ago
+            cursor.execute(
+                "SELECT external_id, id FROM journeys_customer WHERE organization_id = %s AND external_id = ANY(%s)",
+                [organization_id, raced],
+            )
+            ids.update(cursor.fetchall())
+    existing = sorted((ids[e], seen[e][0], seen[e][1]) for e in external_ids if e not in created)
+    if existing:
+        # Rows are locked in id order (the unnest is sorted), so concurrent batches do not deadlock.
+        cursor.execute(
+            """UPDATE journeys_customer AS c SET
+                   first_seen_at = LEAST(COALESCE(c.first_seen_at, b.first_seen), b.first_seen),
+                   last_seen_at = GREATEST(COALESCE(c.last_seen_at, b.last_seen), b.last_seen)
+               FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS b(id, first_seen, last_seen)
+               WHERE c.id = b.id AND (c.first_seen_at IS NULL OR c.last_seen_at IS NULL
+                                      OR b.first_seen < c.first_seen_at OR b.last_seen > c.last_seen_at)""",
+            [[row[0] for row in existing], [row[1] for row in existing], [row[2] for row in existing]],
+        )
+    return ids
+
+
+def _pg_copy_events(
+    *,
+    organization_id: int,
+    table: str,
+    key_column: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    key_index: int,
+    customer_index: int,
+    time_index: int,
+    build: Callable[[tuple[Any, ...], int], Sequence[Any]],
+    result: IngestResult,
+) -> bool:
+    """Writes events with COPY. Returns False (having written nothing) when a concurrent batch stored
+    one of the same client ids meanwhile, so the caller falls back to INSERT … ON CONFLICT."""
+    seen: dict[str, tuple[datetime, datetime]] = {}
+    for row in rows:
+        external_id, moment = row[customer_index], row[time_index]
+        bounds = seen.get(external_id)
+        if bounds is None:
+            seen[external_id] = (moment, moment)
+        elif moment < bounds[0] or moment > bounds[1]:
+            seen[external_id] = (min(moment, bounds[0]), max(moment, bounds[1]))
+    with connection.cursor() as cursor:
+        customer_ids = _pg_resolve_customers(cursor, organization_id, seen, result)
+        keys = [row[key_index] for row in rows if row[key_index] is not None]
+        stored: set[str] = set()
+        if keys:
+            cursor.execute(
+                f"SELECT {key_column} FROM {table} WHERE organization_id = %s AND {key_column} = ANY(%s)",
+                [organization_id, keys],
+            )
+            stored = {key for (key,) in cursor.fetchall()}
+        buffer = io.StringIO()
+        written = 0
+        for row in rows:
+            key = row[key_index]
+            if key is not None:
+                if key in stored:
+                    continue
+                stored.add(key)  # a repeat within the batch: the first one wins
+            buffer.write("\t".join(map(_copy_text, build(row, customer_ids[row[customer_index]]))) + "\n")
+            written += 1
+        buffer.seek(0)
+        try:
+            with transaction.atomic():
+                raw = getattr(cursor, "cursor", cursor)
+                raw.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+        except (IntegrityError, connection.Database.IntegrityError):
+            return False
+    result.created += written
+    return True
+
+
 def _write_interactions(organization_id: int, rows: Sequence[tuple[Any, ...]], result: IngestResult) -> None:
+    if _is_postgres():
+        now = timezone.now()
+        done = _pg_copy_events(
+            organization_id=organization_id,
+            table="journeys_interaction",
+            key_column="external_id",
+            columns=(
+                "organization_id",
+                "customer_id",
+                "touchpoint_id",
+                "kind",
+                "occurred_at",
+                "properties",
+                "external_id",
+                "created_at",
+            ),
+            rows=rows,
+            key_index=0,
+            customer_index=1,
+            time_index=4,
+            build=lambda row, customer_id: (
+                organization_id,
+                customer_id,
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[0],
+                now,
+            ),
+            result=result,
+        )
+        if done:
+            return
     with connection.cursor() as cursor:
         _stage(
             cursor,
@@ -438,6 +596,42 @@ def _write_interactions(organization_id: int, rows: Sequence[tuple[Any, ...]], r
 
 
 def _write_transactions(organization_id: int, rows: Sequence[tuple[Any, ...]], result: IngestResult) -> None:
+    if _is_postgres():
+        now = timezone.now()
+        done = _pg_copy_events(
+            organization_id=organization_id,
+            table="journeys_transaction",
+            key_column="order_id",
+            columns=(
+                "organization_id",
+                "customer_id",
+                "order_id",
+                "occurred_at",
+                "amount",
+                "currency",
+                "touchpoint_id",
+                "properties",
+                "created_at",
+            ),
+            rows=rows,
+            key_index=0,
+            customer_index=1,
+            time_index=2,
+            build=lambda row, customer_id: (
+                organization_id,
+                customer_id,
+                row[0],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                now,
+            ),
+            result=result,
+        )
+        if done:
+            return
     with connection.cursor() as cursor:
         _stage(
             cursor,
@@ -547,24 +741,50 @@ def write_clean_rows(
     after commit (a CSV import passes notify=False and tells them once, at the end)."""
     if not rows:
         return
+    for attempt in range(3):
+        try:
+            _write_clean_rows_once(
+                organization=organization, kind=kind, rows=rows, result=result, notify=notify
+            )
+            return
+        except OperationalError as exc:
+            # Two batches touching the same customers in another order: retry, the loser's work was rolled back.
+            if attempt == 2 or "deadlock" not in str(exc):
+                raise
+
+
+def _write_clean_rows_once(
+    *, organization: Organization, kind: str, rows: Sequence[Any], result: IngestResult, notify: bool
+) -> None:
+    snapshot = (result.created, result.updated, result.duplicates, result.customers_created)
+    try:
+        with transaction.atomic():
+            _write_batch(organization=organization, kind=kind, rows=rows, result=result, notify=notify)
+    except OperationalError:
+        result.created, result.updated, result.duplicates, result.customers_created = snapshot
+        raise
+
+
+def _write_batch(
+    *, organization: Organization, kind: str, rows: Sequence[Any], result: IngestResult, notify: bool
+) -> None:
     before = result.created + result.updated
-    with transaction.atomic():
-        if kind == "customers":
-            merged = merge_customer_records(rows)
-            result.duplicates += len(rows) - len(merged)
-            _write_customers(organization.pk, merged, result)
-        elif kind == "interactions":
-            created_before = result.created
-            _write_interactions(organization.pk, rows, result)
-            result.duplicates += len(rows) - (result.created - created_before)
-        elif kind == "transactions":
-            created_before = result.created
-            _write_transactions(organization.pk, rows, result)
-            result.duplicates += len(rows) - (result.created - created_before)
-        else:  # pragma: no cover - guarded by callers
-            raise ValueError(kind)
-        if notify and (result.created + result.updated > before or result.customers_created):
-            notify_customer_data_changed(organization_id=organization.pk, kind=kind)
+    if kind == "customers":
+        merged = merge_customer_records(rows)
+        result.duplicates += len(rows) - len(merged)
+        _write_customers(organization.pk, merged, result)
+    elif kind == "interactions":
+        created_before = result.created
+        _write_interactions(organization.pk, rows, result)
+        result.duplicates += len(rows) - (result.created - created_before)
+    elif kind == "transactions":
+        created_before = result.created
+        _write_transactions(organization.pk, rows, result)
+        result.duplicates += len(rows) - (result.created - created_before)
+    else:  # pragma: no cover - guarded by callers
+        raise ValueError(kind)
+    if notify and (result.created + result.updated > before or result.customers_created):
+        notify_customer_data_changed(organization_id=organization.pk, kind=kind)
 
 
 def notify_customer_data_changed(*, organization_id: int, kind: str) -> None:

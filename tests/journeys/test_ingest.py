@@ -192,3 +192,49 @@ def test_ingest_never_touches_another_organization(organization, other_organizat
     assert Interaction.objects.get(external_id="1").customer_id == mine.pk
     theirs.refresh_from_db()
     assert theirs.first_seen_at is None
+
+
+def test_fallback_path_when_copy_meets_a_concurrent_duplicate(organization, monkeypatch):
+    """On PostgreSQL, COPY gives way to INSERT … ON CONFLICT when another batch stored an id meanwhile."""
+    from journeys import ingest
+
+    monkeypatch.setattr(ingest, "_pg_copy_events", lambda **kwargs: False)
+    TouchpointFactory(stage__journey__organization=organization, key="web")
+    records = _interactions(10)
+    first = interactions_bulk_ingest(organization=organization, records=records)
+    again = interactions_bulk_ingest(organization=organization, records=records)
+    assert (first.created, again.created, again.duplicates) == (10, 0, 10)
+    tx = [{"order_id": "O1", "customer_external_id": "Z", "occurred_at": "2026-01-01", "amount": "5"}]
+    assert transactions_bulk_ingest(organization=organization, records=tx).created == 1
+    assert transactions_bulk_ingest(organization=organization, records=tx).duplicates == 1
+
+
+def test_copy_collision_falls_back(organization, postgres):
+    """A unique violation inside COPY (an id stored between the check and the COPY) is not an error."""
+    from unittest import mock
+
+    from journeys import ingest
+
+    TouchpointFactory(stage__journey__organization=organization, key="web")
+    records = _interactions(5)
+    interactions_bulk_ingest(organization=organization, records=records[:2])
+    real_execute = ingest.connection.cursor
+
+    def cursor_hiding_stored_ids(*args, **kwargs):
+        cursor = real_execute(*args, **kwargs)
+        original = cursor.execute
+
+        def execute(sql, params=None):
+            if sql.startswith("SELECT external_id FROM journeys_interaction"):
+                return original(
+                    "SELECT external_id FROM journeys_interaction WHERE false AND %s = %s", [1, 1]
+                )
+            return original(sql, params)
+
+        cursor.execute = execute
+        return cursor
+
+    with mock.patch.object(ingest.connection, "cursor", cursor_hiding_stored_ids):
+        result = interactions_bulk_ingest(organization=organization, records=records)
+    assert (result.created, result.duplicates) == (3, 2)
+    assert Interaction.objects.filter(organization=organization).count() == 5
