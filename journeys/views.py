@@ -366,7 +366,7 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     surveys = list(Survey.objects.filter(organization=organization, touchpoint=touchpoint).order_by("name"))
     labels = {
         "nps": _("NPS"),
-        "csat": _("CSAT (% satisfied)"),
+        "csat": _("CSAT (percent satisfied)"),
         "ces": _("CES (mean, 1–7)"),
         "title": _("Scores by month"),
     }

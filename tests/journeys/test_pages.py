@@ -213,3 +213,10 @@ def test_journey_index_and_create(owner_client, organization, retail):
     r = owner_client.post("/journeys/", {"name": "Onboarding"})
     assert r.status_code == 302
     assert owner_client.post("/journeys/", {"name": ""}).status_code == 200
+
+
+def test_pages_in_simplified_chinese(owner_client, retail):
+    owner_client.post("/account/language/", {"language": "zh-hans"})
+    html = owner_client.get(f"/journeys/{retail[0].pk}/").content.decode()
+    assert "旅程地图" in html and "路径与流失" in html
+    assert "客户" in owner_client.get("/customers/").content.decode()
