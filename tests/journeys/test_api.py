@@ -303,3 +303,29 @@ def test_signal_sent_after_commit(api_client, organization, django_capture_on_co
     finally:
         customer_data_changed.disconnect(receiver)
     assert seen == [(organization.pk, "interactions")]
+
+
+def test_structure_lists_have_fixed_query_counts(api_client, organization, django_assert_max_num_queries):
+    for _ in range(3):
+        journey = JourneyFactory(organization=organization)
+        for _ in range(3):
+            TouchpointFactory(stage=StageFactory(journey=journey))
+    with django_assert_max_num_queries(4):
+        journeys = api_client.get("/api/v1/journeys/").json()["results"]
+    assert len(journeys) == 3 and all(len(j["stages"]) == 3 for j in journeys)
+    with django_assert_max_num_queries(3):
+        assert len(api_client.get("/api/v1/stages/").json()["results"]) == 9
+    with django_assert_max_num_queries(3):
+        assert len(api_client.get("/api/v1/touchpoints/").json()["results"]) == 9
+
+
+def test_structure_bad_input(api_client, organization):
+    assert api_client.post("/api/v1/journeys/", {"name": ""}, format="json").status_code == 400
+    no_journey = api_client.post("/api/v1/stages/", {"name": "x"}, format="json")
+    assert no_journey.status_code == 400 and "journey" in no_journey.json()["error"]["fields"]
+    bad_key = api_client.post("/api/v1/touchpoints/", {"name": "x", "key": "not a slug"}, format="json")
+    assert bad_key.status_code == 400 and "key" in bad_key.json()["error"]["fields"]
+    other = JourneyFactory(organization=organization)
+    stage = StageFactory(journey=JourneyFactory(organization=organization))
+    moved = api_client.patch(f"/api/v1/stages/{stage.pk}/", {"journey": other.pk}, format="json")
+    assert moved.status_code == 400
