@@ -476,21 +476,31 @@ def _pg_resolve_customers(
     return ids
 
 
+def _escape(text: str) -> str:
+    """A value for COPY's text format."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+_NULL = "\\N"
+
+
 def _pg_copy_events(
     *,
     organization_id: int,
     table: str,
-    key_column: str,
     columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     key_index: int,
     customer_index: int,
     time_index: int,
-    build: Callable[[tuple[Any, ...], int], Sequence[Any]],
+    line: Callable[[tuple[Any, ...], int], str],
     result: IngestResult,
 ) -> bool:
-    """Writes events with COPY. Returns False (having written nothing) when a concurrent batch stored
-    one of the same client ids meanwhile, so the caller falls back to INSERT … ON CONFLICT."""
+    """Writes events with COPY, optimistically: new client ids are the common case. Returns False
+    (having written nothing) when one of the ids is already stored, so the caller falls back to
+    INSERT … ON CONFLICT DO NOTHING."""
     seen: dict[str, tuple[datetime, datetime]] = {}
     for row in rows:
         external_id, moment = row[customer_index], row[time_index]
@@ -501,23 +511,16 @@ def _pg_copy_events(
             seen[external_id] = (min(moment, bounds[0]), max(moment, bounds[1]))
     with connection.cursor() as cursor:
         customer_ids = _pg_resolve_customers(cursor, organization_id, seen, result)
-        keys = [row[key_index] for row in rows if row[key_index] is not None]
-        stored: set[str] = set()
-        if keys:
-            cursor.execute(
-                f"SELECT {key_column} FROM {table} WHERE organization_id = %s AND {key_column} = ANY(%s)",
-                [organization_id, keys],
-            )
-            stored = {key for (key,) in cursor.fetchall()}
         buffer = io.StringIO()
+        keys: set[str] = set()
         written = 0
         for row in rows:
             key = row[key_index]
             if key is not None:
-                if key in stored:
-                    continue
-                stored.add(key)  # a repeat within the batch: the first one wins
-            buffer.write("\t".join(map(_copy_text, build(row, customer_ids[row[customer_index]]))) + "\n")
+                if key in keys:
+                    continue  # a repeat within the batch: the first one wins
+                keys.add(key)
+            buffer.write(line(row, customer_ids[row[customer_index]]))
             written += 1
         buffer.seek(0)
         try:
@@ -532,11 +535,20 @@ def _pg_copy_events(
 
 def _write_interactions(organization_id: int, rows: Sequence[tuple[Any, ...]], result: IngestResult) -> None:
     if _is_postgres():
-        now = timezone.now()
+        head = f"{organization_id}\t"
+        tail = f"\t{timezone.now().isoformat()}\n"
+
+        def interaction_line(row: tuple[Any, ...], customer_id: int) -> str:
+            # row: id, customer external id, touchpoint id, kind, occurred at, properties
+            key, touchpoint_id = row[0], row[2]
+            return (
+                f"{head}{customer_id}\t{_NULL if touchpoint_id is None else touchpoint_id}\t{_escape(row[3])}\t"
+                f"{row[4].isoformat()}\t{_escape(row[5])}\t{_NULL if key is None else _escape(key)}{tail}"
+            )
+
         done = _pg_copy_events(
             organization_id=organization_id,
             table="journeys_interaction",
-            key_column="external_id",
             columns=(
                 "organization_id",
                 "customer_id",
@@ -551,16 +563,7 @@ def _write_interactions(organization_id: int, rows: Sequence[tuple[Any, ...]], r
             key_index=0,
             customer_index=1,
             time_index=4,
-            build=lambda row, customer_id: (
-                organization_id,
-                customer_id,
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[0],
-                now,
-            ),
+            line=interaction_line,
             result=result,
         )
         if done:
@@ -597,11 +600,20 @@ def _write_interactions(organization_id: int, rows: Sequence[tuple[Any, ...]], r
 
 def _write_transactions(organization_id: int, rows: Sequence[tuple[Any, ...]], result: IngestResult) -> None:
     if _is_postgres():
-        now = timezone.now()
+        head = f"{organization_id}\t"
+        tail = f"\t{timezone.now().isoformat()}\n"
+
+        def transaction_line(row: tuple[Any, ...], customer_id: int) -> str:
+            # row: order id, customer external id, occurred at, amount, currency, touchpoint id, properties
+            touchpoint_id = row[5]
+            return (
+                f"{head}{customer_id}\t{_escape(row[0])}\t{row[2].isoformat()}\t{row[3]}\t{_escape(row[4])}\t"
+                f"{_NULL if touchpoint_id is None else touchpoint_id}\t{_escape(row[6])}{tail}"
+            )
+
         done = _pg_copy_events(
             organization_id=organization_id,
             table="journeys_transaction",
-            key_column="order_id",
             columns=(
                 "organization_id",
                 "customer_id",
@@ -617,17 +629,7 @@ def _write_transactions(organization_id: int, rows: Sequence[tuple[Any, ...]], r
             key_index=0,
             customer_index=1,
             time_index=2,
-            build=lambda row, customer_id: (
-                organization_id,
-                customer_id,
-                row[0],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                now,
-            ),
+            line=transaction_line,
             result=result,
         )
         if done:

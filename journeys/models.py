@@ -106,11 +106,27 @@ class Touchpoint(TenantModel):
 
 
 class Interaction(TenantModel):
-    """A customer meeting a touchpoint at a time."""
+    """A customer meeting a touchpoint at a time.
 
+    The biggest table: every index costs each ingested row, so the foreign keys to the organization
+    (led by the composite indexes) and the touchpoint (looked up only when one is deleted) keep their
+    constraints but get no index of their own.
+    """
+
+    organization = models.ForeignKey(
+        "tenancy.Organization",
+        on_delete=models.CASCADE,
+        related_name="%(app_label)s_%(class)s_set",
+        db_index=False,
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
     touchpoint = models.ForeignKey(
-        Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+        Touchpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=64, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
@@ -136,15 +152,28 @@ class Interaction(TenantModel):
 
 
 class Transaction(TenantModel):
-    """An order. Negative amounts are refunds: netted in value, never counted as purchases."""
+    """An order. Negative amounts are refunds: netted in value, never counted as purchases.
 
+    Like interactions: no single-column indexes on the organization and touchpoint keys."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization",
+        on_delete=models.CASCADE,
+        related_name="%(app_label)s_%(class)s_set",
+        db_index=False,
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="transactions")
     order_id = models.CharField(_("order id"), max_length=255)
     occurred_at = models.DateTimeField(_("occurred at"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     touchpoint = models.ForeignKey(
-        Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions"
+        Touchpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        db_index=False,
     )
     properties = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
