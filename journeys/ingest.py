@@ -447,8 +447,8 @@ def _pg_resolve_customers(
                 now,
                 now,
                 missing,
-                [seen[e][0] for e in missing],
-                [seen[e][1] for e in missing],
+                [seen[e][0].isoformat() for e in missing],
+                [seen[e][1].isoformat() for e in missing],
             ],
         )
         created = dict(cursor.fetchall())
@@ -461,7 +461,10 @@ def _pg_resolve_customers(
                 [organization_id, raced],
             )
             ids.update(cursor.fetchall())
-    existing = sorted((ids[e], seen[e][0], seen[e][1]) for e in external_ids if e not in created)
+    # Timestamps travel as ISO strings: psycopg2 adapts strings much faster than datetimes.
+    existing = sorted(
+        (ids[e], seen[e][0].isoformat(), seen[e][1].isoformat()) for e in external_ids if e not in created
+    )
     if existing:
         # Rows are locked in id order (the unnest is sorted), so concurrent batches do not deadlock.
         cursor.execute(
