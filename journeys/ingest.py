@@ -752,7 +752,7 @@ def write_clean_rows(
                 organization=organization, kind=kind, rows=rows, result=result, notify=notify
             )
             return
-        except OperationalError as exc:
+        except (OperationalError, connection.Database.OperationalError) as exc:
             # Two batches touching the same customers in another order: retry, the loser's work was rolled back.
             if attempt == 2 or "deadlock" not in str(exc):
                 raise
@@ -765,7 +765,7 @@ def _write_clean_rows_once(
     try:
         with transaction.atomic():
             _write_batch(organization=organization, kind=kind, rows=rows, result=result, notify=notify)
-    except OperationalError:
+    except (OperationalError, connection.Database.OperationalError):
         result.created, result.updated, result.duplicates, result.customers_created = snapshot
         raise
 

@@ -40,6 +40,7 @@ from .models import Channel, Customer, ImportJob, Journey, Stage, Touchpoint
 # --- Scores on cards ----------------------------------------------------------------------------
 
 MIN_N_FOR_COLOUR = 5
+MIN_N_FOR_TREND = 30
 
 
 def _tone(kind: str, value: float | None, n: int) -> str:
@@ -56,22 +57,26 @@ def _metric_rows(current: dict[str, Any] | None, previous: dict[str, Any] | None
         return rows
     previous = previous or {}
     specs = [
-        ("nps", "NPS", current["nps"]["nps"], current["nps"]["n"], (previous.get("nps") or {}).get("nps")),
+        ("nps", "NPS", current["nps"]["nps"], current["nps"]["n"], previous.get("nps") or {}, "nps"),
         (
             "csat",
             "CSAT",
             current["csat"]["top2_pct"],
             current["csat"]["n"],
-            (previous.get("csat") or {}).get("top2_pct"),
+            previous.get("csat") or {},
+            "top2_pct",
         ),
-        ("ces", "CES", current["ces"]["mean"], current["ces"]["n"], (previous.get("ces") or {}).get("mean")),
+        ("ces", "CES", current["ces"]["mean"], current["ces"]["n"], previous.get("ces") or {}, "mean"),
     ]
-    for kind, label, value, n, before in specs:
+    for kind, label, value, n, before_scores, key in specs:
         if not n:
             continue
+        before = before_scores.get(key) if before_scores.get("n") else None
         value = float(value) if value is not None else None
         delta = value - float(before) if value is not None and before is not None else None
         row: dict[str, Any] = {"kind": kind, "label": label, "value": value, "n": n, "delta": delta}
+        # METRICS.md: with fewer than MIN_N_FOR_TREND answers on either side a change is not detectable.
+        row["trend_reliable"] = n >= MIN_N_FOR_TREND and (before_scores.get("n") or 0) >= MIN_N_FOR_TREND
         row["tone"] = _tone(kind, value, n)
         if kind == "nps":
             ci_low, ci_high = current["nps"]["ci_low"], current["nps"]["ci_high"]

@@ -218,3 +218,27 @@ def test_copy_collision_falls_back(organization, postgres):
     assert (result.created, result.duplicates) == (3, 2)
     assert Interaction.objects.filter(organization=organization).count() == 5
     assert Interaction.objects.get(external_id="i4").properties["note"] == "tab\there\nnew line \\ back"
+
+
+def test_a_deadlocked_batch_is_retried(organization, monkeypatch):
+    from django.db import OperationalError
+
+    from journeys import ingest
+
+    calls = []
+    real = ingest._write_batch
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            real(**kwargs)  # the work of the losing attempt is rolled back
+            raise OperationalError("deadlock detected")
+        return real(**kwargs)
+
+    monkeypatch.setattr(ingest, "_write_batch", flaky)
+    result = interactions_bulk_ingest(
+        organization=organization,
+        records=[{"id": "a", "customer_external_id": "A", "occurred_at": "2026-01-01"}],
+    )
+    assert len(calls) == 2 and (result.created, result.duplicates, result.customers_created) == (1, 0, 1)
+    assert Interaction.objects.filter(organization=organization).count() == 1

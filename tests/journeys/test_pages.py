@@ -46,6 +46,7 @@ def test_journey_map_shows_scores_trend_and_colour(owner_client, retail, django_
     assert 'data-touchpoint="web-checkout"' in html and "tone-good" in html
     card = html.split('data-touchpoint="web-checkout"')[1].split("</li>")[0]
     assert '<strong class="score-value">50</strong>' in card and "n=6" in card and "+100" in card
+    assert "trend unreliable" in card  # fewer than 30 answers per side: no detectable change
     phone_card = html.split('data-touchpoint="phone-support"')[1].split("</li>")[0]
     assert "tp-score tone-poor" in phone_card and "2.2" in phone_card
     assert html.index("Buy") < html.index("Support")
