@@ -53,6 +53,25 @@ def test_journey_map_shows_touchpoint_scores(browser, live_server, organization,
     page.wait_for_load_state()
     headings = page.locator(".stage-header h2").all_inner_texts()
     assert [h.split(" ", 1)[1] for h in headings] == ["Support", "Buy"]
+    # Drag the web checkout card into the Support stage, below chat support.
+    target = page.locator(f'[data-stage="{support.pk}"] .cards')
+    box = target.bounding_box()
+    page.locator('[data-touchpoint="web-checkout"]').drag_to(
+        target, target_position={"x": box["width"] / 2, "y": box["height"] - 3}
+    )
+    for _ in range(50):  # the page saves through the API, then reloads
+        checkout.refresh_from_db()
+        if checkout.stage_id == support.pk:
+            break
+        page.wait_for_timeout(200)
+    assert checkout.stage_id == support.pk
+    page.wait_for_timeout(500)
+    page.wait_for_load_state()
+    cards = page.locator(f'[data-stage="{support.pk}"] .tp-card')
+    assert [cards.nth(i).get_attribute("data-touchpoint") for i in range(cards.count())] == [
+        "chat-support",
+        "web-checkout",
+    ]
     # Click through to the touchpoint page.
     page.get_by_role("link", name="Web checkout").click()
     page.wait_for_url(f"**/journeys/touchpoints/{checkout.pk}/")
