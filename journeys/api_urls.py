@@ -1,3 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from . import api
+
+router = SimpleRouter()
+router.register("journeys", api.JourneyViewSet, basename="api-journey")
+router.register("stages", api.StageViewSet, basename="api-stage")
+router.register("touchpoints", api.TouchpointViewSet, basename="api-touchpoint")
+
+urlpatterns = [
+    re_path(r"^customers/bulk/?$", api.CustomerBulkView.as_view(), name="api-customers-bulk"),
+    re_path(r"^interactions/bulk/?$", api.InteractionBulkView.as_view(), name="api-interactions-bulk"),
+    re_path(r"^transactions/bulk/?$", api.TransactionBulkView.as_view(), name="api-transactions-bulk"),
+    path("customers/", api.CustomerListView.as_view(), name="api-customer-list"),
+    path("customers/<str:external_id>/", api.CustomerDetailView.as_view(), name="api-customer-detail"),
+    path("customers/<str:external_id>/export/", api.CustomerExportView.as_view(), name="api-customer-export"),
+    path("customers/<str:external_id>/erase/", api.CustomerEraseView.as_view(), name="api-customer-erase"),
+    path("interactions/", api.InteractionListView.as_view(), name="api-interaction-list"),
+    path("transactions/", api.TransactionListView.as_view(), name="api-transaction-list"),
+    *router.urls,
+]

@@ -1,0 +1,219 @@
+"""CSV import of customers, interactions and transactions, streamed from a file in batches.
+
+The file is read twice and never held in memory: the first pass counts and validates every row (so
+an all-or-nothing import writes nothing when any row is bad), the second writes batches of
+BATCH_SIZE rows through the same code as the bulk API. Writes are idempotent (customers by external
+id, interactions by id, orders by order id), so a task that runs twice creates nothing new.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cxm.tenancy.models import Organization
+
+from .ingest import (
+    CLEANERS,
+    FIELDS_BY_KIND,
+    REQUIRED_BY_KIND,
+    CleanContext,
+    IngestResult,
+    RecordInvalid,
+    notify_customer_data_changed,
+    write_clean_rows,
+)
+from .models import ImportJob, ImportKind, ImportStatus
+
+BATCH_SIZE = 5_000
+MAX_STORED_ERRORS = 1_000
+ProgressCallback = Callable[[ImportJob], None]
+
+
+def imports_directory() -> Path:
+    directory = Path(settings.VAR_DIR) / "imports"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def import_job_create(
+    *,
+    organization: Organization,
+    kind: str,
+    chunks: Iterable[bytes],
+    original_name: str = "",
+    skip_bad_rows: bool = False,
+    created_by: Any = None,
+    enqueue: bool = True,
+) -> ImportJob:
+    """Saves the uploaded file under VAR_DIR/imports (chunk by chunk) and queues its import after commit."""
+    if kind not in ImportKind.values:
+        raise ValueError(f"unknown kind {kind!r}")
+    path = imports_directory() / f"{uuid.uuid4().hex}.csv"
+    with path.open("wb") as target:
+        for chunk in chunks:
+            target.write(chunk)
+    job = ImportJob.objects.create(
+        organization=organization,
+        kind=kind,
+        skip_bad_rows=skip_bad_rows,
+        file_path=str(path),
+        original_name=original_name[:255],
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+    )
+    if enqueue:
+        from .tasks import import_csv_file
+
+        transaction.on_commit(lambda: import_csv_file.delay(job.pk))
+    return job
+
+
+def _rows(path: str) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+    """(line number, record without empty cells, header) for each data row."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader, [])]
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            record = {name: cell for name, cell in zip(header, cells, strict=False) if cell.strip() != ""}
+            if len(cells) > len(header):
+                record["__extra__"] = ""
+            yield reader.line_num, record, header
+
+
+def _check_header(path: str, kind: str) -> str | None:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        header = [name.strip() for name in next(csv.reader(handle), [])]
+    if not header:
+        return _("The file is empty.")
+    unknown = [name for name in header if name not in FIELDS_BY_KIND[kind]]
+    if unknown:
+        return _("Unknown column(s): %(columns)s. Allowed: %(allowed)s.") % {
+            "columns": ", ".join(unknown),
+            "allowed": ", ".join(FIELDS_BY_KIND[kind]),
+        }
+    missing = [name for name in REQUIRED_BY_KIND[kind] if name not in header]
+    if missing:
+        return _("Missing required column(s): %(columns)s.") % {"columns": ", ".join(missing)}
+    return None
+
+
+def _clean(kind: str, record: dict[str, str], ctx: CleanContext) -> Any:
+    if "__extra__" in record:
+        raise RecordInvalid(None, "more cells than columns")
+    return CLEANERS[kind](record, ctx)
+
+
+def _save(job: ImportJob, on_progress: ProgressCallback | None, *fields: str) -> None:
+    job.save(update_fields=list(fields))
+    if on_progress is not None:
+        on_progress(job)
+
+
+def import_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> ImportJob:
+    """Runs (or re-runs) an import job to the end. Safe to call twice: finished jobs are left alone."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().select_related("organization").get(pk=job_id)
+        if job.is_finished:
+            return job
+        job.status = ImportStatus.VALIDATING
+        job.started_at = timezone.now()
+        job.total = job.processed = job.created_count = job.error_count = 0
+        job.errors = []
+        job.save()
+    try:
+        return _run(job, on_progress)
+    except Exception as exc:
+        job.status = ImportStatus.FAILED
+        job.message = _("The import stopped: %(error)s") % {"error": exc}
+        job.finished_at = timezone.now()
+        _save(job, on_progress, "status", "message", "finished_at")
+        raise
+
+
+def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
+    organization, kind = job.organization, job.kind
+    problem = _check_header(job.file_path, kind)
+    if problem:
+        job.status, job.message, job.finished_at = ImportStatus.FAILED, problem, timezone.now()
+        _save(job, on_progress, "status", "message", "finished_at")
+        return job
+    ctx = CleanContext.load(organization, from_csv=True)
+    # Pass 1: count and validate; keep the first bad rows with their line numbers.
+    bad_lines: set[int] = set()
+    for line, record, _header in _rows(job.file_path):
+        job.total += 1
+        try:
+            _clean(kind, record, ctx)
+        except RecordInvalid as exc:
+            bad_lines.add(line)
+            job.error_count += 1
+            if len(job.errors) < MAX_STORED_ERRORS:
+                job.errors.append({"line": line, "field": exc.field, "reason": exc.reason})
+        if job.total % BATCH_SIZE == 0:
+            job.processed = job.total
+            _save(job, on_progress, "total", "processed", "error_count", "errors")
+    job.processed = 0
+    if job.error_count and not job.skip_bad_rows:
+        job.status = ImportStatus.FAILED
+        job.message = _("%(count)s bad row(s); nothing was imported.") % {"count": job.error_count}
+        job.finished_at = timezone.now()
+        _save(
+            job,
+            on_progress,
+            "status",
+            "message",
+            "finished_at",
+            "total",
+            "processed",
+            "error_count",
+            "errors",
+        )
+        return job
+    job.status = ImportStatus.IMPORTING
+    _save(job, on_progress, "status", "total", "processed", "error_count", "errors")
+    # Pass 2: write the good rows in batches.
+    result = IngestResult()
+    batch: list[Any] = []
+    for line, record, _header in _rows(job.file_path):
+        if line in bad_lines:
+            job.processed += 1
+            continue
+        batch.append(_clean(kind, record, ctx))
+        if len(batch) >= BATCH_SIZE:
+            write_clean_rows(organization=organization, kind=kind, rows=batch, result=result, notify=False)
+            job.processed += len(batch)
+            job.created_count = result.created + result.updated
+            batch = []
+            _save(job, on_progress, "processed", "created_count")
+    if batch:
+        write_clean_rows(organization=organization, kind=kind, rows=batch, result=result, notify=False)
+        job.processed += len(batch)
+    job.created_count = result.created + result.updated
+    job.status = ImportStatus.DONE
+    job.finished_at = timezone.now()
+    parts = [
+        _("%(count)s row(s) imported") % {"count": job.total - job.error_count},
+        _("%(count)s new") % {"count": result.created},
+    ]
+    if kind == ImportKind.CUSTOMERS:
+        parts.append(_("%(count)s updated") % {"count": result.updated})
+    else:
+        parts.append(_("%(count)s already stored") % {"count": result.duplicates})
+        parts.append(_("%(count)s new customer(s)") % {"count": result.customers_created})
+    if job.error_count:
+        parts.append(_("%(count)s bad row(s) skipped") % {"count": job.error_count})
+    job.message = ", ".join(parts) + "."
+    _save(job, on_progress, "status", "processed", "created_count", "finished_at", "message")
+    with transaction.atomic():
+        notify_customer_data_changed(organization_id=organization.pk, kind=kind)
+    return job

@@ -1,0 +1,336 @@
+"""Reads of the journeys app. Aggregates (funnel, paths) run in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+
+from cxm.tenancy.models import Organization
+
+from .models import Customer, ImportJob, Interaction, Journey, Stage, Touchpoint, Transaction
+
+
+def journey_list(*, organization: Organization) -> QuerySet[Journey]:
+    return Journey.objects.filter(organization=organization).annotate(
+        stage_count=Count("stages", distinct=True),
+        touchpoint_count=Count("stages__touchpoints", distinct=True),
+    )
+
+
+@dataclass
+class JourneyMap:
+    journey: Journey
+    stages: list[Stage]
+    touchpoints_by_stage: dict[int, list[Touchpoint]]
+
+
+def journey_map(*, journey: Journey, channel: str | None = None) -> JourneyMap:
+    """The journey's stages in order, each with its touchpoints (optionally of one channel). Two queries."""
+    stages = list(
+        Stage.objects.filter(organization_id=journey.organization_id, journey=journey).order_by(
+            "position", "id"
+        )
+    )
+    touchpoints = Touchpoint.objects.filter(
+        organization_id=journey.organization_id, stage__journey=journey
+    ).order_by("position", "id")
+    if channel:
+        touchpoints = touchpoints.filter(channel=channel)
+    by_stage: dict[int, list[Touchpoint]] = {stage.pk: [] for stage in stages}
+    for touchpoint in touchpoints:
+        by_stage.setdefault(touchpoint.stage_id, []).append(touchpoint)  # type: ignore[arg-type]
+    return JourneyMap(journey, stages, by_stage)
+
+
+def unassigned_touchpoints(*, organization: Organization) -> QuerySet[Touchpoint]:
+    return Touchpoint.objects.filter(organization=organization, stage__isnull=True).order_by("name")
+
+
+def customer_search(q: str) -> Q:
+    """Matches an external id (exact or prefix), or part of a name, email or phone number."""
+    q = q.strip()
+    return (
+        Q(external_id__iexact=q)
+        | Q(external_id__istartswith=q)
+        | Q(name__icontains=q)
+        | Q(email__icontains=q)
+        | Q(phone__icontains=q)
+    )
+
+
+def customer_list(*, organization: Organization, filters: dict[str, Any] | None = None) -> QuerySet[Customer]:
+    """Customers matching `filters`: q (external id, name, email, phone), city, gender, age_band,
+    unsubscribed, erased, seen_after, seen_before."""
+    filters = filters or {}
+    customers = Customer.objects.filter(organization=organization)
+    q = (filters.get("q") or "").strip()
+    if q:
+        customers = customers.filter(customer_search(q))
+    for name in ("city", "gender", "age_band"):
+        if filters.get(name):
+            customers = customers.filter(**{f"{name}__iexact": filters[name]})
+    if filters.get("unsubscribed") is not None and filters.get("unsubscribed") != "":
+        customers = customers.filter(unsubscribed=filters["unsubscribed"] in (True, "true", "1", "yes"))
+    if filters.get("erased") is not None and filters.get("erased") != "":
+        customers = customers.filter(erased_at__isnull=filters["erased"] not in (True, "true", "1", "yes"))
+    if filters.get("seen_after"):
+        customers = customers.filter(last_seen_at__gte=filters["seen_after"])
+    if filters.get("seen_before"):
+        customers = customers.filter(last_seen_at__lt=filters["seen_before"])
+    return customers
+
+
+def customer_cities(*, organization: Organization) -> list[str]:
+    return list(
+        Customer.objects.filter(organization=organization)
+        .exclude(city="")
+        .values_list("city", flat=True)
+        .distinct()
+        .order_by("city")[:200]
+    )
+
+
+def customer_summary(*, customer: Customer) -> dict[str, Any]:
+    """Order count, net value (refunds netted) and interaction count of one customer. Two queries."""
+    orders = Transaction.objects.filter(
+        organization_id=customer.organization_id, customer=customer
+    ).aggregate(
+        orders=Count("id", filter=Q(amount__gt=0)),
+        refunds=Count("id", filter=Q(amount__lt=0)),
+        net_value=Sum("amount"),
+    )
+    interactions = Interaction.objects.filter(
+        organization_id=customer.organization_id, customer=customer
+    ).count()
+    return {**orders, "interactions": interactions}
+
+
+def customer_interactions(*, customer: Customer, limit: int = 200) -> list[Interaction]:
+    return list(
+        Interaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+        .select_related("touchpoint")
+        .order_by("-occurred_at")[:limit]
+    )
+
+
+def customer_transactions(*, customer: Customer, limit: int = 200) -> list[Transaction]:
+    return list(
+        Transaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+        .select_related("touchpoint")
+        .order_by("-occurred_at")[:limit]
+    )
+
+
+def customer_data(*, customer: Customer) -> dict[str, Any]:
+    """Everything journeys holds about one customer, as JSON-ready data (an access request)."""
+    return {
+        "customer": {
+            "external_id": customer.external_id,
+            "email": customer.email,
+            "phone": customer.phone,
+            "name": customer.name,
+            "age_band": customer.age_band,
+            "gender": customer.gender,
+            "city": customer.city,
+            "occupation": customer.occupation,
+            "attributes": customer.attributes,
+            "first_seen_at": customer.first_seen_at,
+            "last_seen_at": customer.last_seen_at,
+            "unsubscribed": customer.unsubscribed,
+            "unsubscribed_at": customer.unsubscribed_at,
+            "erased_at": customer.erased_at,
+            "created_at": customer.created_at,
+            "updated_at": customer.updated_at,
+        },
+        "interactions": [
+            {
+                "id": i.external_id,
+                "touchpoint": i.touchpoint.key if i.touchpoint else None,
+                "kind": i.kind,
+                "occurred_at": i.occurred_at,
+                "properties": i.properties,
+            }
+            for i in Interaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+            .select_related("touchpoint")
+            .order_by("occurred_at", "id")
+            .iterator(chunk_size=2000)
+        ],
+        "transactions": [
+            {
+                "order_id": t.order_id,
+                "occurred_at": t.occurred_at,
+                "amount": str(t.amount),
+                "currency": t.currency,
+                "touchpoint": t.touchpoint.key if t.touchpoint else None,
+                "properties": t.properties,
+            }
+            for t in Transaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+            .select_related("touchpoint")
+            .order_by("occurred_at", "id")
+            .iterator(chunk_size=2000)
+        ],
+    }
+
+
+def interaction_list(*, organization: Organization) -> QuerySet[Interaction]:
+    return Interaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+
+
+def transaction_list(*, organization: Organization) -> QuerySet[Transaction]:
+    return Transaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+
+
+def import_jobs(*, organization: Organization, limit: int = 20) -> list[ImportJob]:
+    return list(ImportJob.objects.filter(organization=organization).order_by("-created_at")[:limit])
+
+
+# --- Paths and drop-off -------------------------------------------------------------------------
+
+
+def _range_sql(start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
+    sql, params = "", []
+    if start is not None:
+        sql += " AND i.occurred_at >= %s"
+        params.append(start)
+    if end is not None:
+        sql += " AND i.occurred_at < %s"
+        params.append(end)
+    return sql, params
+
+
+def journey_funnel(
+    *, journey: Journey, start: datetime | None = None, end: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per stage, in order: customers with an interaction at the stage, customers who reached it (their
+    furthest stage in the range is this one or a later one), the share of the journey's customers
+    who reached it, and the drop-off to the next stage. Two grouped queries."""
+    stages = list(
+        Stage.objects.filter(organization_id=journey.organization_id, journey=journey).order_by(
+            "position", "id"
+        )
+    )
+    if not stages:
+        return []
+    rank = {stage.pk: index for index, stage in enumerate(stages)}
+    range_sql, range_params = _range_sql(start, end)
+    case = " ".join(f"WHEN {int(pk)} THEN {index}" for pk, index in rank.items())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT furthest, COUNT(*) FROM (
+                    SELECT i.customer_id, MAX(CASE t.stage_id {case} END) AS furthest
+                    FROM journeys_interaction i JOIN journeys_touchpoint t ON t.id = i.touchpoint_id
+                    WHERE i.organization_id = %s AND t.stage_id IN ({", ".join(str(int(pk)) for pk in rank)})
+                    {range_sql}
+                    GROUP BY i.customer_id) per_customer
+                GROUP BY furthest""",
+            [journey.organization_id, *range_params],
+        )
+        furthest = dict(cursor.fetchall())
+        cursor.execute(
+            f"""SELECT t.stage_id, COUNT(DISTINCT i.customer_id)
+                FROM journeys_interaction i JOIN journeys_touchpoint t ON t.id = i.touchpoint_id
+                WHERE i.organization_id = %s AND t.stage_id IN ({", ".join(str(int(pk)) for pk in rank)})
+                {range_sql}
+                GROUP BY t.stage_id""",
+            [journey.organization_id, *range_params],
+        )
+        at_stage = dict(cursor.fetchall())
+    total = sum(furthest.values())
+    reached, running = [0] * len(stages), 0
+    for index in range(len(stages) - 1, -1, -1):
+        running += furthest.get(index, 0)
+        reached[index] = running
+    rows = []
+    for index, stage in enumerate(stages):
+        next_reached = reached[index + 1] if index + 1 < len(stages) else None
+        rows.append(
+            {
+                "stage_id": stage.pk,
+                "stage": stage.name,
+                "customers_at_stage": at_stage.get(stage.pk, 0),
+                "reached": reached[index],
+                "share": reached[index] / total if total else None,
+                "drop_off": (
+                    (reached[index] - next_reached) / reached[index]
+                    if next_reached is not None and reached[index]
+                    else None
+                ),
+            }
+        )
+    return rows
+
+
+def journey_paths(
+    *,
+    journey: Journey,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    steps: int = 4,
+    top: int = 10,
+) -> dict[str, Any]:
+    """The most common touchpoint sequences of the journey's customers (first `steps` interactions in
+    the range, repeats of the same touchpoint in a row collapsed), and the step-to-step flows for a
+    Sankey diagram. Window functions number each customer's interactions in the database."""
+    range_sql, range_params = _range_sql(start, end)
+    numbered = f"""
+        WITH ordered AS (
+            SELECT i.customer_id, i.touchpoint_id, i.occurred_at, i.id,
+                   LAG(i.touchpoint_id) OVER (PARTITION BY i.customer_id ORDER BY i.occurred_at, i.id) AS previous
+            FROM journeys_interaction i JOIN journeys_touchpoint t ON t.id = i.touchpoint_id
+            JOIN journeys_stage s ON s.id = t.stage_id
+            WHERE i.organization_id = %s AND s.journey_id = %s {range_sql}
+        ), steps AS (
+            SELECT customer_id, touchpoint_id,
+                   ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY occurred_at, id) AS step
+            FROM ordered WHERE previous IS NULL OR previous <> touchpoint_id
+        ), flows AS (
+            SELECT customer_id, step, touchpoint_id,
+                   LEAD(touchpoint_id) OVER (PARTITION BY customer_id ORDER BY step) AS next_touchpoint
+            FROM steps WHERE step <= %s
+        )"""
+    params = [journey.organization_id, journey.pk, *range_params, steps]
+    if connection.vendor == "postgresql":
+        sequence_sql = "string_agg(CAST(touchpoint_id AS text), ',' ORDER BY step)"
+        sequence_from = "flows"
+    else:
+        sequence_sql = "group_concat(touchpoint_id, ',')"
+        sequence_from = "(SELECT * FROM flows ORDER BY customer_id, step)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            numbered
+            + """SELECT step, touchpoint_id, next_touchpoint, COUNT(*) FROM flows
+                 GROUP BY step, touchpoint_id, next_touchpoint ORDER BY step, COUNT(*) DESC""",
+            params,
+        )
+        flow_rows = cursor.fetchall()
+        cursor.execute(
+            numbered
+            + f"""SELECT sequence, COUNT(*) AS customers FROM (
+                      SELECT customer_id, {sequence_sql} AS sequence FROM {sequence_from} f GROUP BY customer_id
+                  ) per_customer GROUP BY sequence ORDER BY customers DESC, sequence LIMIT %s""",
+            [*params, top],
+        )
+        sequence_rows = cursor.fetchall()
+    names = dict(Touchpoint.objects.filter(organization_id=journey.organization_id).values_list("id", "name"))
+    flows = [
+        {"step": step, "source": source, "target": target, "customers": count}
+        for step, source, target, count in flow_rows
+        if target is not None
+    ]
+    entries = [
+        {"step": step, "touchpoint": source, "customers": count}
+        for step, source, target, count in flow_rows
+        if step == 1
+    ]
+    sequences = [
+        {
+            "touchpoints": [names.get(int(pk), "?") for pk in sequence.split(",")],
+            "customers": count,
+        }
+        for sequence, count in sequence_rows
+    ]
+    return {"flows": flows, "entries": entries, "sequences": sequences, "names": names}

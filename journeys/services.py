@@ -1,0 +1,293 @@
+"""Writes of the journeys app: customers, journeys, stages, touchpoints, privacy requests."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cxm.tenancy.models import Organization
+
+from .ingest import IngestResult, notify_customer_data_changed, records_ingest
+from .models import Channel, Customer, Interaction, Journey, Stage, Touchpoint, Transaction
+from .signals import customer_erased
+
+ERASED_PREFIX = "erased-"
+
+
+# --- Customers -------------------------------------------------------------------------------
+
+
+def customer_upsert(*, organization: Organization, data: dict[str, Any]) -> tuple[Customer, bool]:
+    """Creates or updates one customer by external id (the same rules as the bulk endpoint)."""
+    result = records_ingest(organization=organization, kind="customers", records=[data])
+    if result.errors:
+        error = result.errors[0]
+        raise ValidationError({error["field"] or "non_field_errors": [error["reason"]]})
+    customer = Customer.objects.get(organization=organization, external_id=str(data["external_id"]).strip())
+    return customer, result.created == 1
+
+
+def customers_bulk_upsert(*, organization: Organization, records: Sequence[Any]) -> IngestResult:
+    return records_ingest(organization=organization, kind="customers", records=records)
+
+
+def interactions_bulk_ingest(*, organization: Organization, records: Sequence[Any]) -> IngestResult:
+    return records_ingest(organization=organization, kind="interactions", records=records)
+
+
+def transactions_bulk_ingest(*, organization: Organization, records: Sequence[Any]) -> IngestResult:
+    return records_ingest(organization=organization, kind="transactions", records=records)
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer) -> None:
+    """Deletes a customer with their interactions and orders (responses stay, unlinked)."""
+    organization_id = customer.organization_id
+    customer.delete()
+    notify_customer_data_changed(organization_id=organization_id, kind="customers")
+
+
+@transaction.atomic
+def customer_erase(*, customer: Customer) -> Customer:
+    """Erases a customer's personal data (a privacy request) but keeps what aggregates need.
+
+    Name, contact details, demographics and free attributes are removed, the external id becomes an
+    opaque token (so the organization's id for the person no longer resolves), and the properties of
+    their interactions and orders are cleared. Their interactions, orders and survey responses stay,
+    linked to the anonymous record, so scores, retention and revenue figures do not change.
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.erased_at is not None:
+        return customer
+    now = timezone.now()
+    customer.external_id = ERASED_PREFIX + secrets.token_hex(12)
+    for name in ("email", "phone", "name", "age_band", "gender", "city", "occupation"):
+        setattr(customer, name, "")
+    customer.attributes = {}
+    customer.unsubscribed = True
+    customer.unsubscribed_at = customer.unsubscribed_at or now
+    customer.erased_at = now
+    customer.save()
+    Interaction.objects.filter(organization_id=customer.organization_id, customer=customer).update(
+        properties={}, external_id=None
+    )
+    Transaction.objects.filter(organization_id=customer.organization_id, customer=customer).update(
+        properties={}
+    )
+    organization_id, customer_id = customer.organization_id, customer.pk
+    notify_customer_data_changed(organization_id=organization_id, kind="customers")
+    transaction.on_commit(
+        lambda: customer_erased.send(
+            sender=Customer, organization_id=organization_id, customer_id=customer_id
+        )
+    )
+    return customer
+
+
+# --- Journeys, stages, touchpoints ----------------------------------------------------------
+
+
+def journey_create(*, organization: Organization, name: str, description: str = "") -> Journey:
+    if not name.strip():
+        raise ValidationError({"name": [_("A journey needs a name.")]})
+    return Journey.objects.create(organization=organization, name=name.strip(), description=description)
+
+
+def journey_update(*, journey: Journey, **fields: Any) -> Journey:
+    for name in ("name", "description"):
+        if name in fields:
+            setattr(journey, name, fields[name])
+    if not journey.name.strip():
+        raise ValidationError({"name": [_("A journey needs a name.")]})
+    journey.save()
+    return journey
+
+
+def journey_delete(*, journey: Journey) -> None:
+    journey.delete()
+
+
+def _next_position(queryset: Any) -> int:
+    current = queryset.aggregate(m=Max("position"))["m"]
+    return 0 if current is None else current + 1
+
+
+@transaction.atomic
+def stage_create(*, journey: Journey, name: str, position: int | None = None) -> Stage:
+    if not name.strip():
+        raise ValidationError({"name": [_("A stage needs a name.")]})
+    siblings = Stage.objects.select_for_update().filter(
+        organization_id=journey.organization_id, journey=journey
+    )
+    stage = Stage.objects.create(
+        organization_id=journey.organization_id,
+        journey=journey,
+        name=name.strip(),
+        position=_next_position(siblings),
+    )
+    if position is not None:
+        ids = [
+            pk for pk in siblings.order_by("position", "id").values_list("id", flat=True) if pk != stage.pk
+        ]
+        ids.insert(max(0, min(position, len(ids))), stage.pk)
+        stages_reorder(journey=journey, stage_ids=ids)
+        stage.refresh_from_db()
+    return stage
+
+
+def stage_update(*, stage: Stage, name: str) -> Stage:
+    if not name.strip():
+        raise ValidationError({"name": [_("A stage needs a name.")]})
+    stage.name = name.strip()
+    stage.save(update_fields=["name"])
+    return stage
+
+
+@transaction.atomic
+def stage_delete(*, stage: Stage) -> None:
+    """Deletes a stage; its touchpoints stay (without a stage) so their surveys and history survive."""
+    journey = stage.journey
+    stage.delete()
+    stages_reorder(
+        journey=journey,
+        stage_ids=list(
+            Stage.objects.filter(journey=journey).order_by("position", "id").values_list("id", flat=True)
+        ),
+    )
+
+
+@transaction.atomic
+def stages_reorder(*, journey: Journey, stage_ids: Sequence[int]) -> list[Stage]:
+    """Sets the order of a journey's stages; `stage_ids` must list each of them exactly once."""
+    stages = {s.pk: s for s in Stage.objects.select_for_update().filter(journey=journey)}
+    ids = [int(pk) for pk in stage_ids]
+    if sorted(ids) != sorted(stages):
+        raise ValidationError({"order": [_("List every stage of this journey exactly once.")]})
+    for position, pk in enumerate(ids):
+        stages[pk].position = position
+    Stage.objects.bulk_update(list(stages.values()), ["position"])
+    return [stages[pk] for pk in ids]
+
+
+def stage_move(*, stage: Stage, offset: int) -> None:
+    ids = list(
+        Stage.objects.filter(journey_id=stage.journey_id)
+        .order_by("position", "id")
+        .values_list("id", flat=True)
+    )
+    index = ids.index(stage.pk)
+    target = max(0, min(len(ids) - 1, index + offset))
+    ids.insert(target, ids.pop(index))
+    stages_reorder(journey=stage.journey, stage_ids=ids)
+
+
+def _validate_touchpoint(touchpoint: Touchpoint) -> None:
+    errors: dict[str, list[str]] = {}
+    if not touchpoint.name.strip():
+        errors["name"] = [_("A touchpoint needs a name.")]
+    if touchpoint.channel not in Channel.values:
+        errors["channel"] = [_("Unknown channel.")]
+    try:
+        Touchpoint._meta.get_field("key").run_validators(touchpoint.key)
+        if not touchpoint.key:
+            raise ValidationError(_("A touchpoint needs a key."))
+    except ValidationError as exc:
+        errors["key"] = exc.messages
+    taken = (
+        Touchpoint.objects.filter(organization_id=touchpoint.organization_id, key=touchpoint.key)
+        .exclude(pk=touchpoint.pk)
+        .exists()
+    )
+    if taken:
+        errors["key"] = [_("Another touchpoint already uses this key.")]
+    if touchpoint.stage is not None and touchpoint.stage.organization_id != touchpoint.organization_id:
+        errors["stage"] = [_("Unknown stage.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def touchpoint_create(
+    *,
+    organization: Organization,
+    name: str,
+    key: str,
+    stage: Stage | None = None,
+    channel: str = Channel.OTHER,
+    description: str = "",
+    owner: str = "",
+) -> Touchpoint:
+    touchpoint = Touchpoint(
+        organization=organization,
+        stage=stage,
+        name=name.strip(),
+        key=key.strip(),
+        channel=channel,
+        description=description,
+        owner=owner,
+    )
+    _validate_touchpoint(touchpoint)
+    if stage is not None:
+        touchpoint.position = _next_position(Touchpoint.objects.filter(stage=stage))
+    touchpoint.save()
+    return touchpoint
+
+
+@transaction.atomic
+def touchpoint_update(*, touchpoint: Touchpoint, **fields: Any) -> Touchpoint:
+    old_stage_id = touchpoint.stage_id
+    for name in ("name", "key", "channel", "description", "owner", "stage"):
+        if name in fields:
+            setattr(touchpoint, name, fields[name].strip() if name in ("name", "key") else fields[name])
+    _validate_touchpoint(touchpoint)
+    if touchpoint.stage_id != old_stage_id and touchpoint.stage is not None:
+        touchpoint.position = _next_position(Touchpoint.objects.filter(stage=touchpoint.stage))
+    touchpoint.save()
+    return touchpoint
+
+
+def touchpoint_delete(*, touchpoint: Touchpoint) -> None:
+    touchpoint.delete()
+
+
+@transaction.atomic
+def touchpoints_reorder(*, stage: Stage, touchpoint_ids: Sequence[int]) -> list[Touchpoint]:
+    """Puts the listed touchpoints in this stage, in this order (moving them from other stages if needed)."""
+    ids = [int(pk) for pk in touchpoint_ids]
+    touchpoints = {
+        t.pk: t
+        for t in Touchpoint.objects.select_for_update().filter(
+            organization_id=stage.organization_id, pk__in=ids
+        )
+    }
+    current = set(Touchpoint.objects.filter(stage=stage).values_list("id", flat=True))
+    if len(set(ids)) != len(ids) or set(ids) != set(touchpoints) or not current <= set(ids):
+        raise ValidationError(
+            {"order": [_("List every touchpoint of this stage exactly once (others may be moved in).")]}
+        )
+    for position, pk in enumerate(ids):
+        touchpoints[pk].position = position
+        touchpoints[pk].stage = stage
+    Touchpoint.objects.bulk_update(list(touchpoints.values()), ["position", "stage"])
+    return [touchpoints[pk] for pk in ids]
+
+
+def touchpoint_move(*, touchpoint: Touchpoint, offset: int) -> None:
+    if touchpoint.stage is None:
+        return
+    ids = list(
+        Touchpoint.objects.filter(stage=touchpoint.stage)
+        .order_by("position", "id")
+        .values_list("id", flat=True)
+    )
+    index = ids.index(touchpoint.pk)
+    target = max(0, min(len(ids) - 1, index + offset))
+    ids.insert(target, ids.pop(index))
+    touchpoints_reorder(stage=touchpoint.stage, touchpoint_ids=ids)

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from .imports import import_job_run
+
+
+@shared_task(
+    name="journeys.tasks.import_csv_file",
+    acks_late=True,
+    time_limit=2 * 60 * 60,
+    soft_time_limit=2 * 60 * 60 - 60,
+)
+def import_csv_file(job_id: int) -> str:
+    """Imports one uploaded CSV file (queue `imports`). Idempotent: a finished job is left alone and
+    rows are keyed by their client ids."""
+    return import_job_run(job_id=job_id).status
