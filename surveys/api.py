@@ -36,8 +36,8 @@ from .serializers import (
     InvitationCreateSerializer,
     InvitationSerializer,
     PublicSurveySerializer,
+    QuestionReorderSerializer,
     QuestionSerializer,
-    ReorderSerializer,
     ResponseSerializer,
     SubmissionSerializer,
     SubmitResultSerializer,
@@ -494,11 +494,11 @@ class SurveyViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         copy = services.survey_duplicate(survey=self.get_object())
         return ApiResponse(SurveySerializer(copy, context=self.get_serializer_context()).data, status=201)
 
-    @extend_schema(request=ReorderSerializer, responses=SurveySerializer)
+    @extend_schema(request=QuestionReorderSerializer, responses=SurveySerializer)
     @action(detail=True, methods=["post"])
     def reorder(self, request: Request, pk: str | None = None) -> ApiResponse:
         survey = self.get_object()
-        body = ReorderSerializer(data=request.data)
+        body = QuestionReorderSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
             services.questions_reorder(survey=survey, order=body.validated_data["order"])

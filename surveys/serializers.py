@@ -110,7 +110,7 @@ class StatusActionSerializer(serializers.Serializer):
     pass
 
 
-class ReorderSerializer(serializers.Serializer):
+class QuestionReorderSerializer(serializers.Serializer):
     order = serializers.ListField(child=serializers.IntegerField())
 
 

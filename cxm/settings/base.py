@@ -240,6 +240,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointChannelEnum": "journeys.models.Channel",
+        "ResponseChannelEnum": "surveys.models.ResponseChannel",
+    },
 }
 # Request bodies over this size get a 413 (bulk endpoints raise it for themselves).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(8 * 1024 * 1024)))
