@@ -1,0 +1,364 @@
+"""Writes of the metrics layer: snapshots, per-customer values, the CLV model, recompute state.
+
+Reads for a recompute go through `read_alias()` (the replica when configured); every write goes to
+the primary ("default") inside one transaction, so a failed or interrupted recompute leaves the
+previous snapshots in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.utils import timezone
+
+from cxm.tenancy.models import Organization
+from cxm.tenancy.selectors import organization_settings
+
+from .computations import clv as clv_math
+from .computations.customers import customer_values
+from .computations.value import customer_purchase_summary
+from .dashboards import BUILDERS, DASHBOARDS, json_safe
+from .filters import MetricFilters
+from .models import ClvModel, CustomerValue, RecomputeState, Snapshot
+from .routers import read_alias
+
+logger = logging.getLogger(__name__)
+
+# A run older than this is considered dead (the worker was killed); its lock can be taken over.
+STALE_RUN_SECONDS = 20 * 60
+
+
+def debounce_seconds() -> int:
+    return int(getattr(django_settings, "METRICS_RECOMPUTE_DEBOUNCE", 30))
+
+
+# --- CLV model ------------------------------------------------------------------------------------
+
+
+def clv_fit(
+    *,
+    organization: Organization,
+    calibration_end: date,
+    period: str = "week",
+    annual_discount_rate: float = 0.1,
+) -> ClvModel:
+    """Fit BG/NBD and Gamma-Gamma on purchases up to the end of `calibration_end` (local day) and store
+    the parameters with their log-likelihoods and a data summary."""
+    if period not in clv_math.PERIOD_DAYS:
+        raise ValueError(f"unknown period {period!r}")
+    until = datetime.combine(calibration_end + timedelta(days=1), dtime.min, tzinfo=organization.tzinfo)
+    summary = customer_purchase_summary(organization=organization, using=read_alias(), until=until)
+    inputs = clv_math.rfm_inputs(summary, calibration_end=calibration_end, period=period)
+    if inputs.empty:
+        raise ValueError("no purchases before the calibration end")
+    x, t_x, T, m = (inputs[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "monetary"))
+    bgnbd = clv_math.fit_bgnbd(x, t_x, T)
+    try:
+        gg: clv_math.GammaGammaParams | None = clv_math.fit_gamma_gamma(x, m)
+    except ValueError:
+        gg = None
+    repeaters = int((x > 0).sum())
+    data_summary = {
+        "customers": int(len(inputs)),
+        "repeat_customers": repeaters,
+        "mean_frequency": float(x.mean()),
+        "mean_recency": float(t_x.mean()),
+        "mean_age": float(T.mean()),
+        "mean_repeat_spend": float(np.nanmean(m)) if repeaters else None,
+        "period_days": clv_math.PERIOD_DAYS[period],
+        "horizon_periods": clv_math.HORIZON_PERIODS[period],
+        "annual_discount_rate": annual_discount_rate,
+    }
+    return ClvModel.objects.create(
+        organization=organization,
+        calibration_end=calibration_end,
+        period=period,
+        r=bgnbd.r,
+        alpha=bgnbd.alpha,
+        a=bgnbd.a,
+        b=bgnbd.b,
+        bgnbd_log_likelihood=bgnbd.log_likelihood,
+        p=gg.p if gg else None,
+        q=gg.q if gg else None,
+        gamma=gg.gamma if gg else None,
+        gamma_gamma_log_likelihood=gg.log_likelihood if gg else None,
+        summary=data_summary,
+    )
+
+
+def clv_model_payload(model: ClvModel | None) -> dict[str, Any] | None:
+    """The JSON the API, the command and the value dashboard show for a fitted model."""
+    if model is None:
+        return None
+    return json_safe(
+        {
+            "id": model.pk,
+            "fitted_at": model.fitted_at.isoformat(),
+            "calibration_end": model.calibration_end.isoformat(),
+            "period": model.period,
+            "bgnbd": {
+                "r": model.r,
+                "alpha": model.alpha,
+                "a": model.a,
+                "b": model.b,
+                "log_likelihood": model.bgnbd_log_likelihood,
+            },
+            "gamma_gamma": {
+                "p": model.p,
+                "q": model.q,
+                "gamma": model.gamma,
+                "log_likelihood": model.gamma_gamma_log_likelihood,
+            },
+            "summary": model.summary,
+        }
+    )
+
+
+# --- Recompute ------------------------------------------------------------------------------------
+
+
+def _store_customer_values(organization: Organization, frame: pd.DataFrame, now: datetime) -> None:
+    def val(v: Any) -> Any:
+        if v is None:
+            return None
+        if isinstance(v, float) and not np.isfinite(v):
+            return None
+        if v is pd.NaT:
+            return None
+        try:
+            if pd.isna(v):
+                return None
+        except (TypeError, ValueError):
+            pass
+        return v
+
+    CustomerValue.objects.filter(organization=organization).delete()
+    rows = []
+    for rec in frame.to_dict("records"):
+        rows.append(
+            CustomerValue(
+                organization=organization,
+                customer_id=int(rec["customer_id"]),
+                first_purchase_at=val(rec["first_purchase_at"]),
+                last_purchase_at=val(rec["last_purchase_at"]),
+                purchase_count=int(rec["purchase_count"]),
+                historical_value=Decimal(str(round(float(rec["historical_value"]), 2))),
+                recency_days=None if val(rec["recency_days"]) is None else int(rec["recency_days"]),
+                r_score=None if val(rec.get("r_score")) is None else int(rec["r_score"]),
+                f_score=None if val(rec.get("f_score")) is None else int(rec["f_score"]),
+                m_score=None if val(rec.get("m_score")) is None else int(rec["m_score"]),
+                rfm_segment=rec.get("rfm_segment") or "",
+                value_tier=rec.get("value_tier") or "",
+                lifecycle_stage=rec.get("lifecycle_stage") or "",
+                expected_transactions=val(rec["expected_transactions"]),
+                p_alive=val(rec["p_alive"]),
+                predicted_clv=val(rec["predicted_clv"]),
+                latest_nps_score=None
+                if val(rec["latest_nps_score"]) is None
+                else int(rec["latest_nps_score"]),
+                latest_nps_at=val(rec["latest_nps_at"]),
+                computed_at=now,
+            )
+        )
+    CustomerValue.objects.bulk_create(rows, batch_size=2000)
+
+
+def current_clv_model(*, organization: Organization) -> ClvModel | None:
+    return ClvModel.objects.filter(organization=organization).order_by("-fitted_at", "-id").first()
+
+
+def dashboards_compute(
+    *,
+    organization: Organization,
+    filters: MetricFilters,
+    dashboards: tuple[str, ...] = DASHBOARDS,
+    progress: Any = None,
+) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None, dict[str, int]]:
+    """Compute the payloads (nothing is written). Reads go to `read_alias()`."""
+    using = read_alias()
+    now = timezone.now()
+    model = current_clv_model(organization=organization)
+    context: dict[str, Any] = {
+        "now": now,
+        "settings": organization_settings(organization=organization),
+        "model": model,
+        "model_payload": clv_model_payload(model),
+    }
+    frame = None
+    if "value" in dashboards:
+        frame = customer_values(
+            organization=organization, using=using, now=now, model=model, settings=context["settings"]
+        )
+        context["customer_values"] = frame
+    payloads: dict[str, dict[str, Any]] = {}
+    durations: dict[str, int] = {}
+    for index, name in enumerate(dashboards):
+        started = time.monotonic()
+        payloads[name] = json_safe(
+            BUILDERS[name](organization=organization, filters=filters, using=using, context=context)
+        )
+        durations[name] = int((time.monotonic() - started) * 1000)
+        if progress is not None:
+            progress((index + 1) / len(dashboards))
+    return payloads, frame, durations
+
+
+def snapshots_store(
+    *,
+    organization: Organization,
+    filters: MetricFilters,
+    payloads: dict[str, dict[str, Any]],
+    durations: dict[str, int],
+    computed_at: datetime,
+) -> None:
+    for name, payload in payloads.items():
+        Snapshot.objects.update_or_create(
+            organization=organization,
+            dashboard=name,
+            filters_key=filters.key,
+            defaults={
+                "filters": filters.as_dict(),
+                "payload": payload,
+                "computed_at": computed_at,
+                "duration_ms": durations.get(name, 0),
+            },
+        )
+
+
+def dashboards_recompute(*, organization: Organization) -> dict[str, int]:
+    """Recompute every dashboard's default view and the per-customer values, then replace them in
+    one transaction: readers see the old snapshots until the commit, then all new ones."""
+    filters = MetricFilters()
+    computed_at = timezone.now()
+    payloads, frame, durations = dashboards_compute(organization=organization, filters=filters)
+    with transaction.atomic():
+        if frame is not None:
+            _store_customer_values(organization, frame, computed_at)
+        snapshots_store(
+            organization=organization,
+            filters=filters,
+            payloads=payloads,
+            durations=durations,
+            computed_at=computed_at,
+        )
+        # Views under other filters were computed from older data: they are recomputed on demand.
+        Snapshot.objects.filter(organization=organization).exclude(filters_key="default").delete()
+    return durations
+
+
+def recompute_request(*, organization_id: int, force: bool = False) -> bool:
+    """Mark the organization's dashboards stale and queue a debounced recompute, unless one is
+    already queued within the debounce window (bursts coalesce into one run). Returns whether a
+    task was queued."""
+    from .tasks import recompute_organization
+
+    now = timezone.now()
+    with transaction.atomic():
+        state, _created = RecomputeState.objects.select_for_update().get_or_create(
+            organization_id=organization_id
+        )
+        if state.stale_since is None:
+            state.stale_since = now
+        recently = state.requested_at is not None and state.requested_at > now - timedelta(
+            seconds=debounce_seconds()
+        )
+        if recently and not force:
+            state.save(update_fields=["stale_since"])
+            return False
+        state.requested_at = now
+        state.save(update_fields=["stale_since", "requested_at"])
+    transaction.on_commit(
+        lambda: recompute_organization.apply_async(args=[organization_id], countdown=debounce_seconds())
+    )
+    return True
+
+
+def recompute_claim(*, organization_id: int) -> str | None:
+    """Take the per-organization run lock (a row lock, then a token on the row). None when another
+    run is in flight: one recompute per organization at a time."""
+    now = timezone.now()
+    with transaction.atomic():
+        state, _created = RecomputeState.objects.select_for_update().get_or_create(
+            organization_id=organization_id
+        )
+        if state.running_since is not None and state.running_since > now - timedelta(
+            seconds=STALE_RUN_SECONDS
+        ):
+            return None
+        token = uuid.uuid4().hex
+        state.running_since = now
+        state.run_token = token
+        state.stale_since = None
+        state.requested_at = None
+        state.save(update_fields=["running_since", "run_token", "stale_since", "requested_at"])
+    return token
+
+
+def recompute_release(*, organization_id: int, token: str, duration_ms: int, error: str = "") -> bool:
+    """Release the lock; returns True when new data arrived during the run (a follow-up is due)."""
+    with transaction.atomic():
+        state = RecomputeState.objects.select_for_update().get(organization_id=organization_id)
+        if state.run_token != token:
+            return False
+        state.running_since = None
+        state.run_token = ""
+        state.finished_at = timezone.now()
+        state.last_duration_ms = duration_ms
+        state.last_error = error[:2000]
+        state.runs += 1
+        if error:
+            state.stale_since = state.stale_since or timezone.now()
+        state.save()
+        return state.stale_since is not None and not error
+
+
+def recompute_run(*, organization_id: int) -> str:
+    """One guarded recompute: claim, compute, store, release. Returns "done", "busy" or "failed"."""
+    token = recompute_claim(organization_id=organization_id)
+    if token is None:
+        return "busy"
+    started = time.monotonic()
+    try:
+        organization = Organization.objects.get(pk=organization_id)
+        dashboards_recompute(organization=organization)
+    except Exception as exc:
+        recompute_release(
+            organization_id=organization_id,
+            token=token,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            error=repr(exc),
+        )
+        raise
+    follow_up = recompute_release(
+        organization_id=organization_id, token=token, duration_ms=int((time.monotonic() - started) * 1000)
+    )
+    if follow_up:
+        recompute_request(organization_id=organization_id)
+    return "done"
+
+
+def snapshot_compute(*, organization: Organization, dashboard: str, filters: MetricFilters) -> Snapshot:
+    """Compute and store one dashboard under non-default filters (on demand)."""
+    computed_at = timezone.now()
+    payloads, _frame, durations = dashboards_compute(
+        organization=organization, filters=filters, dashboards=(dashboard,)
+    )
+    with transaction.atomic():
+        snapshots_store(
+            organization=organization,
+            filters=filters,
+            payloads=payloads,
+            durations=durations,
+            computed_at=computed_at,
+        )
+    return Snapshot.objects.get(organization=organization, dashboard=dashboard, filters_key=filters.key)
