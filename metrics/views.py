@@ -114,7 +114,7 @@ def _chart_labels() -> dict[str, Any]:
     """Translated strings the chart script uses (it has no gettext of its own)."""
     return {
         "nps": _("NPS"),
-        "interval": _("95% interval"),
+        "interval": _("Interval (95%)"),
         "csat": _("CSAT %"),
         "ces": _("CES mean"),
         "responses": _("Responses"),
@@ -131,7 +131,7 @@ def _chart_labels() -> dict[str, Any]:
         "value": _("Value"),
         "recency": _("Recency score (R)"),
         "frequency": _("Frequency score (F)"),
-        "importance": _("Importance (% of explained variance)"),
+        "importance": _("Importance (share of explained variance, %)"),
         "performance": _("Performance (0–100)"),
         "interactions": _("Customers reached"),
         "segments": {k: str(v) for k, v in SEGMENT_LABELS.items()},
