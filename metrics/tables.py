@@ -9,30 +9,34 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .computations.segments import LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS
 
 SEGMENT_LABELS = {
-    "champions": gettext_lazy("Champions"),
-    "loyal": gettext_lazy("Loyal"),
-    "potential_loyalist": gettext_lazy("Potential loyalist"),
-    "new": gettext_lazy("New"),
-    "promising": gettext_lazy("Promising"),
-    "need_attention": gettext_lazy("Need attention"),
-    "about_to_sleep": gettext_lazy("About to sleep"),
-    "at_risk": gettext_lazy("At risk"),
-    "cannot_lose": gettext_lazy("Can't lose them"),
-    "hibernating": gettext_lazy("Hibernating"),
-    "lost": gettext_lazy("Lost"),
+    "champions": pgettext_lazy("rfm segment", "Champions"),
+    "loyal": pgettext_lazy("rfm segment", "Loyal"),
+    "potential_loyalist": pgettext_lazy("rfm segment", "Potential loyalist"),
+    "new": pgettext_lazy("rfm segment", "New"),
+    "promising": pgettext_lazy("rfm segment", "Promising"),
+    "need_attention": pgettext_lazy("rfm segment", "Need attention"),
+    "about_to_sleep": pgettext_lazy("rfm segment", "About to sleep"),
+    "at_risk": pgettext_lazy("rfm segment", "At risk"),
+    "cannot_lose": pgettext_lazy("rfm segment", "Can't lose them"),
+    "hibernating": pgettext_lazy("rfm segment", "Hibernating"),
+    "lost": pgettext_lazy("rfm segment", "Lost"),
 }
-TIER_LABELS = {"high": gettext_lazy("High"), "medium": gettext_lazy("Medium"), "low": gettext_lazy("Low")}
+TIER_LABELS = {
+    "high": pgettext_lazy("value tier", "High"),
+    "medium": pgettext_lazy("value tier", "Medium"),
+    "low": pgettext_lazy("value tier", "Low"),
+}
 LIFECYCLE_LABELS = {
-    "potential": gettext_lazy("Potential"),
-    "new": gettext_lazy("New"),
-    "active": gettext_lazy("Active"),
-    "at_risk": gettext_lazy("At risk"),
-    "churned": gettext_lazy("Churned"),
+    "potential": pgettext_lazy("lifecycle stage", "Potential"),
+    "new": pgettext_lazy("lifecycle stage", "New"),
+    "active": pgettext_lazy("lifecycle stage", "Active"),
+    "at_risk": pgettext_lazy("lifecycle stage", "At risk"),
+    "churned": pgettext_lazy("lifecycle stage", "Churned"),
 }
 CATEGORY_LABELS = {
     "promoter": gettext_lazy("Promoters"),
