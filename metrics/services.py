@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cxm.tenancy.models import Organization
@@ -170,7 +170,56 @@ def _store_customer_values(organization: Organization, frame: pd.DataFrame, now:
                 computed_at=now,
             )
         )
-    CustomerValue.objects.bulk_create(rows, batch_size=2000)
+    if connection.vendor == "postgresql":
+        _copy_customer_values(rows)
+    else:
+        CustomerValue.objects.bulk_create(rows, batch_size=2000)
+
+
+COPY_FIELDS = [
+    "organization_id",
+    "customer_id",
+    "first_purchase_at",
+    "last_purchase_at",
+    "purchase_count",
+    "historical_value",
+    "recency_days",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "value_tier",
+    "lifecycle_stage",
+    "expected_transactions",
+    "p_alive",
+    "predicted_clv",
+    "latest_nps_score",
+    "latest_nps_at",
+    "computed_at",
+]
+
+
+def _copy_customer_values(rows: list[CustomerValue]) -> None:
+    """PostgreSQL COPY for large organizations (bulk_create of 100k rows is several times slower)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        values = []
+        for name in COPY_FIELDS:
+            value = getattr(row, name)
+            values.append(
+                "\\N" if value is None else (value.isoformat() if hasattr(value, "isoformat") else value)
+            )
+        writer.writerow(values)
+    buffer.seek(0)
+    table = CustomerValue._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"COPY {table} ({', '.join(COPY_FIELDS)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+        )
 
 
 def current_clv_model(*, organization: Organization) -> ClvModel | None:
@@ -195,13 +244,15 @@ def dashboards_compute(
         "model_payload": clv_model_payload(model),
     }
     frame = None
+    payloads: dict[str, dict[str, Any]] = {}
+    durations: dict[str, int] = {}
     if "value" in dashboards:
+        started = time.monotonic()
         frame = customer_values(
             organization=organization, using=using, now=now, model=model, settings=context["settings"]
         )
         context["customer_values"] = frame
-    payloads: dict[str, dict[str, Any]] = {}
-    durations: dict[str, int] = {}
+        durations["customer_values"] = int((time.monotonic() - started) * 1000)
     for index, name in enumerate(dashboards):
         started = time.monotonic()
         payloads[name] = json_safe(

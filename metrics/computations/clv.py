@@ -195,13 +195,16 @@ def discounted_clv(
     period: str,
     annual_discount_rate: float = 0.0,
 ) -> np.ndarray:
-    """CLV = Σ_{i=1..horizon} (E[Y(i)] − E[Y(i−1)]) · E[M] / (1 + δ)^i, period by period, with the
-    per-period rate δ = (1 + annual rate)^(period days / 365.25) − 1."""
+    """CLV = Σ_{i=1..k} (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) · E[M] / (1 + δ)^tᵢ over k ≤ 12 equal steps tᵢ = i·horizon/k
+    (monthly-or-finer cash flows over a one-year horizon), with the per-period rate
+    δ = (1 + annual rate)^(period days / 365.25) − 1."""
     delta = (1 + annual_discount_rate) ** (PERIOD_DAYS[period] / 365.25) - 1
+    steps = max(1, min(int(horizon), 12))
     total = np.zeros_like(x, dtype=float)
     previous = np.zeros_like(x, dtype=float)
-    for i in range(1, horizon + 1):
-        current = expected_transactions(bgnbd, float(i), x, t_x, T)
-        total += (current - previous) * spend / (1 + delta) ** i
+    for i in range(1, steps + 1):
+        t = horizon * i / steps
+        current = expected_transactions(bgnbd, float(t), x, t_x, T)
+        total += (current - previous) * spend / (1 + delta) ** t
         previous = current
     return total

@@ -84,6 +84,7 @@ def customer_purchase_summary(
             trailing_revenue=Sum("amount", filter=Q(occurred_at__gte=trailing_since)),
         )
         .order_by()
+        .values_list(*SUMMARY_COLUMNS[:-1])
     )
     frame = pd.DataFrame.from_records(list(grouped), columns=SUMMARY_COLUMNS[:-1])
     first_day = first_day_spend(organization=organization, using=using, until=until)
