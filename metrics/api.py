@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .computations.aggregates import responses_for
 from .computations.drivers import key_drivers
-from .computations.money import monetized_nps, revenue_at_risk
+from .computations.money import monetized_nps
 from .computations.trends import DIMENSIONS, score_breakdown, score_trend
 from .dashboards import build_retention, json_safe
 from .filters import FilterError, MetricFilters
@@ -193,8 +193,6 @@ class MonetizedNpsView(MetricsView):
     )
     def get(self, request: Request) -> Response:
         """Revenue and repeat purchases per NPS category after the response, revenue at risk, uplift."""
-        from django.utils import timezone
-
         from cxm.tenancy.selectors import organization_setting
 
         filters = self.filters(request)
@@ -202,9 +200,20 @@ class MonetizedNpsView(MetricsView):
         days = int(organization_setting(organization=organization, name="monetized_nps_days"))
         responses = responses_for(organization=organization, filters=filters, using=read_alias())
         money = monetized_nps(organization=organization, responses=responses, using=read_alias(), days=days)
-        risk = revenue_at_risk(organization=organization, using=read_alias(), now=timezone.now())
+        # Revenue at risk needs every customer's latest answer and trailing revenue: the value
+        # dashboard's last recompute holds it (None before the first one).
+        snapshot = selectors.dashboard_snapshot(
+            organization=organization, dashboard="value", filters_key="default"
+        )
         return Response(
-            json_safe({"window": self.window(request, filters), **money, "revenue_at_risk": risk})
+            json_safe(
+                {
+                    "window": self.window(request, filters),
+                    **money,
+                    "revenue_at_risk": snapshot.payload.get("revenue_at_risk") if snapshot else None,
+                    "revenue_at_risk_computed_at": snapshot.computed_at if snapshot else None,
+                }
+            )
         )
 
 

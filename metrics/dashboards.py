@@ -274,7 +274,7 @@ def build_value(
             activity_days=int(settings["activity_window_days"]),
             churn_days=int(settings["churn_window_days"]),
         ),
-        "revenue_at_risk": revenue_at_risk(organization=organization, using=using, now=context["now"]),
+        "revenue_at_risk": revenue_at_risk(frame),
         "monetized_nps": monetized_nps(
             organization=organization,
             responses=responses,

@@ -127,98 +127,83 @@ def clv_model_payload(model: ClvModel | None) -> dict[str, Any] | None:
 # --- Recompute ------------------------------------------------------------------------------------
 
 
-def _store_customer_values(organization: Organization, frame: pd.DataFrame, now: datetime) -> None:
-    def val(v: Any) -> Any:
-        if v is None:
-            return None
-        if isinstance(v, float) and not np.isfinite(v):
-            return None
-        if v is pd.NaT:
-            return None
-        try:
-            if pd.isna(v):
-                return None
-        except (TypeError, ValueError):
-            pass
-        return v
+def _customer_value_rows(organization: Organization, frame: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """The CustomerValue columns from the per-customer frame, vectorised (NaN/NaT → NULL)."""
 
+    def ints(column: str) -> pd.Series:
+        if column not in frame:
+            return pd.Series(pd.NA, index=frame.index, dtype="Int64")
+        return pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
+
+    def floats(column: str) -> pd.Series:
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        return values.where(np.isfinite(values))
+
+    def stamps(column: str) -> pd.Series:
+        return pd.to_datetime(frame[column], utc=True)
+
+    def texts(column: str) -> pd.Series:
+        return frame[column].fillna("").astype(str) if column in frame else pd.Series("", index=frame.index)
+
+    return pd.DataFrame(
+        {
+            "organization_id": organization.pk,
+            "customer_id": frame["customer_id"].astype(int),
+            "first_purchase_at": stamps("first_purchase_at"),
+            "last_purchase_at": stamps("last_purchase_at"),
+            "purchase_count": frame["purchase_count"].fillna(0).astype(int),
+            "historical_value": frame["historical_value"].astype(float).round(2),
+            "recency_days": ints("recency_days"),
+            "r_score": ints("r_score"),
+            "f_score": ints("f_score"),
+            "m_score": ints("m_score"),
+            "rfm_segment": texts("rfm_segment"),
+            "value_tier": texts("value_tier"),
+            "lifecycle_stage": texts("lifecycle_stage"),
+            "expected_transactions": floats("expected_transactions"),
+            "p_alive": floats("p_alive"),
+            "predicted_clv": floats("predicted_clv"),
+            "latest_nps_score": ints("latest_nps_score"),
+            "latest_nps_at": stamps("latest_nps_at"),
+            "computed_at": pd.Timestamp(now),
+        }
+    )
+
+
+def _store_customer_values(organization: Organization, frame: pd.DataFrame, now: datetime) -> None:
+    """Replace the organization's per-customer values (inside the recompute's transaction)."""
     CustomerValue.objects.filter(organization=organization).delete()
-    rows = []
-    for rec in frame.to_dict("records"):
-        rows.append(
-            CustomerValue(
-                organization=organization,
-                customer_id=int(rec["customer_id"]),
-                first_purchase_at=val(rec["first_purchase_at"]),
-                last_purchase_at=val(rec["last_purchase_at"]),
-                purchase_count=int(rec["purchase_count"]),
-                historical_value=Decimal(str(round(float(rec["historical_value"]), 2))),
-                recency_days=None if val(rec["recency_days"]) is None else int(rec["recency_days"]),
-                r_score=None if val(rec.get("r_score")) is None else int(rec["r_score"]),
-                f_score=None if val(rec.get("f_score")) is None else int(rec["f_score"]),
-                m_score=None if val(rec.get("m_score")) is None else int(rec["m_score"]),
-                rfm_segment=rec.get("rfm_segment") or "",
-                value_tier=rec.get("value_tier") or "",
-                lifecycle_stage=rec.get("lifecycle_stage") or "",
-                expected_transactions=val(rec["expected_transactions"]),
-                p_alive=val(rec["p_alive"]),
-                predicted_clv=val(rec["predicted_clv"]),
-                latest_nps_score=None
-                if val(rec["latest_nps_score"]) is None
-                else int(rec["latest_nps_score"]),
-                latest_nps_at=val(rec["latest_nps_at"]),
-                computed_at=now,
-            )
-        )
+    rows = _customer_value_rows(organization, frame, now)
+    if rows.empty:
+        return
     if connection.vendor == "postgresql":
         _copy_customer_values(rows)
-    else:
-        CustomerValue.objects.bulk_create(rows, batch_size=2000)
+        return
+    objects = []
+    for record in rows.to_dict("records"):
+        clean = {
+            key: (None if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)) else value)
+            for key, value in record.items()
+        }
+        clean["historical_value"] = Decimal(str(clean["historical_value"]))
+        for key in ("first_purchase_at", "last_purchase_at", "latest_nps_at", "computed_at"):
+            if clean[key] is not None:
+                clean[key] = clean[key].to_pydatetime()
+        objects.append(CustomerValue(**clean))
+    CustomerValue.objects.bulk_create(objects, batch_size=2000)
 
 
-COPY_FIELDS = [
-    "organization_id",
-    "customer_id",
-    "first_purchase_at",
-    "last_purchase_at",
-    "purchase_count",
-    "historical_value",
-    "recency_days",
-    "r_score",
-    "f_score",
-    "m_score",
-    "rfm_segment",
-    "value_tier",
-    "lifecycle_stage",
-    "expected_transactions",
-    "p_alive",
-    "predicted_clv",
-    "latest_nps_score",
-    "latest_nps_at",
-    "computed_at",
-]
-
-
-def _copy_customer_values(rows: list[CustomerValue]) -> None:
-    """PostgreSQL COPY for large organizations (bulk_create of 100k rows is several times slower)."""
-    import csv
+def _copy_customer_values(rows: pd.DataFrame) -> None:
+    """PostgreSQL COPY: 100k rows in a couple of seconds (model instances would take far longer)."""
     import io
 
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        values = []
-        for name in COPY_FIELDS:
-            value = getattr(row, name)
-            values.append(
-                "\\N" if value is None else (value.isoformat() if hasattr(value, "isoformat") else value)
-            )
-        writer.writerow(values)
+    rows.to_csv(buffer, header=False, index=False, na_rep="\\N", date_format="%Y-%m-%dT%H:%M:%S.%f%z")
     buffer.seek(0)
     table = CustomerValue._meta.db_table
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
-            f"COPY {table} ({', '.join(COPY_FIELDS)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+            f"COPY {table} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
         )
 
 

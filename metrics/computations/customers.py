@@ -61,7 +61,7 @@ def customer_values(
 ) -> pd.DataFrame:
     """The per-customer table the value dashboard, the segment breakdowns and the customer page read."""
     today = now.astimezone(organization.tzinfo).date()
-    summary = customer_purchase_summary(organization=organization, using=using, until=None)
+    summary = customer_purchase_summary(organization=organization, using=using, now=now)
     activity = customer_activity(organization=organization, using=using)
     frame = activity.merge(summary, on="customer_id", how="left")
     frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
+from django.db import connections
 from django.db.models import (
     Avg,
     Count,
@@ -32,13 +34,20 @@ CATEGORY_Q = {
 
 
 def _latest_nps_responses(responses: QuerySet[Any]) -> QuerySet[Any]:
-    """Each customer's latest NPS answer among `responses` (ties broken by id)."""
+    """Each customer's latest NPS answer among `responses` (ties broken by id). DISTINCT ON where the
+    database has it (one sort), else a correlated subquery."""
+    with_customer = responses.filter(customer__isnull=False)
+    if connections[responses.db].vendor == "postgresql":
+        latest_ids = (
+            with_customer.order_by("customer_id", "-submitted_at", "-id").distinct("customer_id").values("id")
+        )
+        return responses.model._default_manager.using(responses.db).filter(id__in=latest_ids)
     latest = (
         responses.filter(customer_id=OuterRef("customer_id"))
         .order_by("-submitted_at", "-id")
         .values("id")[:1]
     )
-    return responses.filter(customer__isnull=False).filter(id=Subquery(latest))
+    return with_customer.filter(id=Subquery(latest))
 
 
 def monetized_nps(
@@ -94,39 +103,15 @@ def uplift_estimate(passive: dict[str, Any], detractor: dict[str, Any]) -> float
     return (passive["revenue_per_customer"] - detractor["revenue_per_customer"]) * detractor["customers"]
 
 
-def revenue_at_risk(*, organization: Organization, using: str, now: datetime) -> dict[str, Any]:
-    """Trailing 12-month revenue (net of refunds, 365 days to `now`) of customers whose latest NPS
-    answer (ever) is a detractor."""
-    from journeys.models import Customer, Transaction
-    from surveys.models import Response
-
-    nps = Response.objects.using(using).filter(
-        organization=organization, score_kind="nps", score__isnull=False, submitted_at__lte=now
-    )
-    latest_score = nps.filter(customer_id=OuterRef("pk")).order_by("-submitted_at", "-id").values("score")[:1]
-    detractors = (
-        Customer.objects.using(using)
-        .filter(organization=organization)
-        .annotate(latest=Subquery(latest_score))
-        .filter(latest__lte=6)
-        .values("id")
-    )
-    totals = (
-        Transaction.objects.using(using)
-        .filter(
-            organization=organization,
-            customer_id__in=detractors,
-            occurred_at__gt=now - timedelta(days=365),
-            occurred_at__lte=now,
-        )
-        .aggregate(revenue=Sum("amount"), customers=Count("customer_id", distinct=True))
-    )
-    detractor_count = detractors.count()
+def revenue_at_risk(customers: pd.DataFrame) -> dict[str, Any]:
+    """Trailing 12-month revenue (net of refunds, the 365 days to the computation time) of customers
+    whose latest NPS answer is a detractor (0–6). Works on the per-customer frame
+    (computations.customers.customer_values), which holds both numbers per customer."""
+    scores = pd.to_numeric(customers["latest_nps_score"], errors="coerce")
+    detractors = customers[scores.notna() & (scores <= 6)]
+    revenue = detractors["trailing_revenue"].astype(float)
     return {
-        "revenue": float(totals["revenue"] or 0),
-        "customers_with_revenue": totals["customers"],
-        "detractors": detractor_count,
+        "revenue": float(revenue.sum()),
+        "customers_with_revenue": int((revenue != 0).sum()),
+        "detractors": int(len(detractors)),
     }
-
-
-__all__ = ["monetized_nps", "revenue_at_risk", "uplift_estimate"]

@@ -47,7 +47,7 @@ def customer_purchase_summary(
     organization: Organization,
     using: str,
     until: datetime | None = None,
-    trailing_since: datetime | None = None,
+    now: datetime | None = None,
 ) -> pd.DataFrame:
     """One row per customer with transactions (before `until`, if given).
 
@@ -55,7 +55,7 @@ def customer_purchase_summary(
       counted as purchases (frequency, recency, first/last purchase, the CLV models);
     - purchase_days counts distinct local calendar days with a purchase (same-day purchases merged);
     - historical_value = Σ amounts net of refunds (historical CLV);
-    - trailing_revenue = Σ amounts (net) since `trailing_since` (default: 365 days before `until`/now);
+    - trailing_revenue = Σ amounts (net) in the 365 days up to `now` (default: `until`, else the current time);
     - first_day_spend = purchases on the first local purchase day (for the mean repeat spend).
     """
     from django.utils import timezone
@@ -63,8 +63,8 @@ def customer_purchase_summary(
     from journeys.models import Transaction
 
     tz = organization.tzinfo
-    now = until or timezone.now()
-    trailing_since = trailing_since or (now - timedelta(days=365))
+    now = now or until or timezone.now()
+    trailing_since = now - timedelta(days=365)
     purchase = Q(amount__gt=0)
     rows = Transaction.objects.using(using).filter(organization=organization)
     if until is not None:
@@ -81,7 +81,7 @@ def customer_purchase_summary(
             gross=Sum("amount", filter=purchase),
             refunds=Sum("amount", filter=Q(amount__lt=0)),
             historical_value=Sum("amount"),
-            trailing_revenue=Sum("amount", filter=Q(occurred_at__gte=trailing_since)),
+            trailing_revenue=Sum("amount", filter=Q(occurred_at__gte=trailing_since, occurred_at__lte=now)),
         )
         .order_by()
         .values_list(*SUMMARY_COLUMNS[:-1])

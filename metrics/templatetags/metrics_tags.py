@@ -38,3 +38,16 @@ def get(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.simple_tag
+def table_html(table: Any) -> str:
+    """A dashboard table as HTML in one pass (nested template loops were most of a page's time)."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in table.rows
+    )
+    return mark_safe(f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')  # noqa: S308

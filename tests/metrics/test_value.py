@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 
+from cxm.tenancy.selectors import organization_settings
 from metrics.computations import clv as clv_math
+from metrics.computations.customers import customer_values
 from metrics.computations.money import monetized_nps, revenue_at_risk
 from metrics.computations.retention import cohort_table, repeat_purchase_rate, retention_rates
 from metrics.computations.value import customer_purchase_summary, historical_clv, mean_repeat_spend
@@ -166,8 +168,16 @@ def test_monetized_nps_revenue_at_risk_and_uplift():
         by["detractor"]["repeat_purchase_rate"],
     ) == (2, 25.0, 0.5)
     assert result["uplift"] == pytest.approx((200 - 25) * 2)
-    risk = revenue_at_risk(organization=org, using="default", now=datetime(2026, 3, 1, tzinfo=UTC))
-    assert risk == {"revenue": 50.0, "customers_with_revenue": 1, "detractors": 2}
+    frame = customer_values(
+        organization=org,
+        using="default",
+        now=datetime(2026, 3, 1, tzinfo=UTC),
+        model=None,
+        settings=organization_settings(organization=org),
+    )
+    # detractors by their latest answer: d1 (no revenue) and d2 (50 within the 12 months); p1's
+    # earlier detractor answer was superseded by a promoter one
+    assert revenue_at_risk(frame) == {"revenue": 50.0, "customers_with_revenue": 1, "detractors": 2}
 
 
 def test_monetized_nps_with_no_responses():
