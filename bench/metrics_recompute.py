@@ -236,6 +236,44 @@ def _lifecycle_sql() -> str:
 LIFECYCLE_SQL = _lifecycle_sql()
 
 
+def _retention_sql() -> str:
+    """One pass: per customer, purchases in the 90 days before each period's start and end (12 months
+    and the whole window), then S, E, N and churned per period."""
+    starts = [
+        f"(date_trunc('month', %(end)s::timestamptz AT TIME ZONE %(tz)s) - interval '{k} months') AT TIME ZONE %(tz)s"
+        for k in range(11, -1, -1)
+    ]
+    periods = [
+        (
+            s,
+            f"least(({s} AT TIME ZONE %(tz)s + interval '1 month') AT TIME ZONE %(tz)s, %(end)s::timestamptz)",
+        )
+        for s in starts
+    ]
+    periods.append(("%(start)s::timestamptz", "%(end)s::timestamptz"))
+    inner, outer = ["min(occurred_at) AS first_at"], []
+    for k, (s, e) in enumerate(periods):
+        inner.append(
+            f"count(*) FILTER (WHERE occurred_at >= {s} - interval '90 days' AND occurred_at < {s}) AS s{k}"
+        )
+        inner.append(
+            f"count(*) FILTER (WHERE occurred_at >= {e} - interval '90 days' AND occurred_at < {e}) AS e{k}"
+        )
+        outer += [
+            f"count(*) FILTER (WHERE s{k} > 0)",
+            f"count(*) FILTER (WHERE e{k} > 0)",
+            f"count(*) FILTER (WHERE first_at >= {s} AND first_at < {e})",
+            f"count(*) FILTER (WHERE s{k} > 0 AND e{k} = 0)",
+        ]
+    return (
+        f"SELECT {', '.join(outer)} FROM (SELECT customer_id, {', '.join(inner)} FROM journeys_transaction"
+        " WHERE organization_id = %(org)s AND amount > 0 GROUP BY 1) per"
+    )
+
+
+RETENTION_SQL = _retention_sql()
+
+
 def hand_sql(
     org_id: int, tz: str, start: str, end: str, prev_start: str
 ) -> dict[str, list[tuple[str, str, list]]]:
@@ -307,23 +345,7 @@ def hand_sql(
           WHERE f.cohort >= date_trunc('month', %(end)s::timestamptz AT TIME ZONE %(tz)s - interval '11 months') GROUP BY 1, 2""",
             p,
         ),
-        (
-            "retention_rates",
-            """
-          WITH periods AS (SELECT gs AS s, least(gs + interval '1 month', %(end)s::timestamptz) AS e
-                           FROM generate_series(date_trunc('month', %(end)s::timestamptz AT TIME ZONE %(tz)s - interval '11 months') AT TIME ZONE %(tz)s,
-                                                %(end)s::timestamptz - interval '1 second', interval '1 month') gs
-                           UNION ALL SELECT %(start)s::timestamptz, %(end)s::timestamptz),
-               per AS (SELECT customer_id, min(occurred_at) AS first_at FROM journeys_transaction WHERE organization_id = %(org)s AND amount > 0 GROUP BY 1)
-          SELECT p.s,
-            count(DISTINCT t.customer_id) FILTER (WHERE t.occurred_at >= p.s - interval '90 days' AND t.occurred_at < p.s),
-            count(DISTINCT t.customer_id) FILTER (WHERE t.occurred_at >= p.e - interval '90 days' AND t.occurred_at < p.e),
-            (SELECT count(*) FROM per WHERE first_at >= p.s AND first_at < p.e)
-          FROM periods p JOIN journeys_transaction t ON t.organization_id = %(org)s AND t.amount > 0
-            AND t.occurred_at >= p.s - interval '90 days' AND t.occurred_at < p.e
-          GROUP BY p.s, p.e""",
-            p,
-        ),
+        ("retention_rates", RETENTION_SQL, p),
         (
             "repeat",
             "SELECT count(*), count(*) FILTER (WHERE n >= 2) FROM (SELECT customer_id, count(*) n FROM journeys_transaction WHERE organization_id = %(org)s AND amount > 0 AND occurred_at >= %(start)s AND occurred_at < %(end)s GROUP BY 1) x",

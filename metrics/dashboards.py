@@ -121,8 +121,8 @@ def build_journey(
         row["key"]: row
         for row in score_breakdown(organization=organization, filters=filters, using=using, dimension="stage")
     }
-    reach = {
-        row["touchpoint_id"]: row
+    reach: dict[Any, dict[str, Any]] = {
+        row["touchpoint_id"]: dict(row)
         for row in Interaction.objects.using(using)
         .filter(organization=organization, occurred_at__gte=start, occurred_at__lt=end)
         .values("touchpoint_id")

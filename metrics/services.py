@@ -187,8 +187,9 @@ def _store_customer_values(organization: Organization, frame: pd.DataFrame, now:
         }
         clean["historical_value"] = Decimal(str(clean["historical_value"]))
         for key in ("first_purchase_at", "last_purchase_at", "latest_nps_at", "computed_at"):
-            if clean[key] is not None:
-                clean[key] = clean[key].to_pydatetime()
+            stamp = clean[key]
+            if stamp is not None:
+                clean[key] = stamp.to_pydatetime()
         objects.append(CustomerValue(**clean))
     CustomerValue.objects.bulk_create(objects, batch_size=2000)
 

@@ -90,16 +90,16 @@ def key_drivers(
         .annotate(n=Count("id"), mean=Avg("score"))
         .order_by("-n")[:MAX_DRIVERS]
     )
-    for row in touchpoint_stats:
+    for stat in touchpoint_stats:
         drivers.append(
             {
-                "key": f"t{row['touchpoint_id']}_{row['score_kind']}",
+                "key": f"t{stat['touchpoint_id']}_{stat['score_kind']}",
                 "source": "touchpoint",
-                "kind": row["score_kind"],
-                "label": f"{row['touchpoint__name']} ({row['score_kind'].upper()})",
-                "ratings": row["n"],
-                "mean": float(row["mean"]),
-                "filter": Q(touchpoint_id=row["touchpoint_id"], score_kind=row["score_kind"]),
+                "kind": stat["score_kind"],
+                "label": f"{stat['touchpoint__name']} ({stat['score_kind'].upper()})",
+                "ratings": stat["n"],
+                "mean": float(stat["mean"]),
+                "filter": Q(touchpoint_id=stat["touchpoint_id"], score_kind=stat["score_kind"]),
             }
         )
     outcome = pd.DataFrame.from_records(
@@ -120,7 +120,7 @@ def key_drivers(
         part = pd.DataFrame.from_records(list(pivot)).rename(columns={"response__customer_id": "customer_id"})
         frame = frame.join(part.set_index("customer_id"), how="left")
     if touchpoint_drivers:
-        pivot = (
+        touchpoint_pivot = (
             Response.objects.using(using)
             .filter(
                 organization=organization,
@@ -133,7 +133,7 @@ def key_drivers(
             .annotate(**{d["key"]: Avg("score", filter=d["filter"]) for d in touchpoint_drivers})
             .order_by()
         )
-        part = pd.DataFrame.from_records(list(pivot))
+        part = pd.DataFrame.from_records(list(touchpoint_pivot))
         if not part.empty:
             frame = frame.join(part.set_index("customer_id"), how="left")
     return _importance(frame, drivers)
