@@ -1,6 +1,35 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
 from django.apps import AppConfig
+
+logger = logging.getLogger(__name__)
+
+
+def _mark_stale(sender: Any = None, organization_id: int | None = None, **kwargs: Any) -> None:
+    """New responses, orders or imports: the organization's dashboards are stale; queue a debounced
+    recompute. Never lets a metrics failure break the sender's write."""
+    from django.conf import settings
+
+    if organization_id is None or not getattr(settings, "METRICS_RECOMPUTE_ON_SIGNAL", True):
+        return
+    from .services import recompute_request
+
+    try:
+        recompute_request(organization_id=organization_id)
+    except Exception:  # the write that sent the signal has committed; never fail it
+        logger.exception("metrics: could not queue a recompute for organization %s", organization_id)
 
 
 class MetricsConfig(AppConfig):
     name = "metrics"
     verbose_name = "Metrics"
+
+    def ready(self) -> None:
+        from journeys.signals import customer_data_changed
+        from surveys.signals import response_recorded
+
+        response_recorded.connect(_mark_stale, dispatch_uid="metrics-stale-on-response")
+        customer_data_changed.connect(_mark_stale, dispatch_uid="metrics-stale-on-customer-data")

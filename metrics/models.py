@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cxm.tenancy.models import TenantModel
 
@@ -21,4 +22,83 @@ class Snapshot(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "dashboard", "filters_key"], name="snapshot_unique"
             ),
+        ]
+
+
+class RecomputeState(TenantModel):
+    """One row per organization: whether its dashboards are stale and whether a recompute runs.
+
+    The row is the lock: a recompute claims it with `select_for_update`, so one runs at a time
+    per organization, and requests that arrive meanwhile only move `stale_since` (coalesced).
+    """
+
+    stale_since = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+    run_token = models.CharField(max_length=32, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    runs = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="recompute_state_unique_org")]
+
+
+class PeriodUnit(models.TextChoices):
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
+
+
+class ClvModel(TenantModel):
+    """A fitted BG/NBD + Gamma-Gamma model: its parameters, log-likelihoods and data summary."""
+
+    calibration_end = models.DateField()
+    period = models.CharField(max_length=8, choices=PeriodUnit.choices, default=PeriodUnit.WEEK)
+    r = models.FloatField()
+    alpha = models.FloatField()
+    a = models.FloatField()
+    b = models.FloatField()
+    bgnbd_log_likelihood = models.FloatField()
+    p = models.FloatField(null=True, blank=True)
+    q = models.FloatField(null=True, blank=True)
+    gamma = models.FloatField(null=True, blank=True)
+    gamma_gamma_log_likelihood = models.FloatField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    fitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-fitted_at", "-id"]
+        indexes = [models.Index(fields=["organization", "fitted_at"], name="clvmodel_org_fitted")]
+
+
+class CustomerValue(TenantModel):
+    """Per-customer values of the last recompute: RFM, value tier, lifecycle, CLV, latest NPS."""
+
+    customer = models.OneToOneField(
+        "journeys.Customer", on_delete=models.CASCADE, related_name="metrics_value"
+    )
+    first_purchase_at = models.DateTimeField(null=True, blank=True)
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+    purchase_count = models.PositiveIntegerField(default=0)
+    historical_value = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    recency_days = models.IntegerField(null=True, blank=True)
+    r_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    f_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    m_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_segment = models.CharField(max_length=32, blank=True)
+    value_tier = models.CharField(max_length=8, blank=True)
+    lifecycle_stage = models.CharField(max_length=16, blank=True)
+    expected_transactions = models.FloatField(null=True, blank=True)
+    p_alive = models.FloatField(null=True, blank=True)
+    predicted_clv = models.FloatField(null=True, blank=True)
+    latest_nps_score = models.SmallIntegerField(null=True, blank=True)
+    latest_nps_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "rfm_segment"], name="custvalue_org_segment"),
+            models.Index(fields=["organization", "value_tier"], name="custvalue_org_tier"),
         ]

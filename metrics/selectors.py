@@ -9,7 +9,9 @@ from django.db.models import Count, Q
 
 from cxm.tenancy.models import Organization
 
-from .computations.scores import nps_from_counts, wilson_interval
+from .computations.aggregates import score_summary
+from .computations.scores import nps_category, nps_from_counts, wilson_interval
+from .filters import MetricFilters
 from .routers import read_alias
 
 
@@ -58,3 +60,116 @@ def touchpoint_scores(
             "n": nps.n + row["csat_n"] + row["ces_n"],
         }
     return result
+
+
+def customer_segment(*, organization: Organization, customer: Any) -> dict[str, Any]:
+    """One customer's values from the last recompute: RFM scores and segment, value tier, lifecycle
+    stage, latest NPS answer, historical and predictive CLV, P(alive) and expected transactions.
+    Every key is present; values are None (or "") before the first recompute. One query."""
+    from .models import CustomerValue
+
+    customer_id = getattr(customer, "pk", customer)
+    row = (
+        CustomerValue.objects.using(read_alias())
+        .filter(organization=organization, customer_id=customer_id)
+        .first()
+    )
+    if row is None:
+        return {
+            "computed_at": None,
+            "rfm": {"r": None, "f": None, "m": None, "segment": ""},
+            "value_tier": "",
+            "lifecycle_stage": "",
+            "latest_nps": {"score": None, "category": None, "submitted_at": None},
+            "historical_clv": None,
+            "predicted_clv": None,
+            "p_alive": None,
+            "expected_transactions": None,
+            "purchase_count": None,
+            "recency_days": None,
+        }
+    return {
+        "computed_at": row.computed_at,
+        "rfm": {"r": row.r_score, "f": row.f_score, "m": row.m_score, "segment": row.rfm_segment},
+        "value_tier": row.value_tier,
+        "lifecycle_stage": row.lifecycle_stage,
+        "latest_nps": {
+            "score": row.latest_nps_score,
+            "category": nps_category(row.latest_nps_score),
+            "submitted_at": row.latest_nps_at,
+        },
+        "historical_clv": row.historical_value,
+        "predicted_clv": row.predicted_clv,
+        "p_alive": row.p_alive,
+        "expected_transactions": row.expected_transactions,
+        "purchase_count": row.purchase_count,
+        "recency_days": row.recency_days,
+    }
+
+
+def customer_segments(*, organization: Organization, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """RFM segment, value tier and lifecycle stage for many customers at once (customer lists): one query."""
+    from .models import CustomerValue
+
+    rows = CustomerValue.objects.using(read_alias()).filter(
+        organization=organization, customer_id__in=customer_ids
+    )
+    return {
+        row.customer_id: {
+            "rfm_segment": row.rfm_segment,
+            "value_tier": row.value_tier,
+            "lifecycle_stage": row.lifecycle_stage,
+            "predicted_clv": row.predicted_clv,
+            "historical_clv": row.historical_value,
+        }
+        for row in rows
+    }
+
+
+def recompute_status(*, organization: Organization) -> dict[str, Any]:
+    """Whether the organization's dashboards are stale or being recomputed (reads the primary: the
+    lock row must be current)."""
+    from django.utils import timezone
+
+    from .models import RecomputeState
+    from .services import STALE_RUN_SECONDS
+
+    state = RecomputeState.objects.filter(organization=organization).first()
+    if state is None:
+        return {"running": False, "stale": False, "finished_at": None, "last_error": ""}
+    now = timezone.now()
+    running = (
+        state.running_since is not None and (now - state.running_since).total_seconds() < STALE_RUN_SECONDS
+    )
+    return {
+        "running": running,
+        "stale": state.stale_since is not None,
+        "finished_at": state.finished_at,
+        "last_error": state.last_error,
+    }
+
+
+def dashboard_snapshot(*, organization: Organization, dashboard: str, filters_key: str) -> Any:
+    """The stored snapshot of a dashboard for a filters key, or None (reads the primary)."""
+    from .models import Snapshot
+
+    return Snapshot.objects.filter(
+        organization=organization, dashboard=dashboard, filters_key=filters_key
+    ).first()
+
+
+def metric_summary(*, organization: Organization, filters: MetricFilters) -> dict[str, Any]:
+    """NPS, CSAT, CES and ratings under the filters, with the previous same-length window and the
+    significance of the change (API)."""
+    from .dashboards import period_comparison
+
+    using = read_alias()
+    current = score_summary(organization=organization, filters=filters, using=using)
+    previous = score_summary(organization=organization, filters=filters.previous(organization), using=using)
+    resolved = filters.resolved(organization)
+    return {
+        "window": {"start": resolved.start, "end": resolved.end, "time_zone": organization.time_zone},
+        "current": current,
+        "previous": previous,
+        "comparison": period_comparison(current, previous),
+    }

@@ -67,3 +67,72 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float | Non
     centre = (phat + z * z / (2 * n)) / denom
     half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
     return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+
+
+def _mean_and_variance(total: float, total_sq: float, n: int) -> tuple[float | None, float | None]:
+    """Mean and sample variance from n, Σx and Σx² (the sums come from SQL)."""
+    if n == 0:
+        return None, None
+    mean = total / n
+    if n < 2:
+        return mean, None
+    return mean, max(0.0, (total_sq - n * mean * mean) / (n - 1))
+
+
+def csat_from_counts(
+    *, n: int, top_two: int, total: float = 0.0, total_sq: float = 0.0, scale_max: int = 5
+) -> dict[str, Any]:
+    """CSAT = 100 × (answers in the top two boxes) / n; also the mean. Wilson interval on the share.
+
+    On the default 1–5 scale the top two boxes are 4 and 5 (on 1–7: 6 and 7; on 1–3: 2 and 3).
+    """
+    low, high = wilson_interval(top_two, n)
+    mean, variance = _mean_and_variance(total, total_sq, n)
+    return {
+        "n": n,
+        "top_two": top_two,
+        "csat": 100.0 * top_two / n if n else None,
+        "ci_low": low,
+        "ci_high": high,
+        "mean": mean,
+        "variance": variance,
+        "scale_max": scale_max,
+    }
+
+
+def ces_from_counts(*, n: int, agree: int, total: float, total_sq: float = 0.0) -> dict[str, Any]:
+    """CES (1–7 "… made it easy to handle my issue"): the mean; and % agreeing = 100 × (answers 5–7) / n,
+    with a Wilson interval on the share."""
+    low, high = wilson_interval(agree, n)
+    mean, variance = _mean_and_variance(total, total_sq, n)
+    return {
+        "n": n,
+        "agree": agree,
+        "agree_pct": 100.0 * agree / n if n else None,
+        "ci_low": low,
+        "ci_high": high,
+        "mean": mean,
+        "variance": variance,
+    }
+
+
+def rating_from_counts(*, distribution: dict[int, int]) -> dict[str, Any]:
+    """Star rating (1–5): the mean and the distribution (count per star)."""
+    n = sum(distribution.values())
+    total = sum(star * count for star, count in distribution.items())
+    return {
+        "n": n,
+        "mean": total / n if n else None,
+        "distribution": {str(star): distribution.get(star, 0) for star in range(1, 6)},
+    }
+
+
+def nps_category(score: int | None) -> str | None:
+    """promoter 9–10, passive 7–8, detractor 0–6."""
+    if score is None:
+        return None
+    if score >= 9:
+        return "promoter"
+    if score >= 7:
+        return "passive"
+    return "detractor"

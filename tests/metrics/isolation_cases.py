@@ -1,10 +1,16 @@
-"""Cross-organization cases for metrics routes (see tests/isolation.py)."""
+"""Cross-organization cases for metrics routes (see tests/isolation.py).
+
+No metrics route takes an object id: every page and endpoint reads the request's organization, and
+tests/metrics/test_pages.py and test_api.py prove another organization's numbers never show.
+"""
 
 from tests.isolation import EXEMPT_MODELS, EXEMPT_ROUTES, RouteCase, register  # noqa: F401
 
-# Models with no route yet: nothing exposes them, so there is nothing to leak.
 EXEMPT_MODELS.update(
     {
-        "metrics.Snapshot": "no route exposes it yet",
+        "metrics.Snapshot": "read only by (request organization, dashboard, filters); no route takes its id",
+        "metrics.RecomputeState": "one row per organization, read by the request's organization only",
+        "metrics.ClvModel": "GET /api/v1/metrics/clv/model returns the request organization's latest; no id route",
+        "metrics.CustomerValue": "read through metrics.selectors with the request's organization; no id route",
     }
 )

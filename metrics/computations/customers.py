@@ -1,0 +1,140 @@
+"""Per-customer values (one row per customer): historical and predictive CLV, RFM, value tier,
+lifecycle stage, latest NPS. Built from per-customer SQL summaries; pandas only on those."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import OuterRef, Subquery
+
+from cxm.tenancy.models import Organization
+
+from . import clv as clv_math
+from .segments import lifecycle_stages, rfm_scores, value_tiers
+from .value import customer_purchase_summary
+
+
+def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame:
+    """Every customer with their creation time, last interaction and latest NPS answer (subqueries
+    on the (organization, customer, time) indexes; one row per customer)."""
+    from journeys.models import Customer, Interaction
+    from surveys.models import Response
+
+    last_interaction = (
+        Interaction.objects.using(using)
+        .filter(organization=organization, customer_id=OuterRef("pk"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    latest_nps = (
+        Response.objects.using(using)
+        .filter(organization=organization, customer_id=OuterRef("pk"), score_kind="nps", score__isnull=False)
+        .order_by("-submitted_at", "-id")
+    )
+    rows = (
+        Customer.objects.using(using)
+        .filter(organization=organization)
+        .annotate(
+            last_interaction_at=Subquery(last_interaction),
+            latest_nps_score=Subquery(latest_nps.values("score")[:1]),
+            latest_nps_at=Subquery(latest_nps.values("submitted_at")[:1]),
+        )
+        .values_list("id", "created_at", "last_interaction_at", "latest_nps_score", "latest_nps_at")
+        .order_by()
+    )
+    return pd.DataFrame.from_records(
+        list(rows),
+        columns=["customer_id", "created_at", "last_interaction_at", "latest_nps_score", "latest_nps_at"],
+    )
+
+
+def _days_between(now: datetime, series: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(series, utc=True)
+    return (pd.Timestamp(now) - stamps).dt.total_seconds() / 86400.0
+
+
+def customer_values(
+    *, organization: Organization, using: str, now: datetime, model: Any | None, settings: dict[str, Any]
+) -> pd.DataFrame:
+    """The per-customer table the value dashboard, the segment breakdowns and the customer page read."""
+    today = now.astimezone(organization.tzinfo).date()
+    summary = customer_purchase_summary(organization=organization, using=using, now=now)
+    activity = customer_activity(organization=organization, using=using)
+    frame = activity.merge(summary, on="customer_id", how="left")
+    frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
+    frame["purchase_count"] = frame["purchase_count"].fillna(0).astype(int)
+    for column in ("gross", "refunds", "historical_value", "trailing_revenue", "first_day_spend"):
+        frame[column] = frame[column].fillna(0.0)
+    has_purchase = frame["purchase_days"] > 0
+    frame["recency_days"] = (pd.Timestamp(today) - frame["last_purchase_day"]).dt.days
+
+    buyers = frame[has_purchase]
+    rfm = rfm_scores(buyers["recency_days"], buyers["purchase_count"], buyers["historical_value"])
+    frame = frame.join(rfm, how="left")
+    frame["rfm_segment"] = frame["rfm_segment"].fillna("")
+
+    frame["expected_transactions"] = np.nan
+    frame["p_alive"] = np.nan
+    frame["predicted_clv"] = np.nan
+    if model is not None and has_purchase.any():
+        inputs = clv_math.rfm_inputs(buyers, calibration_end=today, period=model.period)
+        params = clv_math.BgNbdParams(model.r, model.alpha, model.a, model.b, model.bgnbd_log_likelihood)
+        gg = (
+            clv_math.GammaGammaParams(model.p, model.q, model.gamma, model.gamma_gamma_log_likelihood or 0.0)
+            if model.p is not None
+            else None
+        )
+        x, t_x, T, m = (inputs[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "monetary"))
+        horizon = clv_math.HORIZON_PERIODS[model.period]
+        fallback = float(np.nanmean(m)) if np.isfinite(m).any() else 0.0
+        spend = clv_math.expected_spend(gg, x, m, fallback)
+        by_id = pd.DataFrame(
+            {
+                "customer_id": inputs["customer_id"],
+                "expected_transactions_": clv_math.expected_transactions(params, float(horizon), x, t_x, T),
+                "p_alive_": clv_math.p_alive(params, x, t_x, T),
+                "predicted_clv_": clv_math.discounted_clv(
+                    params,
+                    spend,
+                    x,
+                    t_x,
+                    T,
+                    horizon=horizon,
+                    period=model.period,
+                    annual_discount_rate=float(model.summary.get("annual_discount_rate", 0.1)),
+                ),
+            }
+        )
+        frame = frame.merge(by_id, on="customer_id", how="left")
+        frame["expected_transactions"] = frame.pop("expected_transactions_")
+        frame["p_alive"] = frame.pop("p_alive_")
+        frame["predicted_clv"] = frame.pop("predicted_clv_")
+
+    value = frame["predicted_clv"].where(frame["predicted_clv"].notna(), frame["historical_value"])
+    frame["value_tier"] = value_tiers(value.where(has_purchase))
+
+    last_activity = pd.concat(
+        [
+            pd.to_datetime(frame["last_purchase_at"], utc=True),
+            pd.to_datetime(frame["last_interaction_at"], utc=True),
+        ],
+        axis=1,
+    ).max(axis=1)
+    typical_gap = (frame["last_purchase_day"] - frame["first_purchase_day"]).dt.days / (
+        frame["purchase_days"] - 1
+    ).where(frame["purchase_days"] > 1)
+    frame["lifecycle_stage"] = lifecycle_stages(
+        has_purchase=has_purchase,
+        days_since_first_purchase=(pd.Timestamp(today) - frame["first_purchase_day"]).dt.days,
+        days_since_last_purchase=frame["recency_days"],
+        days_since_last_activity=_days_between(now, last_activity),
+        typical_gap_days=typical_gap,
+        p_alive=frame["p_alive"],
+        new_days=int(settings["new_customer_days"]),
+        churn_days=int(settings["churn_window_days"]),
+        at_risk_p_alive=float(settings["at_risk_p_alive"]),
+    )
+    return frame

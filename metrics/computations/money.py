@@ -1,0 +1,117 @@
+"""From experience to money (METRICS.md): monetized NPS, revenue at risk, uplift estimate."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from django.db import connections
+from django.db.models import (
+    Avg,
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+
+from cxm.tenancy.models import Organization
+
+CATEGORIES = ("promoter", "passive", "detractor")
+CATEGORY_Q = {
+    "promoter": Q(score__gte=9),
+    "passive": Q(score__gte=7, score__lte=8),
+    "detractor": Q(score__lte=6),
+}
+
+
+def _latest_nps_responses(responses: QuerySet[Any]) -> QuerySet[Any]:
+    """Each customer's latest NPS answer among `responses` (ties broken by id). DISTINCT ON where the
+    database has it (one sort), else a correlated subquery."""
+    with_customer = responses.filter(customer__isnull=False)
+    if connections[responses.db].vendor == "postgresql":
+        latest_ids = (
+            with_customer.order_by("customer_id", "-submitted_at", "-id").distinct("customer_id").values("id")
+        )
+        return responses.model._default_manager.using(responses.db).filter(id__in=latest_ids)
+    latest = (
+        responses.filter(customer_id=OuterRef("customer_id"))
+        .order_by("-submitted_at", "-id")
+        .values("id")[:1]
+    )
+    return with_customer.filter(id=Subquery(latest))
+
+
+def monetized_nps(
+    *, organization: Organization, responses: QuerySet[Any], using: str, days: int = 180
+) -> dict[str, Any]:
+    """For each NPS category: average revenue per customer and repeat-purchase rate over the N days
+    after their response (default 180), from each customer's latest NPS answer in the window.
+    Revenue is net of refunds; a repeat purchase is any purchase (positive amount) in those N days.
+    Also the uplift estimate: (revenue per passive − revenue per detractor) × detractor count."""
+    from journeys.models import Transaction
+
+    window_end = ExpressionWrapper(
+        OuterRef("submitted_at") + timedelta(days=days), output_field=DateTimeField()
+    )
+    after = Transaction.objects.using(using).filter(
+        organization=organization,
+        customer_id=OuterRef("customer_id"),
+        occurred_at__gt=OuterRef("submitted_at"),
+        occurred_at__lte=window_end,
+    )
+    revenue = after.order_by().values("customer_id").annotate(total=Sum("amount")).values("total")
+    money = DecimalField(max_digits=16, decimal_places=2)
+    rows = _latest_nps_responses(responses.filter(score_kind="nps")).annotate(
+        revenue=Coalesce(Subquery(revenue, output_field=money), Decimal("0"), output_field=money),
+        bought=Exists(after.filter(amount__gt=0)),
+    )
+    aggregates: dict[str, Any] = {}
+    for category, condition in CATEGORY_Q.items():
+        aggregates[f"{category}_n"] = Count("id", filter=condition)
+        aggregates[f"{category}_revenue"] = Avg("revenue", filter=condition)
+        aggregates[f"{category}_repeat"] = Count("id", filter=condition & Q(bought=True))
+    totals = rows.aggregate(**aggregates)
+    table = []
+    for category in CATEGORIES:
+        n = totals[f"{category}_n"]
+        average = totals[f"{category}_revenue"]
+        table.append(
+            {
+                "category": category,
+                "customers": n,
+                "revenue_per_customer": float(average) if average is not None else None,
+                "repeat_purchase_rate": totals[f"{category}_repeat"] / n if n else None,
+            }
+        )
+    by = {row["category"]: row for row in table}
+    return {"days": days, "table": table, "uplift": uplift_estimate(by["passive"], by["detractor"])}
+
+
+def uplift_estimate(passive: dict[str, Any], detractor: dict[str, Any]) -> float | None:
+    """Uplift = (revenue per passive − revenue per detractor) × detractor count."""
+    if passive["revenue_per_customer"] is None or detractor["revenue_per_customer"] is None:
+        return None
+    return (passive["revenue_per_customer"] - detractor["revenue_per_customer"]) * detractor["customers"]
+
+
+def revenue_at_risk(customers: pd.DataFrame) -> dict[str, Any]:
+    """Trailing 12-month revenue (net of refunds, the 365 days to the computation time) of customers
+    whose latest NPS answer is a detractor (0–6). Works on the per-customer frame
+    (computations.customers.customer_values), which holds both numbers per customer."""
+    scores = pd.to_numeric(customers["latest_nps_score"], errors="coerce")
+    detractors = customers[scores.notna() & (scores <= 6)]
+    revenue = detractors["trailing_revenue"].astype(float)
+    return {
+        "revenue": float(revenue.sum()),
+        "customers_with_revenue": int((revenue != 0).sum()),
+        "detractors": int(len(detractors)),
+    }

@@ -1,0 +1,134 @@
+"""Segments (METRICS.md, "Segments"): RFM scores and named segments, value tiers, lifecycle stages.
+Pure pandas on the per-customer summary (one row per customer)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+RFM_SEGMENTS = [
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cannot_lose",
+    "hibernating",
+    "lost",
+]
+VALUE_TIERS = ["high", "medium", "low"]
+LIFECYCLE_STAGES = ["potential", "new", "active", "at_risk", "churned"]
+
+
+def quintile_scores(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
+    """Score 1–5 by quintile: score = 1 + ⌊5 · (rank − 1) / n⌋ with rank ascending in goodness and
+    ties sharing the lowest rank, so equal values always get the same score (a tie at a quintile
+    boundary falls into the lower quintile). Missing values get no score."""
+    valid = values.dropna()
+    n = len(valid)
+    scores = pd.Series(np.nan, index=values.index)
+    if n == 0:
+        return scores
+    ordered = valid if higher_is_better else -valid
+    ranks = ordered.rank(method="min")
+    scores.loc[valid.index] = 1 + np.floor(5 * (ranks - 1) / n)
+    return scores
+
+
+def rfm_segment(r: float | None, f: float | None) -> str:
+    """Named segment from the recency and frequency scores (the usual R×F grid):
+    champions R5 F4–5; loyal R3–4 F4–5; potential loyalist R4–5 F2–3; new R5 F1; promising R4 F1;
+    need attention R3 F3; about to sleep R3 F1–2; at risk R1–2 F3–4; can't lose them R1–2 F5;
+    hibernating R2 F1–2; lost R1 F1–2."""
+    if (
+        r is None
+        or f is None
+        or (isinstance(r, float) and math.isnan(r))
+        or (isinstance(f, float) and math.isnan(f))
+    ):
+        return ""
+    r, f = int(r), int(f)
+    if r == 5 and f >= 4:
+        return "champions"
+    if r in (3, 4) and f >= 4:
+        return "loyal"
+    if r >= 4 and f in (2, 3):
+        return "potential_loyalist"
+    if r == 5 and f == 1:
+        return "new"
+    if r == 4 and f == 1:
+        return "promising"
+    if r == 3 and f == 3:
+        return "need_attention"
+    if r == 3 and f <= 2:
+        return "about_to_sleep"
+    if r <= 2 and f == 5:
+        return "cannot_lose"
+    if r <= 2 and f >= 3:
+        return "at_risk"
+    if r == 2:
+        return "hibernating"
+    return "lost"
+
+
+def rfm_scores(recency_days: pd.Series, frequency: pd.Series, monetary: pd.Series) -> pd.DataFrame:
+    """R (days since the last purchase, fewer is better), F (purchases) and M (net value), each 1–5
+    by quintile over the customers who purchased, and the named segment."""
+    frame = pd.DataFrame(
+        {
+            "r_score": quintile_scores(recency_days, higher_is_better=False),
+            "f_score": quintile_scores(frequency),
+            "m_score": quintile_scores(monetary),
+        }
+    )
+    frame["rfm_segment"] = [
+        rfm_segment(r, f) for r, f in zip(frame["r_score"], frame["f_score"], strict=True)
+    ]
+    return frame
+
+
+def value_tiers(values: pd.Series) -> pd.Series:
+    """high = top 20 % by value, medium = the next 30 %, low = the rest (ties share the higher tier).
+    The value is predictive CLV where a model is fitted, else historical CLV."""
+    valid = values.dropna()
+    n = len(valid)
+    tiers = pd.Series("", index=values.index, dtype=object)
+    if n == 0:
+        return tiers
+    position = valid.rank(method="min", ascending=False) - 1  # customers strictly above
+    tiers.loc[valid.index] = np.where(
+        position < 0.2 * n, "high", np.where(position < 0.5 * n, "medium", "low")
+    )
+    return tiers
+
+
+def lifecycle_stages(
+    *,
+    has_purchase: pd.Series,
+    days_since_first_purchase: pd.Series,
+    days_since_last_purchase: pd.Series,
+    days_since_last_activity: pd.Series,
+    typical_gap_days: pd.Series,
+    p_alive: pd.Series,
+    new_days: int = 30,
+    churn_days: int = 180,
+    at_risk_p_alive: float = 0.5,
+) -> pd.Series:
+    """Lifecycle stage, first rule that applies:
+    potential = known, no purchase yet; churned = no activity (purchase or interaction) for more than
+    the churn window (default 180 days); new = first purchase in the last 30 days; at risk = P(alive)
+    below 0.5, or no purchase for more than twice the customer's typical gap between purchases;
+    active = the rest. The thresholds are organization settings."""
+    stage = pd.Series("active", index=has_purchase.index, dtype=object)
+    gap_rule = typical_gap_days.notna() & (days_since_last_purchase > 2 * typical_gap_days)
+    alive_rule = p_alive.notna() & (p_alive < at_risk_p_alive)
+    stage[gap_rule | alive_rule] = "at_risk"
+    stage[days_since_first_purchase <= new_days] = "new"
+    stage[days_since_last_activity.isna() | (days_since_last_activity > churn_days)] = "churned"
+    stage[~has_purchase.astype(bool)] = "potential"
+    return stage

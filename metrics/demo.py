@@ -1,0 +1,27 @@
+"""Demo data of the metrics layer: fit the CLV model and recompute the demo organization's dashboards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from cxm.tenancy.models import Organization
+
+from .services import clv_fit, current_clv_model, dashboards_recompute
+
+
+def seed(*, organization: Organization, stdout: Any, size: str = "full") -> None:
+    """Idempotent: refits only when no model exists, and replaces the snapshots in place."""
+    if current_clv_model(organization=organization) is None:
+        calibration_end = timezone.localdate(timezone=organization.tzinfo) - timedelta(days=90)
+        try:
+            model = clv_fit(organization=organization, calibration_end=calibration_end, period="week")
+            stdout.write(
+                f"  metrics: CLV model fitted (r={model.r:.3f}, alpha={model.alpha:.3f}, a={model.a:.3f}, b={model.b:.3f})"
+            )
+        except ValueError as error:
+            stdout.write(f"  metrics: no CLV model ({error})")
+    durations = dashboards_recompute(organization=organization)
+    stdout.write(f"  metrics: dashboards recomputed in {sum(durations.values())} ms")

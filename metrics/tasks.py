@@ -1,0 +1,79 @@
+"""Celery tasks of the metrics layer (routed to the `metrics` queue). Thin: ids in, a service call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+from cxm.tenancy.models import Organization
+
+from . import services
+from .filters import MetricFilters
+from .models import RecomputeState
+
+# Beat runs every 15 minutes; organizations whose last run is older than this are refreshed too
+# (relative windows such as "the last 365 days" move with the calendar).
+REFRESH_AFTER = timedelta(hours=6)
+
+
+@shared_task(
+    name="metrics.tasks.recompute_organization", acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60
+)
+def recompute_organization(organization_id: int) -> str:
+    """Recompute one organization's dashboards; a no-op ("busy") when a run is already in flight."""
+    if not Organization.objects.filter(pk=organization_id).exists():
+        return "missing"
+    return services.recompute_run(organization_id=organization_id)
+
+
+@shared_task(name="metrics.tasks.recompute_all_organizations", time_limit=5 * 60)
+def recompute_all_organizations() -> int:
+    """Queue a recompute for every organization that is stale or not refreshed lately."""
+    now = timezone.now()
+    states = {s.organization_id: s for s in RecomputeState.objects.all()}
+    queued = 0
+    for organization_id in Organization.objects.values_list("id", flat=True):
+        state = states.get(organization_id)
+        due = (
+            state is None
+            or state.stale_since is not None
+            or state.finished_at is None
+            or state.finished_at < now - REFRESH_AFTER
+        )
+        if due and not (state and state.running_since and state.running_since > now - timedelta(minutes=20)):
+            recompute_organization.delay(organization_id)
+            queued += 1
+    return queued
+
+
+def job_cache_key(organization_id: int, dashboard: str, filters_key: str) -> str:
+    return f"metrics:job:{organization_id}:{dashboard}:{filters_key}"
+
+
+@shared_task(
+    name="metrics.tasks.compute_snapshot", acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60
+)
+def compute_snapshot(organization_id: int, dashboard: str, filters: dict[str, Any]) -> str:
+    """Compute one dashboard under filters no snapshot covers, reporting progress in the cache."""
+    organization = Organization.objects.get(pk=organization_id)
+    parsed = MetricFilters.from_params({k: "" if v is None else str(v) for k, v in filters.items()})
+    key = job_cache_key(organization_id, dashboard, parsed.key)
+    cache.set(key, {"state": "running", "progress": 0.1}, 3600)
+    services.snapshot_compute(organization=organization, dashboard=dashboard, filters=parsed)
+    cache.set(key, {"state": "done", "progress": 1.0}, 3600)
+    return "done"
+
+
+@shared_task(name="metrics.tasks.fit_clv_model", time_limit=15 * 60)
+def fit_clv_model(organization_id: int, calibration_end: str, period: str) -> int:
+    from datetime import date
+
+    organization = Organization.objects.get(pk=organization_id)
+    model = services.clv_fit(
+        organization=organization, calibration_end=date.fromisoformat(calibration_end), period=period
+    )
+    return model.pk

@@ -1,0 +1,202 @@
+"""Customer value, retention and money against hand-computed cases (refunds, same-day orders,
+one-order customers, local days)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.management import call_command
+
+from cxm.tenancy.selectors import organization_settings
+from metrics.computations import clv as clv_math
+from metrics.computations.customers import customer_values
+from metrics.computations.money import monetized_nps, revenue_at_risk
+from metrics.computations.retention import cohort_table, repeat_purchase_rate, retention_rates
+from metrics.computations.value import customer_purchase_summary, historical_clv, mean_repeat_spend
+from surveys.models import Response
+from tests.factories import OrganizationFactory
+
+from .data import customer, order, response, survey
+
+UTC = ZoneInfo("UTC")
+SH = ZoneInfo("Asia/Shanghai")
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop():
+    org = OrganizationFactory(slug="shop", time_zone="Asia/Shanghai")
+    a, b, c = customer(org), customer(org), customer(org)
+    order(org, a, datetime(2026, 1, 10, 10, tzinfo=SH), "100.00")
+    order(org, a, datetime(2026, 1, 10, 20, tzinfo=SH), "50.00")  # same local day: merged
+    order(org, a, datetime(2026, 2, 1, 9, tzinfo=SH), "120.00")
+    order(org, a, datetime(2026, 2, 5, 9, tzinfo=SH), "-30.00")  # refund
+    order(org, a, datetime(2026, 3, 1, 23, 30, tzinfo=SH), "80.00")  # 15:30 UTC, local 1 March
+    order(org, b, datetime(2026, 2, 10, 12, tzinfo=SH), "40.00")  # one order
+    order(org, c, datetime(2026, 2, 12, 12, tzinfo=SH), "-20.00")  # only a refund
+    return org, a, b, c
+
+
+def test_purchase_summary_nets_refunds_but_never_counts_them(shop):
+    org, a, b, c = shop
+    summary = customer_purchase_summary(organization=org, using="default").set_index("customer_id")
+    assert summary.loc[a.pk, "purchase_days"] == 3  # 10 Jan (two orders), 1 Feb, 1 Mar
+    assert summary.loc[a.pk, "purchase_count"] == 4
+    assert summary.loc[a.pk, "gross"] == 350.0 and summary.loc[a.pk, "refunds"] == -30.0
+    assert summary.loc[a.pk, "first_day_spend"] == 150.0
+    assert summary.loc[a.pk, "last_purchase_day"] == pd.Timestamp("2026-03-01")
+    assert summary.loc[b.pk, "purchase_days"] == 1
+    assert summary.loc[c.pk, "purchase_days"] == 0 and summary.loc[c.pk, "purchase_count"] == 0
+    clv = historical_clv(summary.reset_index())
+    assert clv[a.pk] == 320.0 and clv[b.pk] == 40.0 and clv[c.pk] == -20.0
+    spend = mean_repeat_spend(summary.reset_index())
+    assert spend[a.pk] == 100.0  # (350 − 150) / 2 repeat days
+    assert np.isnan(spend[b.pk])
+
+
+def test_clv_inputs_exclude_refunds_and_merge_same_day(shop):
+    org, a, b, c = shop
+    until = datetime(2026, 3, 2, tzinfo=SH)  # end of the local calibration day 1 March
+    summary = customer_purchase_summary(organization=org, using="default", until=until)
+    inputs = clv_math.rfm_inputs(summary, calibration_end=date(2026, 3, 1), period="week").set_index(
+        "customer_id"
+    )
+    assert c.pk not in inputs.index  # a refund is not a purchase
+    assert inputs.loc[a.pk, "x"] == 2
+    assert inputs.loc[a.pk, "t_x"] == pytest.approx(50 / 7) and inputs.loc[a.pk, "T"] == pytest.approx(50 / 7)
+    assert inputs.loc[a.pk, "monetary"] == 100.0
+    assert inputs.loc[b.pk, "x"] == 0 and inputs.loc[b.pk, "T"] == pytest.approx(19 / 7)
+    day = clv_math.rfm_inputs(summary, calibration_end=date(2026, 3, 1), period="day").set_index(
+        "customer_id"
+    )
+    assert day.loc[a.pk, "t_x"] == 50
+
+
+@pytest.fixture
+def cohorts():
+    org = OrganizationFactory(slug="cohorts", time_zone="UTC")
+    c1, c2, c3, c4, c5 = (customer(org) for _ in range(5))
+    for cust, when, amount in [
+        (c1, datetime(2026, 1, 5, tzinfo=UTC), "10"),
+        (c1, datetime(2026, 2, 10, tzinfo=UTC), "10"),
+        (c1, datetime(2026, 3, 3, tzinfo=UTC), "10"),
+        (c2, datetime(2026, 1, 20, tzinfo=UTC), "10"),
+        (c2, datetime(2026, 3, 15, tzinfo=UTC), "10"),
+        (c3, datetime(2026, 2, 2, tzinfo=UTC), "10"),
+        (c3, datetime(2026, 3, 9, tzinfo=UTC), "-10"),  # a refund keeps no one retained
+        (c4, datetime(2025, 12, 20, tzinfo=UTC), "10"),  # first purchase before the window
+        (c4, datetime(2026, 1, 3, tzinfo=UTC), "10"),
+        (c5, datetime(2026, 3, 20, tzinfo=UTC), "10"),
+    ]:
+        order(org, cust, when, amount)
+    return org
+
+
+def test_cohort_table(cohorts):
+    table = cohort_table(
+        organization=cohorts, using="default", first_month=date(2026, 1, 1), last_month=date(2026, 3, 1)
+    )
+    by = {row["cohort"]: row for row in table}
+    assert by["2026-01"]["size"] == 2  # c4 started in December: not a January cohort member
+    assert [cell["rate"] for cell in by["2026-01"]["retention"]] == [1.0, 0.5, 1.0]
+    assert by["2026-02"]["size"] == 1
+    assert [cell["rate"] for cell in by["2026-02"]["retention"]] == [1.0, 0.0]
+    assert by["2026-03"]["size"] == 1 and by["2026-03"]["retention"][0]["rate"] == 1.0
+
+
+def test_retention_and_churn_rates(cohorts):
+    # activity window 30 days. S (active before 1 March): c1 (10 Feb), c3 (2 Feb) → 2.
+    # E (active in the 30 days to 31 March): c1, c2, c5 → 3. N (first purchase in March): c5 → 1.
+    # retention = (3 − 1) / 2 = 1.0; churned = c3 → churn = 1 / 2.
+    [rates] = retention_rates(
+        organization=cohorts,
+        using="default",
+        periods=[(date(2026, 3, 1), date(2026, 3, 31))],
+        activity_days=30,
+    )
+    assert (rates["active_at_start"], rates["active_at_end"], rates["new"], rates["churned"]) == (2, 3, 1, 1)
+    assert rates["retention_rate"] == 1.0 and rates["churn_rate"] == 0.5
+    [empty] = retention_rates(
+        organization=cohorts, using="default", periods=[(date(2020, 1, 1), date(2020, 1, 31))]
+    )
+    assert empty["retention_rate"] is None and empty["churn_rate"] is None
+
+
+def test_repeat_purchase_rate(cohorts):
+    result = repeat_purchase_rate(
+        organization=cohorts,
+        using="default",
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        end=datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    assert result == {"buyers": 5, "repeat_buyers": 2, "rate": 0.4}
+
+
+def test_monetized_nps_revenue_at_risk_and_uplift():
+    org = OrganizationFactory(slug="money", time_zone="UTC")
+    s = survey(org)
+    p1, d1, d2, pa1 = (customer(org) for _ in range(4))
+    response(org, s, "nps", 2, datetime(2025, 12, 1, tzinfo=UTC), p1)  # superseded by the later answer
+    response(org, s, "nps", 10, datetime(2026, 1, 1, tzinfo=UTC), p1)
+    response(org, s, "nps", 3, datetime(2026, 1, 5, tzinfo=UTC), d1)
+    response(org, s, "nps", 6, datetime(2026, 1, 6, tzinfo=UTC), d2)
+    response(org, s, "nps", 8, datetime(2026, 1, 7, tzinfo=UTC), pa1)
+    order(org, p1, datetime(2025, 12, 31, tzinfo=UTC), "999")  # before the answer
+    order(org, p1, datetime(2026, 1, 10, tzinfo=UTC), "100")
+    order(org, p1, datetime(2026, 1, 20, tzinfo=UTC), "-20")  # refund netted
+    order(org, p1, datetime(2026, 7, 30, tzinfo=UTC), "500")  # after 180 days
+    order(org, d2, datetime(2026, 2, 1, tzinfo=UTC), "50")
+    order(org, pa1, datetime(2026, 1, 8, tzinfo=UTC), "200")
+    responses = Response.objects.filter(organization=org, submitted_at__gte=datetime(2025, 11, 1, tzinfo=UTC))
+    result = monetized_nps(organization=org, responses=responses, using="default", days=180)
+    by = {row["category"]: row for row in result["table"]}
+    assert (
+        by["promoter"]["customers"],
+        by["promoter"]["revenue_per_customer"],
+        by["promoter"]["repeat_purchase_rate"],
+    ) == (1, 80.0, 1.0)
+    assert (by["passive"]["customers"], by["passive"]["revenue_per_customer"]) == (1, 200.0)
+    assert (
+        by["detractor"]["customers"],
+        by["detractor"]["revenue_per_customer"],
+        by["detractor"]["repeat_purchase_rate"],
+    ) == (2, 25.0, 0.5)
+    assert result["uplift"] == pytest.approx((200 - 25) * 2)
+    frame = customer_values(
+        organization=org,
+        using="default",
+        now=datetime(2026, 3, 1, tzinfo=UTC),
+        model=None,
+        settings=organization_settings(organization=org),
+    )
+    # detractors by their latest answer: d1 (no revenue) and d2 (50 within the 12 months); p1's
+    # earlier detractor answer was superseded by a promoter one
+    assert revenue_at_risk(frame) == {"revenue": 50.0, "customers_with_revenue": 1, "detractors": 2}
+
+
+def test_monetized_nps_with_no_responses():
+    org = OrganizationFactory(slug="quiet")
+    result = monetized_nps(
+        organization=org, responses=Response.objects.filter(organization=org), using="default"
+    )
+    assert all(row["customers"] == 0 and row["revenue_per_customer"] is None for row in result["table"])
+    assert result["uplift"] is None
+
+
+def test_fit_clv_command_prints_the_model(shop):
+    org, a, b, c = shop
+    out = StringIO()
+    call_command(
+        "fit_clv", "--org", org.slug, "--calibration-end", "2026-03-01", "--period", "week", stdout=out
+    )
+    payload = json.loads(out.getvalue())
+    assert payload["calibration_end"] == "2026-03-01" and payload["period"] == "week"
+    assert payload["summary"]["customers"] == 2 and payload["summary"]["repeat_customers"] == 1
+    assert set(payload["bgnbd"]) == {"r", "alpha", "a", "b", "log_likelihood"}
+    assert set(payload["gamma_gamma"]) == {"p", "q", "gamma", "log_likelihood"}
