@@ -88,11 +88,18 @@ def customer_segment(*, organization: Organization, customer: Any) -> dict[str, 
             "purchase_count": None,
             "recency_days": None,
         }
+    from .tables import LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS
+
     return {
         "computed_at": row.computed_at,
         "rfm": {"r": row.r_score, "f": row.f_score, "m": row.m_score, "segment": row.rfm_segment},
         "value_tier": row.value_tier,
         "lifecycle_stage": row.lifecycle_stage,
+        "labels": {
+            "rfm_segment": SEGMENT_LABELS.get(row.rfm_segment, row.rfm_segment),
+            "value_tier": TIER_LABELS.get(row.value_tier, row.value_tier),
+            "lifecycle_stage": LIFECYCLE_LABELS.get(row.lifecycle_stage, row.lifecycle_stage),
+        },
         "latest_nps": {
             "score": row.latest_nps_score,
             "category": nps_category(row.latest_nps_score),

@@ -156,7 +156,8 @@ def test_customer_page_timeline_in_time_order(
     )
     make_responses(checkout, "nps", [4], when=now - timedelta(days=3), customer=customer, comment="slow")
     make_responses(checkout, "nps", [9], when=now - timedelta(days=1), customer=customer)
-    with django_assert_max_num_queries(16):
+    # Fixed: the page's own reads plus one for the customer's metrics values.
+    with django_assert_max_num_queries(18):
         page = owner_client.get(f"/customers/{customer.pk}/")
     html = page.content.decode()
     kinds = [part.split('"')[0] for part in html.split('data-kind="')[1:]]
@@ -221,3 +222,21 @@ def test_pages_in_simplified_chinese(owner_client, retail):
     html = owner_client.get(f"/journeys/{retail[0].pk}/").content.decode()
     assert "旅程地图" in html and "路径与流失" in html
     assert "客户" in owner_client.get("/customers/").content.decode()
+
+
+def test_customer_page_shows_metrics_segment_after_recompute(owner_client, organization, retail):
+    from metrics.services import dashboards_recompute
+
+    customer = CustomerFactory(organization=organization, external_id="C9", name="Chen Jie")
+    now = timezone.now()
+    for i, amount in enumerate(["120.00", "80.00", "60.00"]):
+        TransactionFactory(
+            customer=customer, order_id=f"S-{i}", amount=amount, occurred_at=now - timedelta(days=10 * i + 1)
+        )
+    before = owner_client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "Available once metrics are computed" in before
+    dashboards_recompute(organization=organization)
+    html = owner_client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "Available once metrics are computed" not in html
+    assert "Value tier" in html and "Lifecycle" in html
+    assert "{" not in html.split('class="kpis"')[1].split("</div>\n<div")[0]
