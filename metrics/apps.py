@@ -13,12 +13,15 @@ def _mark_stale(sender: Any = None, organization_id: int | None = None, **kwargs
     recompute. Never lets a metrics failure break the sender's write."""
     from django.conf import settings
 
-    if organization_id is None or not getattr(settings, "METRICS_RECOMPUTE_ON_SIGNAL", True):
+    if organization_id is None:
         return
-    from .services import recompute_request
+    from .services import recompute_mark_stale, recompute_request
 
     try:
-        recompute_request(organization_id=organization_id)
+        if getattr(settings, "METRICS_RECOMPUTE_ON_SIGNAL", True):
+            recompute_request(organization_id=organization_id)
+        else:
+            recompute_mark_stale(organization_id=organization_id)
     except Exception:  # the write that sent the signal has committed; never fail it
         logger.exception("metrics: could not queue a recompute for organization %s", organization_id)
 

@@ -313,6 +313,26 @@ def dashboards_recompute(*, organization: Organization) -> dict[str, int]:
     return durations
 
 
+def recompute_mark_stale(*, organization_id: int) -> None:
+    """Mark the dashboards stale without queueing anything (the embedded default: the next
+    dashboard visit recomputes). One UPDATE when already known."""
+    if not RecomputeState.objects.filter(organization_id=organization_id, stale_since__isnull=True).update(
+        stale_since=timezone.now()
+    ):
+        RecomputeState.objects.get_or_create(
+            organization_id=organization_id, defaults={"stale_since": timezone.now()}
+        )
+
+
+def recompute_if_stale_in_process(*, organization_id: int) -> bool:
+    """Embedded default (no broker, no beat): bring stale dashboards up to date now. True if it ran."""
+    if django_settings.METRICS_RECOMPUTE_ON_SIGNAL or not django_settings.CELERY_TASK_ALWAYS_EAGER:
+        return False
+    if not RecomputeState.objects.filter(organization_id=organization_id, stale_since__isnull=False).exists():
+        return False
+    return recompute_run(organization_id=organization_id) == "done"
+
+
 def recompute_request(*, organization_id: int, force: bool = False) -> bool:
     """Mark the organization's dashboards stale and queue a debounced recompute, unless one is
     already queued within the debounce window (bursts coalesce into one run). Returns whether a

@@ -142,6 +142,7 @@ def _chart_labels() -> dict[str, Any]:
 
 def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
+    services.recompute_if_stale_in_process(organization_id=organization.pk)
     filters, errors = _filters(request)
     snapshot, job = _resolve_snapshot(request, dashboard, filters)
     status = selectors.recompute_status(organization=organization)

@@ -138,6 +138,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
+# --- Metrics ------------------------------------------------------------------------------------
+# Seconds a burst of new data waits before one recompute of an organization's dashboards.
+METRICS_RECOMPUTE_DEBOUNCE = int(os.environ.get("METRICS_RECOMPUTE_DEBOUNCE", "30"))
+# Filtered views over at most this many responses are computed within the request; larger ones are queued.
+METRICS_ON_DEMAND_MAX_RESPONSES = int(os.environ.get("METRICS_ON_DEMAND_MAX_RESPONSES", "200000"))
+# With a broker, new data queues a debounced recompute. Without one (the embedded default) new data
+# only marks the dashboards stale, and the next dashboard visit brings them up to date in-process,
+# so that no customer's survey answer waits for a recompute.
+METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", not CELERY_TASK_ALWAYS_EAGER)
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
