@@ -186,7 +186,9 @@ def seed(*, organization: Organization, stdout: Any, size: str = "full") -> None
             score = _score(primary.kind, segment, rng, low, high)
             chinese = any("\u4e00" <= ch <= "\u9fff" for ch in customer.name)
             locale = "zh-hans" if chinese else "en"
-            age_days = rng.betavariate(1.2, 1.6) * 364
+            # A customer answers only after the business first met them.
+            known_days = (now - customer.first_seen_at).days if customer.first_seen_at else 364
+            age_days = rng.betavariate(1.2, 1.6) * max(1, min(364, known_days))
             submitted = now - timedelta(days=age_days, minutes=rng.randint(0, 1440))
             if customer.last_order and segment != "churner" and survey.touchpoint_id and rng.random() < 0.5:
                 submitted = min(now, customer.last_order + timedelta(days=rng.randint(1, 3)))

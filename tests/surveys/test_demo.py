@@ -26,5 +26,9 @@ def test_demo_seed_is_idempotent_and_realistic(organization):
     # Denormalised score equals the primary answer.
     for response in Response.objects.all()[:20]:
         assert response.answers.filter(number=response.score).exists()
+    # Nobody answers before the business first met them.
+    from django.db.models import F
+
+    assert not Response.objects.filter(submitted_at__lt=F("customer__first_seen_at")).exists()
     mean = Response.objects.filter(score_kind="nps").aggregate(m=Avg("score"))["m"]
     assert 5 < mean < 9.5
