@@ -15,7 +15,14 @@ def _mark_stale(sender: Any = None, organization_id: int | None = None, **kwargs
 
     if organization_id is None:
         return
-    from .services import recompute_mark_stale, recompute_request
+    from django.core.cache import cache
+
+    from .services import debounce_seconds, recompute_mark_stale, recompute_request, stale_signal_key
+
+    # The busiest writers (survey submissions) send this per row: after the first signal of a burst
+    # the rest cost one cache operation, not a transaction. A recompute clears the key when it starts.
+    if not cache.add(stale_signal_key(organization_id), 1, timeout=debounce_seconds()):
+        return
 
     try:
         if getattr(settings, "METRICS_RECOMPUTE_ON_SIGNAL", True):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -313,6 +314,10 @@ def dashboards_recompute(*, organization: Organization) -> dict[str, int]:
     return durations
 
 
+def stale_signal_key(organization_id: int) -> str:
+    return f"metrics:stale-signal:{organization_id}"
+
+
 def recompute_mark_stale(*, organization_id: int) -> None:
     """Mark the dashboards stale without queueing anything (the embedded default: the next
     dashboard visit recomputes). One UPDATE when already known."""
@@ -373,6 +378,8 @@ def recompute_claim(*, organization_id: int) -> str | None:
         ):
             return None
         token = uuid.uuid4().hex
+        # Data arriving from now on is not in this run: let its signal mark the dashboards stale again.
+        cache.delete(stale_signal_key(organization_id))
         state.running_since = now
         state.run_token = token
         state.stale_since = None

@@ -331,3 +331,19 @@ def test_embedded_default_marks_stale_on_signal_and_recomputes_on_the_next_visit
     assert overview.computed_at >= state.finished_at - timedelta(seconds=5)
     owner_client.get("/dashboards/")
     assert RecomputeState.objects.get(organization=organization).runs == runs + 1  # fresh: no rerun
+
+
+@pytest.mark.django_db
+def test_a_burst_of_signals_costs_one_database_write(organization, django_assert_max_num_queries):
+    """Survey submissions send a signal per response; only the first of a burst touches the database."""
+    with override_settings(METRICS_RECOMPUTE_ON_SIGNAL=False):
+        response_recorded.send(sender=None, organization_id=organization.pk, response_id=1)
+        assert RecomputeState.objects.get(organization=organization).stale_since is not None
+        with django_assert_max_num_queries(0):
+            for _ in range(50):
+                response_recorded.send(sender=None, organization_id=organization.pk, response_id=1)
+        # A run clears the mark; the next signal marks the dashboards stale again.
+        services.recompute_run(organization_id=organization.pk)
+        assert RecomputeState.objects.get(organization=organization).stale_since is None
+        response_recorded.send(sender=None, organization_id=organization.pk, response_id=2)
+        assert RecomputeState.objects.get(organization=organization).stale_since is not None
