@@ -3,12 +3,8 @@ beat, replica routing, and a real worker on Redis."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +20,7 @@ from metrics.models import CustomerValue, RecomputeState, Snapshot
 from metrics.tasks import recompute_all_organizations
 from surveys.signals import response_recorded
 from tests.factories import OrganizationFactory
+from tests.workers import celery_worker
 
 from .data import customer, order, response, seed_dataset, survey
 
@@ -240,55 +237,16 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(settings):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_recompute_through_a_real_worker_updates_the_page(postgres, redis_url, client, make_member):
-    from celery import Celery
-
     org = OrganizationFactory(slug="worker-org")
     client.force_login(make_member(org))
     s = survey(org)
     for score in (10, 10, 10, 0):
         response(org, s, "nps", score, timezone.now() - timedelta(hours=2))
-    queue = f"metrics-test-{uuid.uuid4().hex[:8]}"
-    name = connection.settings_dict["NAME"]
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:{connection.settings_dict['PORT'] or 5432}/{name}",
-        "DJANGO_SETTINGS_MODULE": "cxm.settings.test",
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cxm",
-            "worker",
-            "-Q",
-            queue,
-            "-c",
-            "1",
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        app = Celery(broker=redis_url, backend=redis_url)
+    settings_dict = connection.settings_dict
+    database_url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    with celery_worker(redis_url=redis_url, DATABASE_URL=database_url) as (app, queue):
         result = app.send_task("metrics.tasks.recompute_organization", args=[org.pk], queue=queue)
         assert result.get(timeout=120) == "done"
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
     snapshot = Snapshot.objects.get(organization=org, dashboard="overview", filters_key="default")
     assert snapshot.payload["summary"]["nps"]["nps"] == 50.0
     page = client.get("/dashboards/").content.decode()
