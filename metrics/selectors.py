@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 
 from cxm.tenancy.models import Organization
 
-from .computations.aggregates import score_summary
+from .computations.aggregates import csat_top_two, score_summary
 from .computations.scores import nps_category, nps_from_counts, wilson_interval
 from .filters import MetricFilters
 from .routers import read_alias
@@ -38,7 +38,9 @@ def touchpoint_scores(
         passives=Count("id", filter=Q(score_kind="nps", score__gte=7, score__lte=8)),
         detractors=Count("id", filter=Q(score_kind="nps", score__lte=6)),
         csat_n=Count("id", filter=Q(score_kind="csat")),
-        csat_top2=Count("id", filter=Q(score_kind="csat", score__gte=4)),
+        csat_top2=Count(
+            "id", filter=Q(score_kind="csat") & csat_top_two(organization=organization, using=read_alias())
+        ),
         ces_n=Count("id", filter=Q(score_kind="ces")),
         ces_mean=Avg("score", filter=Q(score_kind="ces")),
     )

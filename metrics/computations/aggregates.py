@@ -44,15 +44,45 @@ def _score_sq() -> Any:
     return Cast(F("score"), FloatField()) * Cast(F("score"), FloatField())
 
 
-def score_aggregates() -> dict[str, Any]:
-    """Conditional counts and sums for NPS, CSAT, CES and ratings, for `.aggregate()` or `.annotate()`."""
+DEFAULT_CSAT_TOP_TWO = Q(score__gte=4)
+
+
+def csat_top_two(*, organization: Organization, using: str) -> Q:
+    """CSAT top two boxes on each survey's own scale: 1–5 → 4–5 (the default), 1–3 → 2–3, 1–7 → 6–7.
+
+    A response's CSAT score comes from its survey's first CSAT question, so that question's scale
+    decides. One small query over the organization's questions."""
+    from surveys.models import Question
+
+    scale_of: dict[int, int] = {}
+    questions = (
+        Question.objects.using(using)
+        .filter(organization=organization, kind="csat")
+        .order_by("survey_id", "position", "id")
+        .values_list("survey_id", "scale_max")
+    )
+    for survey_id, scale_max in questions:
+        scale_of.setdefault(survey_id, scale_max or 5)
+    other = {survey_id: scale for survey_id, scale in scale_of.items() if scale != 5}
+    if not other:
+        return DEFAULT_CSAT_TOP_TWO
+    condition = DEFAULT_CSAT_TOP_TWO & ~Q(survey_id__in=list(other))
+    for scale in sorted(set(other.values())):
+        ids = [survey_id for survey_id, s in other.items() if s == scale]
+        condition |= Q(survey_id__in=ids, score__gte=scale - 1)
+    return condition
+
+
+def score_aggregates(csat_top: Q = DEFAULT_CSAT_TOP_TWO) -> dict[str, Any]:
+    """Conditional counts and sums for NPS, CSAT, CES and ratings, for `.aggregate()` or `.annotate()`.
+    `csat_top` is the top-two-box condition from `csat_top_two` (default: the 1–5 scale)."""
     nps, csat, ces, rating = (Q(score_kind=kind) for kind in ("nps", "csat", "ces", "rating"))
     return {
         "promoters": Count("id", filter=nps & Q(score__gte=9)),
         "passives": Count("id", filter=nps & Q(score__gte=7, score__lte=8)),
         "detractors": Count("id", filter=nps & Q(score__lte=6)),
         "csat_n": Count("id", filter=csat),
-        "csat_top2": Count("id", filter=csat & Q(score__gte=4)),
+        "csat_top2": Count("id", filter=csat & csat_top),
         "csat_sum": Sum("score", filter=csat),
         "csat_sumsq": Sum(_score_sq(), filter=csat),
         "ces_n": Count("id", filter=ces),
@@ -94,7 +124,7 @@ def scores_from_row(row: dict[str, Any]) -> dict[str, Any]:
 def score_summary(*, organization: Organization, filters: MetricFilters, using: str) -> dict[str, Any]:
     """NPS, CSAT, CES and rating over the filtered window: one aggregate query."""
     row = responses_for(organization=organization, filters=filters, using=using).aggregate(
-        **score_aggregates()
+        **score_aggregates(csat_top_two(organization=organization, using=using))
     )
     return scores_from_row(row)
 

@@ -160,3 +160,37 @@ def test_customer_segment_filter_uses_the_stored_values(organization):
     response(organization, s, "nps", 2, at, other)
     filters = MetricFilters(start=date(2026, 5, 1), end=date(2026, 5, 31), segment="rfm_segment:champions")
     assert score_summary(organization=organization, filters=filters, using="default")["nps"]["nps"] == 100.0
+
+
+@pytest.mark.django_db
+def test_csat_top_two_boxes_follow_each_surveys_scale(organization):
+    """1–5: 4–5; 1–3: 2–3; 1–7: 6–7 (METRICS.md: CSAT 1–5, also 1–3 and 1–7 where a survey says so)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metrics.computations.aggregates import score_summary
+    from metrics.filters import MetricFilters
+    from surveys.models import Question
+
+    from .data import response, survey
+
+    when = timezone.now() - timedelta(days=1)
+    five, three, seven = (
+        survey(organization, "five"),
+        survey(organization, "three"),
+        survey(organization, "seven"),
+    )
+    Question.objects.create(
+        organization=organization, survey=three, kind="csat", scale_max=3, position=0, text={"en": "?"}
+    )
+    Question.objects.create(
+        organization=organization, survey=seven, kind="csat", scale_max=7, position=0, text={"en": "?"}
+    )
+    Question.objects.create(organization=organization, survey=five, kind="csat", position=0, text={"en": "?"})
+    for srv, scores in ((five, [3, 4, 5]), (three, [1, 2, 3]), (seven, [5, 6, 7])):
+        for score in scores:
+            response(organization, srv, "csat", score, when)
+    csat = score_summary(organization=organization, filters=MetricFilters(), using="default")["csat"]
+    # top two: five {4, 5} = 2, three {2, 3} = 2, seven {6, 7} = 2 → 6 of 9 (a fixed 4–5 rule gives 5 of 9)
+    assert csat["n"] == 9 and csat["csat"] == pytest.approx(100 * 6 / 9)
