@@ -56,7 +56,20 @@ def test_overview_shows_the_numbers(organization, owner_client):
     html = owner_client.get("/dashboards/").content.decode()
     assert '<div class="value" data-kpi="nps">25.0</div>' in html  # (2 − 1) / 4
     assert "n = 4" in html and "Fast 送货" in html
-    assert "No detectable change (fewer than 30 answers per period)" in html
+    assert "No earlier data to compare with" in html  # nothing in the previous window
+
+
+@pytest.mark.django_db
+def test_overview_says_how_many_answers_a_comparison_lacks(organization, owner_client):
+    s = survey(organization)
+    now = timezone.now()
+    for days in (1, 2, 3):
+        response(organization, s, "nps", 9, now - timedelta(days=days))
+    for days in (400, 401):
+        response(organization, s, "nps", 3, now - timedelta(days=days))
+    services.dashboards_recompute(organization=organization)
+    html = owner_client.get("/dashboards/").content.decode()
+    assert "No detectable change (n = 3 vs 2; 30 needed on each side)" in html
 
 
 @pytest.mark.django_db
