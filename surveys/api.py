@@ -53,6 +53,12 @@ class SurveyClosed(exceptions.APIException):
     default_code = "survey_closed"
 
 
+class StoreTimeout(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The response could not be stored in time; retry with the same key."
+    default_code = "unavailable"
+
+
 class OriginNotAllowed(exceptions.APIException):
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = "This origin may not post to this survey; add it to the survey's allowed origins."
@@ -99,27 +105,35 @@ def _result_body(result: services.SubmitResult, public_id: str) -> dict[str, Any
 def _submit(
     snapshot: selectors.SurveySnapshot, data: dict[str, Any], default_channel: str, request: Any
 ) -> ApiResponse:
-    key = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
     try:
-        customer = services.customer_resolve(
-            organization_id=snapshot.organization_id, reference=data.get("customer")
-        )
-        result = services.response_submit(
-            snapshot=snapshot,
-            answers=data["answers"],
-            customer=customer,
-            locale=data.get("locale", ""),
-            page_url=data.get("page_url", ""),
-            touchpoint_key=data.get("touchpoint") or None,
-            channel=data.get("channel") or default_channel,
-            idempotency_key=key,
-            hidden_fields=data.get("hidden_fields") or {},
-        )
+        result = _submit_envelope(snapshot, data, request, default_channel)
     except services.SurveyNotAccepting as exc:
         raise SurveyClosed(f"This survey is {exc.status} and is not accepting responses.") from exc
     except DjangoValidationError as exc:
         raise _validation_error(exc) from exc
+    except TimeoutError as exc:
+        raise StoreTimeout() from exc
     return ApiResponse(_result_body(result, snapshot.public_id), status=201 if result.created else 200)
+
+
+def _submit_envelope(
+    snapshot: selectors.SurveySnapshot, data: dict[str, Any], request: Any, default_channel: str
+) -> Any:
+    """The one mapping of a submission envelope onto the service, for every collection endpoint."""
+    customer = services.customer_resolve(
+        organization_id=snapshot.organization_id, reference=data.get("customer")
+    )
+    return services.response_submit(
+        snapshot=snapshot,
+        answers=data["answers"],
+        customer=customer,
+        locale=data.get("locale") or "",
+        page_url=data.get("page_url") or "",
+        touchpoint_key=data.get("touchpoint") or None,
+        channel=data.get("channel") or default_channel,
+        idempotency_key=data.get("idempotency_key") or request.headers.get("Idempotency-Key", ""),
+        hidden_fields=data.get("hidden_fields") or {},
+    )
 
 
 def _check_body_size(request: Request) -> None:
@@ -398,22 +412,8 @@ def _fast_submit(
     errors = _envelope_errors(data)
     if errors:
         return _error(400, "invalid", _first_message(errors), errors)
-    key = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
     try:
-        customer = services.customer_resolve(
-            organization_id=snapshot.organization_id, reference=data.get("customer")
-        )
-        result = services.response_submit(
-            snapshot=snapshot,
-            answers=data["answers"],
-            customer=customer,
-            locale=data.get("locale") or "",
-            page_url=data.get("page_url") or "",
-            touchpoint_key=data.get("touchpoint") or None,
-            channel=data.get("channel") or ResponseChannel.WIDGET,
-            idempotency_key=key,
-            hidden_fields=data.get("hidden_fields") or {},
-        )
+        result = _submit_envelope(snapshot, data, request, ResponseChannel.WIDGET)
     except services.SurveyNotAccepting as exc:
         return _error(
             409, SurveyClosed.default_code, f"This survey is {exc.status} and is not accepting responses."

@@ -503,23 +503,27 @@ def response_submit(
     hidden = hidden_fields or {}
     now = now or timezone.now()
 
+    # The columns a new response gets, whichever path writes it (group commit or one transaction).
+    row_fields: dict[str, Any] = {
+        "organization_id": snapshot.organization_id,
+        "survey_id": snapshot.id,
+        "touchpoint_id": touchpoint_id,
+        "channel": channel,
+        "locale": locale,
+        "page_url": page_url,
+        "idempotency_key": key,
+        "hidden_fields": hidden,
+        "submitted_at": now,
+    }
     if invitation is None and group_commit_enabled() and not transaction.get_connection().in_atomic_block:
         visible_answers = _check_required(snapshot=snapshot, answers=clean)
         score_kind, score, comment = _denormalised(snapshot, visible_answers)
         pending = PendingResponse(
-            organization_id=snapshot.organization_id,
-            survey_id=snapshot.id,
+            **row_fields,
             customer_id=customer.id if customer else None,
-            touchpoint_id=touchpoint_id,
-            channel=channel,
-            locale=locale,
-            page_url=page_url,
-            idempotency_key=key,
-            hidden_fields=hidden,
             score_kind=score_kind,
             score=score,
             comment=comment,
-            submitted_at=now,
             answers=[(qid, *_answer_columns(snapshot, qid, v)) for qid, v in visible_answers.items()],
         )
         response_id = committer.submit(pending)
@@ -535,14 +539,10 @@ def response_submit(
                 snapshot=snapshot,
                 clean=clean,
                 customer=customer,
-                locale=locale,
-                page_url=page_url,
-                touchpoint_id=touchpoint_id,
-                channel=channel,
                 key=key,
-                hidden=hidden,
                 invitation=invitation,
                 now=now,
+                row_fields=row_fields,
             )
         except IntegrityError:
             if attempt:  # a concurrent first submission won the insert; the second try merges into it
@@ -555,14 +555,10 @@ def _submit_one(
     snapshot: SurveySnapshot,
     clean: dict[int, Any],
     customer: Customer | None,
-    locale: str,
-    page_url: str,
-    touchpoint_id: int | None,
-    channel: str,
     key: str,
-    hidden: dict[str, Any],
     invitation: Invitation | None,
     now: datetime,
+    row_fields: dict[str, Any],
 ) -> SubmitResult:
     with transaction.atomic():
         response = (
@@ -581,19 +577,7 @@ def _submit_one(
         if response is None:
             with transaction.atomic():
                 response = Response.objects.create(
-                    organization_id=snapshot.organization_id,
-                    survey_id=snapshot.id,
-                    customer=customer,
-                    touchpoint_id=touchpoint_id,
-                    channel=channel,
-                    locale=locale,
-                    page_url=page_url,
-                    idempotency_key=key,
-                    hidden_fields=hidden,
-                    score_kind=score_kind,
-                    score=score,
-                    comment=comment,
-                    submitted_at=now,
+                    **row_fields, customer=customer, score_kind=score_kind, score=score, comment=comment
                 )
         changed = created
         to_create = []

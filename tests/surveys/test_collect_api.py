@@ -299,3 +299,23 @@ def test_integrator_bad_inputs(api_client, read_only_api_client, other_api_clien
     big = {**good, "answers": {str(questions["detractor"]): "y" * 70000, str(questions["score"]): 1}}
     assert api_client.post("/api/v1/responses", big, format="json").status_code == 413
     assert Response.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_both_collection_endpoints_answer_503_when_the_store_times_out(
+    api_client, client, nps_survey, questions, monkeypatch
+):
+    from surveys import services
+
+    def late(**kwargs):
+        raise TimeoutError
+
+    monkeypatch.setattr(services, "response_submit", late)
+    body = {"answers": {str(questions["score"]): 9}, "idempotency_key": "slow-1"}
+    integrator = api_client.post("/api/v1/responses", {**body, "survey": nps_survey.public_id}, format="json")
+    public = client.post(
+        f"/api/v1/public/surveys/{nps_survey.public_id}/responses", body, content_type="application/json"
+    )
+    for response in (integrator, public):
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "unavailable"
