@@ -3,14 +3,15 @@
 
 In one run, against one PostgreSQL database:
   1. pgbench: 16 clients each committing single-row INSERTs (the ceiling for one commit per row);
-  2. gunicorn (gthread) serving cxm; wrk with 16 connections POSTing unique responses to
+  2. gunicorn serving cxm as in production (uvicorn workers running cxm.asgi; `--server wsgi`: gthread
+     workers running cxm.wsgi); wrk with 16 connections POSTing unique responses to
      /api/v1/public/surveys/<id>/responses (validation, CORS, throttle, idempotency key included);
   3. counts the stored responses and compares them with the 2xx answers wrk received.
 
 Usage (from the repository root; needs PostgreSQL, pgbench and wrk):
   .venv/bin/python bench/surveys_submit.py --database cxm_surveys_bench --duration 10 --rounds 3
-Options: --workers/--threads (gunicorn), --no-group-commit, --redis-url (throttle cache; default none,
-i.e. a per-process cache).
+Options: --server asgi|wsgi, --workers/--threads (gunicorn), --no-group-commit, --redis-url (throttle
+cache; default none, i.e. a per-process cache).
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--server", choices=("asgi", "wsgi"), default="asgi")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--no-group-commit", action="store_true")
     parser.add_argument("--redis-url", default="")
@@ -149,16 +150,17 @@ def main() -> int:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             args.port = probe.getsockname()[1]
+    if args.server == "asgi":
+        app = ["cxm.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
+        env["WEB_THREADS"] = str(args.threads)
+    else:
+        app = ["cxm.wsgi:application", "-k", "gthread", "--threads", str(args.threads)]
     server = subprocess.Popen(
         [
             GUNICORN,
-            "cxm.wsgi:application",
-            "-k",
-            "gthread",
+            *app,
             "--workers",
             str(args.workers),
-            "--threads",
-            str(args.threads),
             "-b",
             f"127.0.0.1:{args.port}",
             "--log-level",
@@ -280,7 +282,11 @@ def main() -> int:
         "all_stored_equal_2xx": all(r["stored_equals_2xx"] for r in rounds),
         "rounds": len(rounds),
         "clients": args.clients,
-        "gunicorn": f"{args.worker_class} {args.workers} workers x {args.threads} threads",
+        "gunicorn": (
+            f"uvicorn workers x {args.workers} (cxm.asgi)"
+            if args.server == "asgi"
+            else f"gthread {args.workers} workers x {args.threads} threads (cxm.wsgi)"
+        ),
         "group_commit": not args.no_group_commit,
         "throttle_cache": "redis" if args.redis_url else "per-process",
         "duration_s": args.duration,

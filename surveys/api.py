@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import django_filters
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from cxm.api.exceptions import PayloadTooLarge, _first_message, error_body
+from cxm.api.exceptions import PayloadTooLarge
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import PublicEndpoint
 from cxm.api.throttling import PublicRateThrottle
 from cxm.tenancy.models import Organization
 from journeys.models import Customer
 
-from . import selectors, services
+from . import collect, selectors, services
+from .collect import (
+    MAX_BODY,
+    OriginNotAllowed,
+    StoreTimeout,
+    SurveyClosed,
+    origin_allowed,
+    result_body,
+    submit_envelope,
+)
 from .content import localised, normalise_language, pick_language, scale_labels
 from .models import Invitation, Question, Response, ResponseChannel, Survey
 from .serializers import (
@@ -44,96 +50,23 @@ from .serializers import (
     SurveySerializer,
 )
 
-MAX_BODY = 64 * 1024
-
-
-class SurveyClosed(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "This survey is not accepting responses."
-    default_code = "survey_closed"
-
-
-class StoreTimeout(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The response could not be stored in time; retry with the same key."
-    default_code = "unavailable"
-
-
-class OriginNotAllowed(exceptions.APIException):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_detail = "This origin may not post to this survey; add it to the survey's allowed origins."
-    default_code = "origin_not_allowed"
-
-
-def _site_origins(request: Any) -> set[str]:
-    parts = urlsplit(settings.SITE_URL)
-    own = {f"{parts.scheme}://{parts.netloc}".lower()}
-    try:
-        own.add(f"{request.scheme}://{request.get_host()}".lower())
-    except Exception:  # noqa: BLE001, S110  (a disallowed Host header: only SITE_URL counts)
-        pass
-    return own
-
-
-def origin_allowed(*, origin: str, snapshot: selectors.SurveySnapshot | None, request: Any) -> bool:
-    """No Origin (server to server), this site's origin, or one of the survey's allowed origins."""
-    if not origin:
-        return True
-    origin = origin.rstrip("/").lower()
-    if origin in _site_origins(request):
-        return True
-    return snapshot is not None and (origin in snapshot.allowed_origins or "*" in snapshot.allowed_origins)
-
 
 def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-
-
-def _result_body(result: services.SubmitResult, public_id: str) -> dict[str, Any]:
-    return {
-        "id": result.response_id,
-        "survey": public_id,
-        "idempotency_key": result.idempotency_key,
-        "created": result.created,
-        "score_kind": result.score_kind,
-        "score": result.score,
-        "comment": result.comment,
-        "answers": {str(k): v for k, v in result.answers.items()},
-    }
 
 
 def _submit(
     snapshot: selectors.SurveySnapshot, data: dict[str, Any], default_channel: str, request: Any
 ) -> ApiResponse:
     try:
-        result = _submit_envelope(snapshot, data, request, default_channel)
+        result = submit_envelope(snapshot, data, request.headers.get("Idempotency-Key", ""), default_channel)
     except services.SurveyNotAccepting as exc:
         raise SurveyClosed(f"This survey is {exc.status} and is not accepting responses.") from exc
     except DjangoValidationError as exc:
         raise _validation_error(exc) from exc
     except TimeoutError as exc:
         raise StoreTimeout() from exc
-    return ApiResponse(_result_body(result, snapshot.public_id), status=201 if result.created else 200)
-
-
-def _submit_envelope(
-    snapshot: selectors.SurveySnapshot, data: dict[str, Any], request: Any, default_channel: str
-) -> Any:
-    """The one mapping of a submission envelope onto the service, for every collection endpoint."""
-    customer = services.customer_resolve(
-        organization_id=snapshot.organization_id, reference=data.get("customer")
-    )
-    return services.response_submit(
-        snapshot=snapshot,
-        answers=data["answers"],
-        customer=customer,
-        locale=data.get("locale") or "",
-        page_url=data.get("page_url") or "",
-        touchpoint_key=data.get("touchpoint") or None,
-        channel=data.get("channel") or default_channel,
-        idempotency_key=data.get("idempotency_key") or request.headers.get("Idempotency-Key", ""),
-        hidden_fields=data.get("hidden_fields") or {},
-    )
+    return ApiResponse(result_body(result, snapshot.public_id), status=201 if result.created else 200)
 
 
 def _check_body_size(request: Request) -> None:
@@ -293,139 +226,53 @@ class PublicResponseView(PublicSurveyMixin, APIView):
         return fast_public_submit(request._request, public_id)
 
 
-class _ThrottleView:
-    throttle_scope = "public"
-
-
-class PublicSubmitThrottle(PublicRateThrottle):
-    """PublicRateThrottle's rate per client IP, counted in fixed windows with one atomic increment.
-
-    DRF's sliding window keeps every request time of the window in one cached list and rewrites it on
-    each request: O(requests in the window) per request, which dominates the cost of the busiest
-    public endpoint. A counter per (IP, window) costs the same at any rate.
-    """
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        if self.rate is None:
-            return True
-        ident = self.get_cache_key(request, view)
-        now = int(self.timer())
-        self._window_end = now - now % self.duration + self.duration
-        key = f"{ident}:{self._window_end}"
-        self.cache.add(key, 0, self.duration + 1)
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # expired between add and incr
-            self.cache.set(key, 1, self.duration + 1)
-            count = 1
-        self.now = now
-        return count <= self.num_requests
-
-    def wait(self) -> float | None:
-        return max(1.0, self._window_end - self.now)
-
-
-_ENVELOPE_STRINGS = {"locale": 16, "page_url": 2000, "touchpoint": 100, "idempotency_key": 128}
-
-
-def _envelope_errors(data: Any) -> dict[str, list[str]]:
-    """The checks SubmissionSerializer makes, written out for the hot path (same field names)."""
-    if not isinstance(data, dict):
-        return {"non_field_errors": ["Send a JSON object."]}
-    errors: dict[str, list[str]] = {}
-    if "answers" not in data:
-        errors["answers"] = ["This field is required."]
-    for name, limit in _ENVELOPE_STRINGS.items():
-        value = data.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            errors[name] = ["Not a valid string."]
-        elif len(value) > limit:
-            errors[name] = [f"Ensure this field has no more than {limit} characters."]
-    channel = data.get("channel")
-    if channel is not None and channel not in ResponseChannel.values:
-        errors["channel"] = [f'"{channel}" is not a valid choice.'[:200]]
-    hidden = data.get("hidden_fields")
-    if hidden is not None and not isinstance(hidden, dict):
-        errors["hidden_fields"] = [f'Expected a dictionary of items but got type "{type(hidden).__name__}".']
-    return errors
-
-
-def _cors(response: HttpResponse, origin: str, allowed: bool) -> HttpResponse:
-    if origin and allowed:
-        response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
-        response["Access-Control-Max-Age"] = "600"
-    response["Vary"] = "Origin"
-    return response
-
-
-def _error(status_code: int, code: str, message: str, fields: Any = None) -> JsonResponse:
-    return JsonResponse(error_body(status_code, code, message, fields), status=status_code)
-
-
 def fast_public_submit(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The collection sequence of `surveys.collect` as a Django view (runserver and WSGI servers)."""
     snapshot = selectors.survey_snapshot(public_id=public_id)
     origin = request.headers.get("Origin", "")
     allowed = origin_allowed(origin=origin, snapshot=snapshot, request=request)
-    return _cors(_fast_submit(request, snapshot, allowed), origin, allowed)
+    outcome = _fast_submit(request, snapshot, allowed)
+    response = (
+        HttpResponse(status=outcome.status)
+        if outcome.body is None
+        else JsonResponse(outcome.body, status=outcome.status)
+    )
+    for name, value in {**outcome.headers, **collect.cors_headers(origin, allowed)}.items():
+        response[name] = value
+    return response
 
 
 def _fast_submit(
     request: HttpRequest, snapshot: selectors.SurveySnapshot | None, allowed: bool
-) -> HttpResponse:
-    throttle = PublicSubmitThrottle()
-    if not throttle.allow_request(request, _ThrottleView()):  # type: ignore[arg-type]
-        wait = throttle.wait()
-        response = _error(
-            429,
-            "throttled",
-            "Request was throttled." + (f" Expected available in {int(wait)} seconds." if wait else ""),
-        )
-        if wait:
-            response["Retry-After"] = str(int(wait))
-        return response
+) -> collect.Outcome:
+    limited = collect.throttled(request)
+    if limited is not None:
+        return limited
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if length > MAX_BODY:
-        return _error(413, "payload_too_large", f"The request body is over {MAX_BODY // 1024} KB.")
+        return collect.too_large()
     try:
         raw = request.body
     except RequestDataTooBig:
-        return _error(413, "payload_too_large", f"The request body is over {MAX_BODY // 1024} KB.")
+        return collect.too_large()
     if len(raw) > MAX_BODY:
-        return _error(413, "payload_too_large", f"The request body is over {MAX_BODY // 1024} KB.")
-    if snapshot is None:
-        return _error(404, "not_found", "No survey has this id.")
-    if not allowed:
-        return _error(403, OriginNotAllowed.default_code, str(OriginNotAllowed.default_detail))
-    if not request.content_type.startswith("application/json"):
-        return _error(415, "unsupported_media_type", 'Send JSON with "Content-Type: application/json".')
+        return collect.too_large()
+    data, error = collect.screen(
+        snapshot=snapshot, allowed=allowed, content_type=request.content_type or "", body=raw
+    )
+    if error is not None:
+        return error
+    assert snapshot is not None and data is not None
     try:
-        data = json.loads(raw or b"null")
-    except ValueError as exc:
-        return _error(400, "parse_error", f"JSON parse error - {exc}")
-    errors = _envelope_errors(data)
-    if errors:
-        return _error(400, "invalid", _first_message(errors), errors)
-    try:
-        result = _submit_envelope(snapshot, data, request, ResponseChannel.WIDGET)
-    except services.SurveyNotAccepting as exc:
-        return _error(
-            409, SurveyClosed.default_code, f"This survey is {exc.status} and is not accepting responses."
+        result = collect.submit_envelope(
+            snapshot, data, request.headers.get("Idempotency-Key", ""), ResponseChannel.WIDGET
         )
-    except DjangoValidationError as exc:
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return _error(400, "invalid", _first_message(fields), fields)
-    except TimeoutError:
-        return _error(
-            503, "unavailable", "The response could not be stored in time; retry with the same key."
-        )
-    return JsonResponse(_result_body(result, snapshot.public_id), status=201 if result.created else 200)
+    except collect.SUBMIT_ERRORS as exc:
+        return collect.failure(exc)
+    return collect.success(result, snapshot.public_id)
 
 
 # --- Management API -----------------------------------------------------------------------------

@@ -7,21 +7,38 @@ commit (and one WAL flush) instead of paying for one each. A submission whose id
 already exists, or a batch that fails, goes back to the request thread, which takes the ordinary
 one-transaction-per-request path.
 
-Enabled with CXM_SURVEYS_GROUP_COMMIT=1 on PostgreSQL (e.g. under gunicorn gthread workers).
+Two committers share the batch statement (`batch_statement`): `committer`, a thread per process whose
+waiters are request threads (WSGI servers), and `loop_committer()`, one per asyncio event loop whose
+waiters are coroutines (the ASGI collection lane, `surveys/collect.py`). Both send
+`response_recorded` once per batch and organization, after the commit and after waking the waiters.
+
+Enabled with CXM_SURVEYS_GROUP_COMMIT=1 on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import os
 import queue
+import re
 import threading
-from dataclasses import dataclass, field
+import weakref
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+import psycopg2
+from django.conf import settings
+from django.db import close_old_connections, connection
+from psycopg2 import OperationalError
+from psycopg2.extensions import POLL_OK, POLL_READ, POLL_WRITE
+
+from . import signals
 
 logger = logging.getLogger("cxm.surveys")
 
@@ -29,8 +46,14 @@ MAX_BATCH = 256
 WAIT_TIMEOUT = 10.0
 
 
+@functools.cache
+def _on_postgresql() -> bool:
+    # The configured engine, not `connection.vendor`: this is also asked from an event loop.
+    return "postgresql" in settings.DATABASES["default"]["ENGINE"]
+
+
 def group_commit_enabled() -> bool:
-    return os.environ.get("CXM_SURVEYS_GROUP_COMMIT") == "1" and connection.vendor == "postgresql"
+    return os.environ.get("CXM_SURVEYS_GROUP_COMMIT") == "1" and _on_postgresql()
 
 
 @dataclass
@@ -51,43 +74,56 @@ class PendingResponse:
     answers: list[tuple[int, int | None, str, list[str]]]  # (question id, number, text, choices)
     response_id: int | None = None
     failed: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event | None = None  # the waiter is a thread (submit)
+    future: asyncio.Future[None] | None = None  # the waiter is a coroutine (LoopCommitter.submit)
+
+
+def committer_threads() -> int:
+    """Batches in flight per process (or event loop). One is fastest on 2 cores: while it commits, the
+    next batch fills, and a second committer only adds contention (bench/RESULTS.md)."""
+    return max(1, int(os.environ.get("CXM_SURVEYS_COMMITTERS", "1")))
 
 
 class GroupCommitter:
     def __init__(self) -> None:
-        self._queue: queue.Queue[PendingResponse] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._queue: queue.Queue[list[PendingResponse] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
         self._pid = 0
         self._lock = threading.Lock()
 
-    def _ensure_thread(self) -> None:
+    def _ensure_threads(self) -> None:
         # Started lazily, and again after a fork (gunicorn workers), never shared across processes.
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+        if self._pid == os.getpid() and self._threads and all(t.is_alive() for t in self._threads):
             return
         with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            if self._pid != os.getpid():
                 self._queue = queue.Queue()
+                self._threads = []
                 self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="surveys-committer", daemon=True)
-                self._thread.start()
+            self._threads = [t for t in self._threads if t.is_alive()]
+            for number in range(len(self._threads), committer_threads()):
+                thread = threading.Thread(target=self._run, name=f"surveys-committer-{number}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def submit(self, item: PendingResponse) -> int | None:
         """The committed response id, or None: take the ordinary path (existing key, or a failure)."""
-        self._ensure_thread()
-        self._queue.put(item)
+        item.done = threading.Event()
+        self._ensure_threads()
+        self._queue.put([item])
         if not item.done.wait(WAIT_TIMEOUT):
             # Not acknowledged: the caller answers an error; the idempotency key makes a retry safe.
             raise TimeoutError("the response was not committed in time")
         return None if item.failed else item.response_id
 
     def close(self) -> None:
-        """Stop the thread and close its connection (tests; a process exiting needs nothing)."""
-        thread = self._thread
-        if thread is not None and thread.is_alive() and self._pid == os.getpid():
-            self._queue.put(None)  # type: ignore[arg-type]
+        """Stop the threads and close their connections (tests; a process exiting needs nothing)."""
+        threads = [t for t in self._threads if t.is_alive()] if self._pid == os.getpid() else []
+        for _thread in threads:
+            self._queue.put(None)
+        for thread in threads:
             thread.join(10)
-        self._thread = None
+        self._threads = []
 
     def _run(self) -> None:
         while True:
@@ -95,16 +131,16 @@ class GroupCommitter:
             if first is None:
                 connection.close()
                 return
-            batch = [first]
+            batch = list(first)
             while len(batch) < MAX_BATCH:
                 try:
-                    item = self._queue.get_nowait()
+                    more = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
-                    self._queue.put(None)  # type: ignore[arg-type]
+                if more is None:
+                    self._queue.put(None)
                     break
-                batch.append(item)
+                batch.extend(more)
             try:
                 self._commit(batch)
             except Exception:  # noqa: BLE001  (the request threads fall back, nothing is lost)
@@ -117,64 +153,304 @@ class GroupCommitter:
                 except Exception:  # noqa: BLE001, S110  (already broken; the next batch reconnects)
                     pass
             finally:
-                for item in batch:
-                    item.done.set()
+                _wake(batch)
+            _recorded(batch)
 
     def _commit(self, batch: list[PendingResponse]) -> None:
-        from psycopg2.extras import execute_values
+        fresh, sql, params = batch_statement(batch)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            apply_ids(fresh, cursor.fetchall())
 
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                raw = cursor.cursor
-                rows = [
-                    (
-                        i.organization_id,
-                        i.survey_id,
-                        i.customer_id,
-                        i.touchpoint_id,
-                        i.channel,
-                        i.locale,
-                        i.page_url,
-                        i.idempotency_key,
-                        json.dumps(i.hidden_fields),
-                        i.score_kind,
-                        i.score,
-                        i.comment,
-                        i.submitted_at,
-                        i.submitted_at,
-                    )
-                    for i in batch
-                ]
-                returned = execute_values(
-                    raw,
-                    "INSERT INTO surveys_response (organization_id, survey_id, customer_id, touchpoint_id,"
-                    " channel, locale, page_url, idempotency_key, hidden_fields, score_kind, score, comment,"
-                    " submitted_at, updated_at) VALUES %s ON CONFLICT (organization_id, survey_id,"
-                    " idempotency_key) DO NOTHING RETURNING id, organization_id, survey_id, idempotency_key",
-                    rows,
-                    template="(%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s,%s,%s,%s,%s)",
-                    fetch=True,
-                )
-                ids = {(org, survey, key): pk for pk, org, survey, key in returned}
-                answer_rows = []
-                for item in batch:
-                    pk = ids.pop((item.organization_id, item.survey_id, item.idempotency_key), None)
-                    if pk is None:
-                        item.failed = True  # the key exists (or twice in this batch): ordinary path
-                        continue
-                    item.response_id = pk
-                    for question_id, number, text, choices in item.answers:
-                        answer_rows.append(
-                            (item.organization_id, pk, question_id, number, text, json.dumps(choices))
-                        )
-                if answer_rows:
-                    execute_values(
-                        raw,
-                        "INSERT INTO surveys_answer (organization_id, response_id, question_id, number,"
-                        " text, choices) VALUES %s",
-                        answer_rows,
-                        template="(%s,%s,%s,%s,%s,%s::jsonb)",
-                    )
+
+def batch_statement(
+    batch: list[PendingResponse], *, prepared: bool = False
+) -> tuple[list[PendingResponse], str, list[list[Any]]]:
+    """One statement for the whole batch, run in autocommit: one round trip and one commit. It
+    inserts the responses, then their answers joined to the ids the first INSERT returned. A key
+    already stored (or twice in the batch) gets no row: that item takes the ordinary path."""
+    keys: set[tuple[int, int, str]] = set()
+    fresh: list[PendingResponse] = []
+    for item in batch:
+        key = (item.organization_id, item.survey_id, item.idempotency_key)
+        if key in keys:
+            item.failed = True
+        else:
+            keys.add(key)
+            fresh.append(item)
+    answers = [(i, *answer) for i in fresh for answer in i.answers]
+    # Column arrays: psycopg2 adapts a list in C, much faster than a VALUES row per response.
+    params: list[list[Any]] = [
+        [i.organization_id for i in fresh],
+        [i.survey_id for i in fresh],
+        [i.customer_id for i in fresh],
+        [i.touchpoint_id for i in fresh],
+        [i.channel for i in fresh],
+        [i.locale for i in fresh],
+        [i.page_url for i in fresh],
+        [i.idempotency_key for i in fresh],
+        [json.dumps(i.hidden_fields) if i.hidden_fields else "{}" for i in fresh],
+        [i.score_kind for i in fresh],
+        [i.score for i in fresh],
+        [i.comment for i in fresh],
+        [i.submitted_at.isoformat() for i in fresh],  # psycopg2 adapts a str faster than a datetime
+    ]
+    if not answers:
+        return fresh, (_EXECUTE_RESPONSES if prepared else _RESPONSES_SQL), params
+    params += [
+        [a[0].organization_id for a in answers],
+        [a[0].survey_id for a in answers],
+        [a[0].idempotency_key for a in answers],
+        [a[1] for a in answers],
+        [a[2] for a in answers],
+        [a[3] for a in answers],
+        [json.dumps(a[4]) if a[4] else "[]" for a in answers],
+    ]
+    return fresh, (_EXECUTE_BATCH if prepared else _BATCH_SQL), params
+
+
+def apply_ids(fresh: list[PendingResponse], rows: list[tuple[Any, ...]]) -> None:
+    ids = {(org, survey, key): pk for pk, org, survey, key in rows}
+    for item in fresh:
+        pk = ids.get((item.organization_id, item.survey_id, item.idempotency_key))
+        if pk is None:
+            item.failed = True  # the key is stored already: ordinary path
+        else:
+            item.response_id = pk
+
+
+_RESPONSES_SQL = (
+    "INSERT INTO surveys_response (organization_id, survey_id, customer_id, touchpoint_id, channel, locale,"
+    " page_url, idempotency_key, hidden_fields, score_kind, score, comment, submitted_at, updated_at)"
+    " SELECT o, s, c, t, ch, l, u, k, h, sk, sc, cm, at, at FROM unnest(%s::bigint[], %s::bigint[],"
+    " %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::text[],"
+    " %s::integer[], %s::text[], %s::timestamptz[]) AS v(o, s, c, t, ch, l, u, k, h, sk, sc, cm, at)"
+    " ON CONFLICT (organization_id, survey_id, idempotency_key) DO NOTHING"
+    " RETURNING id, organization_id, survey_id, idempotency_key"
+)
+_BATCH_SQL = (
+    f"WITH r AS ({_RESPONSES_SQL}),"
+    " a AS (INSERT INTO surveys_answer (organization_id, response_id, question_id, number, text, choices)"
+    " SELECT r.organization_id, r.id, v.q, v.n, v.t, v.ch FROM r JOIN unnest(%s::bigint[], %s::bigint[],"
+    " %s::text[], %s::bigint[], %s::integer[], %s::text[], %s::jsonb[]) AS v(o, s, k, q, n, t, ch)"
+    " ON v.o = r.organization_id AND v.s = r.survey_id AND v.k = r.idempotency_key)"
+    " SELECT id, organization_id, survey_id, idempotency_key FROM r"
+)
+
+
+def _wake(batch: list[PendingResponse]) -> None:
+    for item in batch:
+        if item.done is not None:
+            item.done.set()
+
+
+def _recorded(batch: list[PendingResponse]) -> None:
+    from .models import Response
+
+    recorded: dict[int, list[int]] = defaultdict(list)
+    for item in batch:
+        if not item.failed and item.response_id is not None:
+            recorded[item.organization_id].append(item.response_id)
+    for organization_id, response_ids in recorded.items():
+        try:
+            signals.response_recorded.send(
+                sender=Response, organization_id=organization_id, response_ids=response_ids
+            )
+        except Exception:  # noqa: BLE001  (a listener's failure must not stop the committer)
+            logger.exception("a response_recorded listener failed")
+
+
+def _recorded_in_thread(batch: list[PendingResponse]) -> None:
+    close_old_connections()  # listeners may write (no broker: the dashboards are marked stale)
+    try:
+        _recorded(batch)
+    finally:
+        close_old_connections()
 
 
 committer = GroupCommitter()
+
+
+# --- The same for an asyncio event loop, without threads ------------------------------------------
+
+_signal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="surveys-recorded")
+RECORDED_DELAY = 0.05
+
+
+class LoopCommitter:
+    """The group committer of one event loop (an ASGI worker process): no thread hand-offs.
+
+    Submissions wait on futures. Up to `committer_threads()` batches are in flight, each on its own
+    asynchronous psycopg2 connection polled by the loop, and the next batch fills while they commit.
+    Listeners of `response_recorded` run in a thread, since they may block.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[PendingResponse] = []
+        self._idle: list[Any] = []
+        self._running = 0
+        self._limit = committer_threads()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recorded: list[PendingResponse] = []
+        self._recorded_lock = threading.Lock()
+
+    async def submit(self, item: PendingResponse) -> int | None:
+        """The committed response id, or None: take the ordinary path (existing key, or a failure).
+
+        No timer per request: every batch is bounded by WAIT_TIMEOUT in `_drain`, which always
+        resolves its waiters."""
+        loop = asyncio.get_running_loop()
+        item.future = loop.create_future()
+        self._pending.append(item)
+        if self._running < self._limit:
+            self._running += 1
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        await item.future
+        return None if item.failed else item.response_id
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        connection_ = self._idle.pop() if self._idle else None
+        try:
+            while self._pending:
+                batch = self._pending[:MAX_BATCH]
+                del self._pending[:MAX_BATCH]
+                try:
+                    async with asyncio.timeout(WAIT_TIMEOUT):
+                        if connection_ is None:
+                            connection_ = await _connect()
+                        fresh, name, params = batch_statement(batch, prepared=True)
+                        rows = await _execute(connection_, name, params)
+                    apply_ids(fresh, rows)
+                except Exception:  # noqa: BLE001  (the waiters fall back, nothing is lost)
+                    logger.exception("group commit failed; falling back to single commits")
+                    for item in batch:
+                        item.response_id = None
+                        item.failed = True
+                    if connection_ is not None:
+                        _close_quietly(connection_)
+                        connection_ = None
+                finally:
+                    for item in batch:
+                        if item.future is not None and not item.future.done():
+                            item.future.set_result(None)
+                # Listeners run in a thread, for the batches of RECORDED_DELAY seconds at a time.
+                with self._recorded_lock:
+                    first = not self._recorded
+                    self._recorded.extend(batch)
+                if first:
+                    loop.call_later(RECORDED_DELAY, loop.run_in_executor, _signal_thread, self._send_recorded)
+        finally:
+            self._running -= 1
+            if connection_ is not None:
+                self._idle.append(connection_)
+
+    def _send_recorded(self) -> None:
+        with self._recorded_lock:
+            batch, self._recorded = self._recorded, []
+        _recorded_in_thread(batch)
+
+    def close(self) -> None:
+        """Close the idle connections (tests; a process exiting needs nothing)."""
+        while self._idle:
+            _close_quietly(self._idle.pop())
+
+
+async def _wait(connection_: Any) -> None:
+    """Poll an asynchronous psycopg2 connection until its operation is done, without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    while True:
+        state = connection_.poll()
+        if state == POLL_OK:
+            return
+        ready = loop.create_future()
+        fd = connection_.fileno()
+        if state == POLL_READ:
+            loop.add_reader(fd, _ready, ready)
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+        elif state == POLL_WRITE:
+            loop.add_writer(fd, _ready, ready)
+            try:
+                await ready
+            finally:
+                loop.remove_writer(fd)
+        else:
+            raise OperationalError(f"unexpected poll state {state}")
+
+
+def _ready(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _numbered(sql: str) -> str:
+    """%s placeholders as $1, $2, … (for PREPARE)."""
+    parts = sql.split("%s")
+    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+# Each asynchronous connection prepares the two batch statements once: PostgreSQL then neither
+# parses nor plans them again for every batch.
+_PREPARE = (
+    f"PREPARE cxm_responses AS {_numbered(_RESPONSES_SQL)}; PREPARE cxm_batch AS {_numbered(_BATCH_SQL)}"
+)
+
+
+def _execute_sql(name: str, sql: str) -> str:
+    """EXECUTE with each argument cast as the statement casts it (psycopg2 sends untyped arrays)."""
+    casts = re.findall(r"%s(::[a-z]+\[\])", sql)
+    assert len(casts) == sql.count("%s"), "every placeholder of a batch statement is cast"
+    return f"EXECUTE {name} (" + ", ".join(f"%s{cast}" for cast in casts) + ")"
+
+
+_EXECUTE_RESPONSES = _execute_sql("cxm_responses", _RESPONSES_SQL)
+_EXECUTE_BATCH = _execute_sql("cxm_batch", _BATCH_SQL)
+
+
+async def _connect() -> Any:
+    from django.db import connections
+
+    params = connections["default"].get_connection_params()
+    connection_ = psycopg2.connect(**params, async_=1)
+    await _wait(connection_)
+    cursor = connection_.cursor()
+    cursor.execute(_PREPARE)
+    await _wait(connection_)
+    cursor.close()
+    return connection_
+
+
+async def _execute(connection_: Any, sql: str, params: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """One statement on an asynchronous connection (autocommit: committed when this returns)."""
+    cursor = connection_.cursor()
+    cursor.execute(sql, params)
+    await _wait(connection_)
+    rows = cursor.fetchall()
+    cursor.close()
+    return rows
+
+
+def _close_quietly(connection_: Any) -> None:
+    try:
+        connection_.close()
+    except Exception:  # noqa: BLE001, S110  (already broken)
+        pass
+
+
+_loop_committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopCommitter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def loop_committer() -> LoopCommitter:
+    """The group committer of the running event loop."""
+    loop = asyncio.get_running_loop()
+    found = _loop_committers.get(loop)
+    if found is None:
+        found = _loop_committers[loop] = LoopCommitter()
+    return found

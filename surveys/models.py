@@ -59,6 +59,9 @@ class ResponseChannel(models.TextChoices):
     API = "api", _("API")
 
 
+CHANNELS = frozenset(ResponseChannel.values)  # `in ResponseChannel.values` rebuilds a list on every call
+
+
 class Survey(TenantModel):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     name = models.CharField(_("name"), max_length=200)
@@ -109,14 +112,24 @@ class Question(TenantModel):
 
 
 class Response(TenantModel):
-    """One customer's answers to one survey, with the fields metrics need denormalised."""
+    """One customer's answers to one survey, with the fields metrics need denormalised.
 
+    Every response goes through every index, so none is redundant: the organization key is led by
+    the composite indexes, and the touchpoint key (looked up alone only when a touchpoint is
+    deleted) has no index of its own, as on interactions."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization",
+        on_delete=models.CASCADE,
+        related_name="%(app_label)s_%(class)s_set",
+        db_index=False,
+    )
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     customer = models.ForeignKey(
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses"
     )
     touchpoint = models.ForeignKey(
-        Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses"
+        Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="responses", db_index=False
     )
     channel = models.CharField(max_length=16, choices=ResponseChannel.choices, default=ResponseChannel.LINK)
     locale = models.CharField(max_length=16, blank=True)
@@ -149,7 +162,16 @@ class Response(TenantModel):
 
 
 class Answer(TenantModel):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    """One answer. The organization and response keys are led by composite indexes (no index of
+    their own)."""
+
+    organization = models.ForeignKey(
+        "tenancy.Organization",
+        on_delete=models.CASCADE,
+        related_name="%(app_label)s_%(class)s_set",
+        db_index=False,
+    )
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers", db_index=False)
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
     number = models.SmallIntegerField(null=True, blank=True)
     text = models.TextField(blank=True)

@@ -94,6 +94,15 @@ def _build_snapshot(survey: Survey) -> SurveySnapshot:
     )
 
 
+MISS = object()  # a cache-only lookup found nothing fresh
+
+
+def survey_snapshot_cached(*, public_id: str) -> SurveySnapshot | None | object:
+    """The snapshot if this process holds a fresh one, else `MISS` (no query: safe in an event loop)."""
+    hit = _snapshots.get(public_id)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else MISS
+
+
 def survey_snapshot(*, public_id: str) -> SurveySnapshot | None:
     """The survey behind a public id (any organization: the public id is the credential)."""
     now = time.monotonic()
@@ -114,6 +123,12 @@ def snapshot_invalidate(*, public_id: str | None = None) -> None:
             _touchpoints.clear()
         else:
             _snapshots.pop(public_id, None)
+
+
+def touchpoint_id_cached(*, organization_id: int, key: str) -> int | None | object:
+    """Like `touchpoint_id_for_key` from this process's cache only, else `MISS`."""
+    hit = _touchpoints.get((organization_id, key))
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else MISS
 
 
 def touchpoint_id_for_key(*, organization_id: int, key: str) -> int | None:

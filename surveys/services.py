@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core import signing
@@ -22,6 +22,7 @@ from . import signals
 from .committer import PendingResponse, committer, group_commit_enabled
 from .content import TEMPLATES, normalise_language
 from .models import (
+    CHANNELS,
     Answer,
     Invitation,
     InvitationStatus,
@@ -199,7 +200,7 @@ def _validate_question(
     if scale_max is not None and (kind != QuestionKind.CSAT or scale_max not in (3, 5, 7)):
         errors["scale_max"] = _("Only CSAT has a choice of scale: 3, 5 or 7.")
     if show_if:
-        target = survey.questions.filter(pk=show_if.get("question")).first()
+        target = survey.questions.filter(pk=show_if.get("question") or 0).first()
         if target is None or target.score_range() is None:
             errors["show_if"] = _("A follow-up depends on an earlier scored question of this survey.")
         else:
@@ -309,7 +310,7 @@ class SubmitResult:
     idempotency_key: str
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -464,6 +465,103 @@ def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None
     return None
 
 
+@dataclass
+class PreparedResponse:
+    """A validated submission: the columns of a new response and the clean answers, for either write path."""
+
+    snapshot: SurveySnapshot
+    clean: dict[int, Any]
+    key: str
+    row_fields: dict[str, Any]
+    customer_id: int | None
+
+
+def touchpoint_for_submission(*, snapshot: SurveySnapshot, touchpoint_key: str | None) -> int | None:
+    """The touchpoint a response belongs to: the one named in the submission, else the survey's."""
+    if not touchpoint_key:
+        return snapshot.touchpoint_id
+    touchpoint_id = touchpoint_id_for_key(organization_id=snapshot.organization_id, key=str(touchpoint_key))
+    if touchpoint_id is None:
+        raise unknown_touchpoint()
+    return touchpoint_id
+
+
+def unknown_touchpoint() -> ValidationError:
+    return ValidationError({"touchpoint": _("Unknown touchpoint key.")})
+
+
+def response_prepare(
+    *,
+    snapshot: SurveySnapshot,
+    answers: Any,
+    customer_id: int | None = None,
+    locale: str = "",
+    page_url: str = "",
+    touchpoint_id: int | None = None,
+    channel: str = ResponseChannel.LINK,
+    idempotency_key: str | None = None,
+    hidden_fields: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> PreparedResponse:
+    """Every check a submission passes before anything is written (no query: the event loop calls it)."""
+    if snapshot.status != SurveyStatus.ACTIVE:
+        raise SurveyNotAccepting(snapshot.status)
+    clean = answers_validate(snapshot=snapshot, answers=answers)
+    key = (idempotency_key or "").strip() or uuid.uuid4().hex
+    if len(key) > MAX_KEY:
+        raise ValidationError({"idempotency_key": _("At most %(n)d characters.") % {"n": MAX_KEY}})
+    if channel not in CHANNELS:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    # The columns a new response gets, whichever path writes it (group commit or one transaction).
+    row_fields: dict[str, Any] = {
+        "organization_id": snapshot.organization_id,
+        "survey_id": snapshot.id,
+        "touchpoint_id": touchpoint_id,
+        "channel": channel,
+        "locale": normalise_language(locale)[:16],
+        "page_url": (page_url or "")[:2000],
+        "idempotency_key": key,
+        "hidden_fields": hidden_fields or {},
+        "submitted_at": now or timezone.now(),
+    }
+    return PreparedResponse(snapshot, clean, key, row_fields, customer_id)
+
+
+def response_pending(*, prepared: PreparedResponse) -> tuple[PendingResponse, dict[int, Any]] | None:
+    """The new response for the group committer (and its visible answers), or None when the answers
+    alone miss a required one: they may complete an earlier response with the same key, which only
+    the ordinary path merges."""
+    snapshot = prepared.snapshot
+    try:
+        visible_answers = _check_required(snapshot=snapshot, answers=prepared.clean)
+    except ValidationError:
+        return None
+    score_kind, score, comment = _denormalised(snapshot, visible_answers)
+    pending = PendingResponse(
+        **prepared.row_fields,
+        customer_id=prepared.customer_id,
+        score_kind=score_kind,
+        score=score,
+        comment=comment,
+        answers=[(qid, *_answer_columns(snapshot, qid, v)) for qid, v in visible_answers.items()],
+    )
+    return pending, visible_answers
+
+
+def pending_result(
+    pending: PendingResponse, visible_answers: dict[int, Any], response_id: int
+) -> SubmitResult:
+    return SubmitResult(
+        response_id,
+        True,
+        pending.score_kind,
+        pending.score,
+        pending.comment,
+        visible_answers,
+        pending.idempotency_key,
+    )
+
+
 def response_submit(
     *,
     snapshot: SurveySnapshot,
@@ -483,83 +581,41 @@ def response_submit(
     The same key again stores nothing twice; with new answers (the comment after the score) it adds
     them, and a changed answer replaces the earlier one (a customer may change their score).
     """
-    if snapshot.status != SurveyStatus.ACTIVE:
-        raise SurveyNotAccepting(snapshot.status)
-    clean = answers_validate(snapshot=snapshot, answers=answers)
-    key = (idempotency_key or "").strip() or uuid.uuid4().hex
-    if len(key) > MAX_KEY:
-        raise ValidationError({"idempotency_key": _("At most %(n)d characters.") % {"n": MAX_KEY}})
-    if channel not in ResponseChannel.values:
-        raise ValidationError({"channel": _("Unknown channel.")})
-    touchpoint_id = snapshot.touchpoint_id
-    if touchpoint_key:
-        touchpoint_id = touchpoint_id_for_key(
-            organization_id=snapshot.organization_id, key=str(touchpoint_key)
-        )
-        if touchpoint_id is None:
-            raise ValidationError({"touchpoint": _("Unknown touchpoint key.")})
-    locale = normalise_language(locale)[:16]
-    page_url = (page_url or "")[:2000]
-    hidden = hidden_fields or {}
-    now = now or timezone.now()
-
-    # The columns a new response gets, whichever path writes it (group commit or one transaction).
-    row_fields: dict[str, Any] = {
-        "organization_id": snapshot.organization_id,
-        "survey_id": snapshot.id,
-        "touchpoint_id": touchpoint_id,
-        "channel": channel,
-        "locale": locale,
-        "page_url": page_url,
-        "idempotency_key": key,
-        "hidden_fields": hidden,
-        "submitted_at": now,
-    }
+    prepared = response_prepare(
+        snapshot=snapshot,
+        answers=answers,
+        customer_id=customer.id if customer is not None else None,
+        locale=locale,
+        page_url=page_url,
+        touchpoint_id=touchpoint_for_submission(snapshot=snapshot, touchpoint_key=touchpoint_key),
+        channel=channel,
+        idempotency_key=idempotency_key,
+        hidden_fields=hidden_fields,
+        now=now,
+    )
     if invitation is None and group_commit_enabled() and not transaction.get_connection().in_atomic_block:
-        visible_answers = _check_required(snapshot=snapshot, answers=clean)
-        score_kind, score, comment = _denormalised(snapshot, visible_answers)
-        pending = PendingResponse(
-            **row_fields,
-            customer_id=customer.id if customer else None,
-            score_kind=score_kind,
-            score=score,
-            comment=comment,
-            answers=[(qid, *_answer_columns(snapshot, qid, v)) for qid, v in visible_answers.items()],
-        )
-        response_id = committer.submit(pending)
-        if response_id is not None:
-            signals.response_recorded.send(
-                sender=Response, organization_id=snapshot.organization_id, response_id=response_id
-            )
-            return SubmitResult(response_id, True, score_kind, score, comment, visible_answers, key)
+        pending = response_pending(prepared=prepared)
+        if pending is not None:
+            response_id = committer.submit(pending[0])
+            if response_id is not None:
+                return pending_result(*pending, response_id)
+    return response_write(prepared=prepared, invitation=invitation)
 
+
+def response_write(*, prepared: PreparedResponse, invitation: Invitation | None = None) -> SubmitResult:
+    """The ordinary path: one transaction that creates the response or merges into the one with this key."""
     for attempt in range(2):
         try:
-            return _submit_one(
-                snapshot=snapshot,
-                clean=clean,
-                customer=customer,
-                key=key,
-                invitation=invitation,
-                now=now,
-                row_fields=row_fields,
-            )
+            return _submit_one(prepared=prepared, invitation=invitation)
         except IntegrityError:
             if attempt:  # a concurrent first submission won the insert; the second try merges into it
                 raise
     raise AssertionError("unreachable")
 
 
-def _submit_one(
-    *,
-    snapshot: SurveySnapshot,
-    clean: dict[int, Any],
-    customer: Customer | None,
-    key: str,
-    invitation: Invitation | None,
-    now: datetime,
-    row_fields: dict[str, Any],
-) -> SubmitResult:
+def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None) -> SubmitResult:
+    snapshot, clean, key, customer_id = prepared.snapshot, prepared.clean, prepared.key, prepared.customer_id
+    now = prepared.row_fields["submitted_at"]
     with transaction.atomic():
         response = (
             Response.objects.select_for_update()
@@ -577,7 +633,11 @@ def _submit_one(
         if response is None:
             with transaction.atomic():
                 response = Response.objects.create(
-                    **row_fields, customer=customer, score_kind=score_kind, score=score, comment=comment
+                    **prepared.row_fields,
+                    customer_id=customer_id,
+                    score_kind=score_kind,
+                    score=score,
+                    comment=comment,
                 )
         changed = created
         to_create = []
@@ -612,8 +672,8 @@ def _submit_one(
                 "score": score,
                 "comment": comment,
             }
-            if customer is not None and response.customer_id is None:
-                updates["customer_id"] = customer.id  # type: ignore[assignment]
+            if customer_id is not None and response.customer_id is None:
+                updates["customer_id"] = customer_id  # type: ignore[assignment]
             dirty = [k for k, v in updates.items() if getattr(response, k) != v]
             if dirty:
                 for k in dirty:
@@ -632,7 +692,7 @@ def _submit_one(
             organization_id, response_id = snapshot.organization_id, response.id
             transaction.on_commit(
                 lambda: signals.response_recorded.send(
-                    sender=Response, organization_id=organization_id, response_id=response_id
+                    sender=Response, organization_id=organization_id, response_ids=[response_id]
                 )
             )
     return SubmitResult(response.id, created, score_kind, score, comment, visible_answers, key)
@@ -690,7 +750,7 @@ def invitations_create(
         lang = language if language in (survey.languages or []) else survey.default_language
         invitations = Invitation.objects.bulk_create(
             [
-                Invitation(organization=organization, survey=survey, customer=c, language=lang)
+                Invitation(organization=organization, survey=survey, customer=c, language=str(lang))
                 for c in {c.id: c for c in eligible}.values()
             ]
         )

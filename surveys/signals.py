@@ -2,5 +2,7 @@
 
 from django.dispatch import Signal
 
-# Sent after commit when a response was recorded or updated. kwargs: organization_id: int, response_id: int
+# Sent after commit when responses were recorded or updated: one send per transaction and
+# organization (a group commit records many at once). kwargs: organization_id: int,
+# response_ids: list[int]
 response_recorded = Signal()

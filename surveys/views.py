@@ -31,7 +31,16 @@ from . import selectors, services
 from .content import TEMPLATES, localised, pick_language, scale_labels
 from .emails import survey_url
 from .forms import InviteForm, QrForm, QuestionForm, ResponseFilterForm, SurveyForm
-from .models import Invitation, Question, QuestionKind, Response, ResponseChannel, Survey, SurveyStatus
+from .models import (
+    CHANNELS,
+    Invitation,
+    Question,
+    QuestionKind,
+    Response,
+    ResponseChannel,
+    Survey,
+    SurveyStatus,
+)
 
 STATUS_BADGE = {"active": "ok", "paused": "warn", "closed": "bad", "draft": ""}
 
@@ -559,7 +568,7 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
         channel = request.POST.get("channel") or (
             ResponseChannel.EMAIL if invitation else ResponseChannel.LINK
         )
-        if channel not in ResponseChannel.values:
+        if channel not in CHANNELS:
             channel = ResponseChannel.LINK
         try:
             customer = (

@@ -11,6 +11,11 @@ from .logging import request_id_var
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def valid_request_id(value: str) -> bool:
+    """A client's X-Request-ID is kept when it is short and plain (it goes into logs and headers)."""
+    return bool(_VALID_ID.match(value))
+
+
 class RequestIdMiddleware:
     """Gives every request an id (kept from X-Request-ID when sane), logged and echoed back."""
 
@@ -19,7 +24,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if valid_request_id(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:

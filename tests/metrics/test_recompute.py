@@ -171,7 +171,7 @@ def test_bursts_of_signals_coalesce_into_one_run(organization, django_capture_on
     _small_data(organization)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         for _ in range(5):
-            response_recorded.send(sender=None, organization_id=organization.pk, response_id=1)
+            response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
         customer_data_changed.send(sender=None, organization_id=organization.pk, kind="transactions")
     assert len(callbacks) == 1
     state = RecomputeState.objects.get(organization=organization)
@@ -185,7 +185,7 @@ def test_new_data_marks_dashboards_stale_and_the_page_says_so(organization, owne
     services.recompute_run(organization_id=organization.pk)
     RecomputeState.objects.filter(organization=organization).update(requested_at=timezone.now())
     response_recorded.send(
-        sender=None, organization_id=organization.pk, response_id=1
+        sender=None, organization_id=organization.pk, response_ids=[1]
     )  # debounced: queued only
     assert RecomputeState.objects.get(organization=organization).stale_since is not None
     page = owner_client.get("/dashboards/")
@@ -279,7 +279,7 @@ def test_embedded_default_marks_stale_on_signal_and_recomputes_on_the_next_visit
     runs = RecomputeState.objects.get(organization=organization).runs
     s, c = _small_data(organization)
     for _ in range(3):
-        response_recorded.send(sender=None, organization_id=organization.pk, response_id=1)
+        response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
     state = RecomputeState.objects.get(organization=organization)
     assert state.runs == runs and state.stale_since is not None
     owner_client.get("/dashboards/")
@@ -295,13 +295,13 @@ def test_embedded_default_marks_stale_on_signal_and_recomputes_on_the_next_visit
 def test_a_burst_of_signals_costs_one_database_write(organization, django_assert_max_num_queries):
     """Survey submissions send a signal per response; only the first of a burst touches the database."""
     with override_settings(METRICS_RECOMPUTE_ON_SIGNAL=False):
-        response_recorded.send(sender=None, organization_id=organization.pk, response_id=1)
+        response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
         assert RecomputeState.objects.get(organization=organization).stale_since is not None
         with django_assert_max_num_queries(0):
             for _ in range(50):
-                response_recorded.send(sender=None, organization_id=organization.pk, response_id=1)
+                response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
         # A run clears the mark; the next signal marks the dashboards stale again.
         services.recompute_run(organization_id=organization.pk)
         assert RecomputeState.objects.get(organization=organization).stale_since is None
-        response_recorded.send(sender=None, organization_id=organization.pk, response_id=2)
+        response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[2])
         assert RecomputeState.objects.get(organization=organization).stale_since is not None

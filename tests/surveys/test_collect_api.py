@@ -5,16 +5,42 @@ from __future__ import annotations
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
 from cxm.api.throttling import PublicRateThrottle
 from journeys.models import Customer
-from surveys import services
+from surveys import collect, services
 from surveys.models import Answer, Response
 from surveys.signals import response_recorded
+from tests.asgi import AsgiClient
 
 pytestmark = pytest.mark.django_db
 ORIGIN = "https://shop.example.com"
+_lane: dict[str, object] = {}
+
+
+async def _in_this_thread(function, **kwargs):
+    # The test's transaction lives on the test thread's connection; production uses a thread pool
+    # (covered with committed data in test_group_commit.py and test_asgi_server.py).
+    return await sync_to_async(function, thread_sensitive=True)(**kwargs)
+
+
+@pytest.fixture(autouse=True, params=["wsgi", "asgi"])
+def lane(request, monkeypatch):
+    """Every case runs against both servers of the public endpoint: the Django view (runserver,
+    WSGI) and the ASGI handler that production's uvicorn workers use."""
+    if request.param == "asgi":
+        monkeypatch.setattr(collect, "in_db_thread", _in_this_thread)
+        _lane["client"] = AsgiClient()
+    else:
+        _lane["client"] = APIClient()
+    yield request.param
+    _lane.clear()
+
+
+def public_client():
+    return _lane["client"]
 
 
 def url(survey):
@@ -22,7 +48,7 @@ def url(survey):
 
 
 def post(survey, body, origin=ORIGIN, **extra):
-    client = APIClient()
+    client = public_client()
     headers = {"HTTP_ORIGIN": origin} if origin else {}
     return client.post(
         url(survey), data=json.dumps(body), content_type="application/json", **headers, **extra
@@ -91,8 +117,8 @@ def test_idempotency_key_from_header(nps_survey, questions):
 def test_signal_is_sent_on_commit(nps_survey, questions, django_capture_on_commit_callbacks):
     seen = []
 
-    def receiver(sender, organization_id, response_id, **kwargs):
-        seen.append((organization_id, response_id))
+    def receiver(sender, organization_id, response_ids, **kwargs):
+        seen.append((organization_id, response_ids))
 
     response_recorded.connect(receiver)
     try:
@@ -101,7 +127,7 @@ def test_signal_is_sent_on_commit(nps_survey, questions, django_capture_on_commi
         assert seen == []  # nothing before commit
         for callback in callbacks:
             callback()
-        assert seen == [(nps_survey.organization_id, r.json()["id"])]
+        assert seen == [(nps_survey.organization_id, [r.json()["id"]])]
     finally:
         response_recorded.disconnect(receiver)
 
@@ -153,7 +179,9 @@ def test_closed_and_unknown_survey(nps_survey, questions):
     services.survey_set_status(survey=nps_survey, action="close")
     r = post(nps_survey, {"answers": {str(questions["score"]): 9}})
     assert r.status_code == 409 and r.json()["error"]["code"] == "survey_closed"
-    r = APIClient().post("/api/v1/public/surveys/nope/responses", {"answers": {}}, format="json")
+    r = public_client().post(
+        "/api/v1/public/surveys/nope/responses", json.dumps({"answers": {}}), content_type="application/json"
+    )
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     assert Response.objects.count() == 0
 
@@ -186,7 +214,7 @@ def test_same_site_and_server_to_server_posts_are_allowed(nps_survey, questions)
 
 
 def test_preflight_allowed_and_refused(nps_survey):
-    client = APIClient()
+    client = public_client()
     ok = client.options(
         url(nps_survey),
         HTTP_ORIGIN=ORIGIN,
@@ -313,8 +341,10 @@ def test_both_collection_endpoints_answer_503_when_the_store_times_out(
     monkeypatch.setattr(services, "response_submit", late)
     body = {"answers": {str(questions["score"]): 9}, "idempotency_key": "slow-1"}
     integrator = api_client.post("/api/v1/responses", {**body, "survey": nps_survey.public_id}, format="json")
-    public = client.post(
-        f"/api/v1/public/surveys/{nps_survey.public_id}/responses", body, content_type="application/json"
+    public = public_client().post(
+        f"/api/v1/public/surveys/{nps_survey.public_id}/responses",
+        json.dumps(body),
+        content_type="application/json",
     )
     for response in (integrator, public):
         assert response.status_code == 503
