@@ -14,4 +14,4 @@ RUN SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64) python manage.py c
 RUN useradd --create-home --uid 1000 cxm && mkdir -p /app/var && chown -R cxm /app/var
 USER cxm
 EXPOSE 8000
-CMD ["gunicorn", "cxm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-"]
+CMD ["gunicorn", "cxm.asgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "uvicorn_worker.UvicornWorker", "--access-logfile", "-"]

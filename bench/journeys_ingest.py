@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Bulk ingest benchmark: 1,000,000 interactions through POST /api/v1/interactions/bulk.
 
-Real HTTP to gunicorn on 127.0.0.1 serving PostgreSQL, 10,000 records per request. Reports records
+Real HTTP to gunicorn on 127.0.0.1 serving PostgreSQL, 10,000 records per request; the server is
+production's (uvicorn workers running cxm.asgi) unless `--server wsgi` (sync workers, cxm.wsgi). Reports records
 per second (wall clock, first request sent to last answer received) and the peak resident memory
 of the web processes (gunicorn master and workers, sampled every 0.1 s from /proc).
 
@@ -155,6 +156,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument(
+        "--server",
+        choices=("asgi", "wsgi"),
+        default="asgi",
+        help="asgi: as in production (uvicorn workers running cxm.asgi); wsgi: sync workers running cxm.wsgi",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cxm_journeys_bench")
     env = {
@@ -178,7 +185,11 @@ def main() -> None:
             PYTHON,
             "-m",
             "gunicorn",
-            "cxm.wsgi:application",
+            *(
+                ["cxm.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
+                if args.server == "asgi"
+                else ["cxm.wsgi:application"]
+            ),
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -26,6 +26,18 @@ def test_services_and_healthchecks():
     )
 
 
+def test_web_runs_the_asgi_application_under_uvicorn_workers():
+    import importlib
+
+    command = _cmd(_compose()["services"]["web"])
+    module, attribute = re.search(r"gunicorn (\S+):(\w+)", command).groups()
+    worker = re.search(r"--worker-class (\S+)", command).group(1)
+    assert (module, attribute, worker) == ("cxm.asgi", "application", "uvicorn_worker.UvicornWorker")
+    assert callable(getattr(importlib.import_module(module), attribute))
+    worker_module, worker_class = worker.rsplit(".", 1)
+    assert isinstance(getattr(importlib.import_module(worker_module), worker_class), type)
+
+
 def _cmd(service):
     command = service["command"]
     return command if isinstance(command, str) else " ".join(command)

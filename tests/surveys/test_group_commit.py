@@ -55,3 +55,70 @@ def test_concurrent_submissions_are_committed_once_each(postgres, organization, 
     assert connection.vendor == "postgresql"
     # The committer's own connection must not outlive the test database.
     committer.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
+    postgres, organization, monkeypatch, caplog
+):
+    """The production path: cxm.asgi's handler, the event loop's committer on its own asynchronous
+    connection, the ordinary path in the thread pool for a key already stored. Committed data only."""
+    import asyncio
+    import json
+
+    from cxm.asgi import application
+    from surveys.committer import loop_committer
+    from surveys.signals import response_recorded
+    from tests.asgi import call
+
+    monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_update(survey=survey, allowed_origins=["https://shop.example.com"])
+    services.survey_set_status(survey=survey, action="activate")
+    score, detractor = [q.id for q in survey.questions.order_by("position")][:2]
+    path = f"/api/v1/public/surveys/{survey.public_id}/responses"
+    headers = [
+        ("host", "testserver"),
+        ("content-type", "application/json"),
+        ("origin", "https://shop.example.com"),
+    ]
+    recorded: list[int] = []
+    response_recorded.connect(
+        lambda sender, response_ids, **kw: recorded.extend(response_ids),
+        weak=False,
+        dispatch_uid="test-asgi-recorded",
+    )
+
+    def body(n: int, **answers: object) -> bytes:
+        return json.dumps({"answers": {str(score): n % 11, **answers}, "idempotency_key": f"a{n}"}).encode()
+
+    async def scenario() -> tuple[list, list]:
+        first = await asyncio.gather(*(call(application, "POST", path, body(n), headers) for n in range(40)))
+        # The comment after the score, same key: the ordinary path (a thread) merges it.
+        later = await asyncio.gather(
+            call(application, "POST", path, body(3, **{str(detractor): "Late"}), headers),
+            call(application, "POST", path, body(5), headers),
+        )
+        await asyncio.sleep(0.3)  # listeners run in their thread, a moment after the commit
+        loop_committer().close()
+        return first, later
+
+    try:
+        with caplog.at_level("ERROR", logger="cxm.surveys"):
+            first, later = asyncio.run(scenario())
+    finally:
+        response_recorded.disconnect(dispatch_uid="test-asgi-recorded")
+    assert [r.status_code for r in first] == [201] * 40
+    assert [r.status_code for r in later] == [200, 200] and later[0].json()["comment"] == "Late"
+    assert not [r for r in caplog.records if "group commit failed" in r.getMessage()]
+    assert Response.objects.filter(survey=survey).count() == 40
+    assert Answer.objects.filter(response__survey=survey).count() == 41
+    # Responses that shared a batch share a transaction id: fewer transactions than responses.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT xmin::text) FROM surveys_response WHERE survey_id = %s", [survey.id]
+        )
+        transactions = cursor.fetchone()[0]
+    assert 1 <= transactions < 40
+    ids = {r.json()["id"] for r in first}
+    assert len(ids) == 40 and ids <= set(recorded)
