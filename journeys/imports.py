@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cxm.tenancy.models import Organization
@@ -68,6 +68,7 @@ def import_job_create(
         file_path=str(path),
         original_name=original_name[:255],
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     if enqueue:
         from .tasks import import_csv_file
@@ -109,7 +110,7 @@ def _check_header(path: str, kind: str) -> str | None:
 
 def _clean(kind: str, record: dict[str, str], ctx: CleanContext) -> Any:
     if "__extra__" in record:
-        raise RecordInvalid(None, "more cells than columns")
+        raise RecordInvalid(None, _("more cells than columns"))
     return CLEANERS[kind](record, ctx)
 
 
@@ -120,7 +121,14 @@ def _save(job: ImportJob, on_progress: ProgressCallback | None, *fields: str) ->
 
 
 def import_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> ImportJob:
-    """Runs (or re-runs) an import job to the end. Safe to call twice: finished jobs are left alone."""
+    """Runs (or re-runs) an import job to the end. Safe to call twice: finished jobs are left alone.
+    Messages and reasons are written in the language of the person who started the import."""
+    language = ImportJob.objects.filter(pk=job_id).values_list("language", flat=True).first()
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return _run_job(job_id, on_progress)
+
+
+def _run_job(job_id: int, on_progress: ProgressCallback | None) -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().select_related("organization").get(pk=job_id)
         if job.is_finished:

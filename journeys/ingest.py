@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cxm.tenancy.models import Organization
 
@@ -131,17 +132,19 @@ def _text(record: dict[str, Any], name: str, max_length: int, *, required: bool 
             return stripped
     if value is None or value == "":
         if required:
-            raise RecordInvalid(name, f"{name} is required")
+            raise RecordInvalid(name, _("%(field)s is required") % {"field": name})
         return None if value is None else ""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise RecordInvalid(name, f"{name} must be a string")
+        raise RecordInvalid(name, _("%(field)s must be a string") % {"field": name})
     value = str(value).strip()
     if required and not value:
-        raise RecordInvalid(name, f"{name} is required")
+        raise RecordInvalid(name, _("%(field)s is required") % {"field": name})
     if len(value) > max_length:
-        raise RecordInvalid(name, f"{name} is longer than {max_length} characters")
+        raise RecordInvalid(
+            name, _("%(field)s is longer than %(n)d characters") % {"field": name, "n": max_length}
+        )
     if "\x00" in value:
-        raise RecordInvalid(name, f"{name} contains a NUL character")
+        raise RecordInvalid(name, _("%(field)s contains a NUL character") % {"field": name})
     return value
 
 
@@ -168,16 +171,16 @@ def _datetime(
     value = record.get(name)
     if value is None or value == "":
         if required:
-            raise RecordInvalid(name, f"{name} is required")
+            raise RecordInvalid(name, _("%(field)s is required") % {"field": name})
         return None
     try:
         parsed = parse_datetime_value(value, ctx.tz)
     except (ValueError, TypeError, OverflowError):
-        raise RecordInvalid(name, f"{name} is not an ISO 8601 date-time")
+        raise RecordInvalid(name, _("%(field)s is not an ISO 8601 date-time") % {"field": name})
     if parsed < _EARLIEST:
-        raise RecordInvalid(name, f"{name} is before 1970")
+        raise RecordInvalid(name, _("%(field)s is before 1970") % {"field": name})
     if parsed > ctx.now + timedelta(days=1):
-        raise RecordInvalid(name, f"{name} is in the future")
+        raise RecordInvalid(name, _("%(field)s is in the future") % {"field": name})
     return parsed
 
 
@@ -189,14 +192,16 @@ def _json_object(record: dict[str, Any], name: str, ctx: CleanContext) -> str | 
         try:
             value = json.loads(value)
         except ValueError:
-            raise RecordInvalid(name, f"{name} is not valid JSON")
+            raise RecordInvalid(name, _("%(field)s is not valid JSON") % {"field": name})
     if not isinstance(value, dict):
-        raise RecordInvalid(name, f"{name} must be a JSON object")
+        raise RecordInvalid(name, _("%(field)s must be a JSON object") % {"field": name})
     text = _JSON.encode(value)
     if len(text) > MAX_JSON_BYTES:
-        raise RecordInvalid(name, f"{name} is larger than {MAX_JSON_BYTES} bytes")
+        raise RecordInvalid(
+            name, _("%(field)s is larger than %(n)d bytes") % {"field": name, "n": MAX_JSON_BYTES}
+        )
     if "\\u0000" in text:
-        raise RecordInvalid(name, f"{name} contains a NUL character")
+        raise RecordInvalid(name, _("%(field)s contains a NUL character") % {"field": name})
     return text
 
 
@@ -212,7 +217,7 @@ def _bool(record: dict[str, Any], name: str) -> bool | None:
             return True
         if text in _FALSE:
             return None if text == "" else False
-    raise RecordInvalid(name, f"{name} must be true or false")
+    raise RecordInvalid(name, _("%(field)s must be true or false") % {"field": name})
 
 
 def _touchpoint(record: dict[str, Any], ctx: CleanContext) -> int | None:
@@ -221,7 +226,7 @@ def _touchpoint(record: dict[str, Any], ctx: CleanContext) -> int | None:
         return None
     touchpoint_id = ctx.touchpoints.get(key)
     if touchpoint_id is None:
-        raise RecordInvalid("touchpoint", f"unknown touchpoint key {key!r}")
+        raise RecordInvalid("touchpoint", _("unknown touchpoint key %(key)r") % {"key": key})
     return touchpoint_id
 
 
@@ -230,13 +235,13 @@ _ALLOWED: dict[Sequence[str], frozenset[str]] = {}
 
 def _check_fields(record: Any, allowed: Sequence[str]) -> dict[str, Any]:
     if type(record) is not dict:
-        raise RecordInvalid(None, "a record must be a JSON object")
+        raise RecordInvalid(None, _("a record must be a JSON object"))
     names = _ALLOWED.get(allowed)
     if names is None:
         names = _ALLOWED[allowed] = frozenset(allowed)
     if not names.issuperset(record):
         unknown = next(name for name in record if name not in names)
-        raise RecordInvalid(unknown, f"unknown field {unknown!r}")
+        raise RecordInvalid(unknown, _("unknown field %(name)r") % {"name": unknown})
     return record
 
 
@@ -253,7 +258,7 @@ def clean_customer(record: Any, ctx: CleanContext) -> dict[str, Any]:
         try:
             validate_email(clean["email"])
         except ValidationError:
-            raise RecordInvalid("email", "email is not a valid address")
+            raise RecordInvalid("email", _("email is not a valid address"))
     if "attributes" in record:
         clean["attributes"] = _json_object(record, "attributes", ctx) or "{}"
     for name in ("first_seen_at", "last_seen_at"):
@@ -284,20 +289,20 @@ def clean_transaction(record: Any, ctx: CleanContext) -> tuple[Any, ...]:
     occurred_at = _datetime(record, "occurred_at", ctx, required=True)
     raw_amount = record.get("amount")
     if raw_amount is None or raw_amount == "" or isinstance(raw_amount, bool):
-        raise RecordInvalid("amount", "amount is required")
+        raise RecordInvalid("amount", _("amount is required"))
     try:
         amount = Decimal(str(raw_amount).strip())
     except InvalidOperation:
-        raise RecordInvalid("amount", "amount is not a number")
+        raise RecordInvalid("amount", _("amount is not a number"))
     if not amount.is_finite():
-        raise RecordInvalid("amount", "amount is not a number")
+        raise RecordInvalid("amount", _("amount is not a number"))
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise RecordInvalid("amount", "amount has more than 2 decimal places")
+        raise RecordInvalid("amount", _("amount has more than 2 decimal places"))
     if abs(amount) >= Decimal("1e12"):
-        raise RecordInvalid("amount", "amount is too large")
+        raise RecordInvalid("amount", _("amount is too large"))
     currency = (_text(record, "currency", 3) or "USD").upper()
     if not _CURRENCY.match(currency):
-        raise RecordInvalid("currency", "currency must be a 3-letter ISO 4217 code")
+        raise RecordInvalid("currency", _("currency must be a 3-letter ISO 4217 code"))
     return (
         order_id,
         customer_external_id,

@@ -222,6 +222,8 @@ class ImportJob(TenantModel):
     # The first bad rows: [{"line": 12, "reason": "…"}], capped so a broken file stays small.
     errors = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
+    # The language of the person who started it: the task writes its messages and reasons in it.
+    language = models.CharField(max_length=16, blank=True)
     created_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -24,14 +24,16 @@ import logging
 import os
 import re
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
@@ -151,23 +153,38 @@ class PublicSubmitThrottle(PublicRateThrottle):
         self.num_requests, self.duration = parsed  # type: ignore[assignment]
         self.cache = _throttle_cache()
 
-    def allow_request(self, request: Any, view: Any) -> bool:
+    def window_key(self, request: Any) -> str | None:
+        """The counter of this client's current window (None: no limit)."""
         if self.rate is None or self.num_requests is None or self.duration is None:
-            return True
-        ident = self.get_cache_key(request, view)
-        now = int(self.timer())
-        seconds = self.duration
-        self._window_end = now - now % seconds + seconds
-        key = f"{ident}:{self._window_end}"
+            return None
+        ident = self.get_cache_key(request, _ThrottleView())
+        self.now = int(self.timer())
+        self._window_end = self.now - self.now % self.duration + self.duration
+        return f"{ident}:{self._window_end}"
+
+    def count(self, key: str) -> int:
+        """Adds this request to the window's counter and returns the count (one cache operation)."""
         if isinstance(self.cache, LocMemCache):
-            count = _local_counts.incr(key, self._window_end)
-        else:
-            try:
-                count = self.cache.incr(key)  # the common case: one operation
-            except ValueError:  # the window's first request (or its counter expired)
-                count = 1 if self.cache.add(key, 1, seconds + 1) else self.cache.incr(key)
-        self.now = now
-        return bool(count <= self.num_requests)
+            return _local_counts.incr(key, self._window_end)
+        try:
+            return int(self.cache.incr(key))
+        except ValueError:  # the window's first request (or its counter expired)
+            return 1 if self.cache.add(key, 1, int(self.duration or 0) + 1) else int(self.cache.incr(key))
+
+    async def count_async(self, key: str) -> int:
+        """`count` for the event loop: against Redis without blocking it, else as `count`."""
+        if not isinstance(self.cache, RedisCache):
+            return self.count(key)
+        full_key = self.cache.make_key(key)
+        async with _async_redis(self.cache).pipeline(transaction=False) as pipe:
+            pipe.incr(full_key)
+            pipe.expire(full_key, int(self.duration or 0) + 1, nx=True)
+            count, _expiry = await pipe.execute()
+        return int(count)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        key = self.window_key(request)
+        return key is None or self.count(key) <= int(self.num_requests or 0)
 
     def wait(self) -> float | None:
         return max(1.0, self._window_end - self.now)
@@ -286,8 +303,18 @@ def preflight(*, allowed: bool) -> Outcome:
 
 def throttled(client: Any) -> Outcome | None:
     throttle = PublicSubmitThrottle()
-    if throttle.allow_request(client, _ThrottleView()):
+    return None if throttle.allow_request(client, _ThrottleView()) else _throttled(throttle)
+
+
+async def throttled_async(client: Any) -> Outcome | None:
+    throttle = PublicSubmitThrottle()
+    key = throttle.window_key(client)
+    if key is None or await throttle.count_async(key) <= int(throttle.num_requests or 0):
         return None
+    return _throttled(throttle)
+
+
+def _throttled(throttle: PublicSubmitThrottle) -> Outcome:
     wait = throttle.wait()
     outcome = _error(
         429,
@@ -297,6 +324,21 @@ def throttled(client: Any) -> Outcome | None:
     if wait:
         outcome.headers["Retry-After"] = str(int(wait))
     return outcome
+
+
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+
+def _async_redis(cache: RedisCache) -> Any:
+    """An asyncio Redis client on the cache's server, one per event loop (clients are bound to a loop).
+    Django stores small integers unpickled, so INCR here and the cache's own incr share counters."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        from redis.asyncio import Redis
+
+        client = _async_clients[loop] = Redis.from_url(cast(Any, cache)._servers[0])
+    return client
 
 
 def screen(
@@ -520,7 +562,7 @@ async def _outcome(
     allowed = origin_allowed(origin=origin, snapshot=snapshot, own_origin=own_origin)
     if scope["method"] == "OPTIONS":
         return preflight(allowed=allowed), origin, allowed
-    limited = throttled(_client(scope, headers))
+    limited = await throttled_async(_client(scope, headers))
     if limited is not None:
         return limited, origin, allowed
     body = await _read_body(receive, headers)

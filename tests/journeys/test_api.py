@@ -142,6 +142,20 @@ def test_customer_upsert_get_update_delete(api_client, organization):
     assert not Interaction.objects.exists()
 
 
+def test_external_ids_with_slashes_are_addressable(api_client, organization):
+    r = api_client.post("/api/v1/customers/", {"external_id": "shop/42", "name": "Li"}, format="json")
+    assert r.status_code == 201
+    assert api_client.get("/api/v1/customers/shop/42/").json()["name"] == "Li"
+    assert api_client.get("/api/v1/customers/shop%2F42/").json()["external_id"] == "shop/42"
+    patched = api_client.patch("/api/v1/customers/shop/42/", {"city": "Xi'an"}, format="json")
+    assert patched.status_code == 200 and patched.json()["city"] == "Xi'an"
+    exported = api_client.get("/api/v1/customers/shop/42/export/")
+    assert exported.status_code == 200 and exported.json()["customer"]["external_id"] == "shop/42"
+    assert api_client.get("/api/v1/customers/shop/").status_code == 404
+    assert api_client.delete("/api/v1/customers/shop/42/").status_code == 204
+    assert not Customer.objects.filter(organization=organization).exists()
+
+
 def test_customer_list_filters_and_search(api_client, organization, django_assert_max_num_queries):
     CustomerFactory(organization=organization, external_id="A1", name="Wang Fang", city="Beijing")
     CustomerFactory(

@@ -90,6 +90,39 @@ def test_skip_bad_rows_imports_the_good_ones(organization):
     assert "2 row(s) imported" in job.message and "4 bad row(s) skipped" in job.message
 
 
+def test_reasons_and_message_are_in_the_language_of_who_started_the_import(organization):
+    from django.utils import translation
+
+    TouchpointFactory(stage__journey__organization=organization, key="web")
+    with translation.override("zh-hans"):
+        job = _job(organization, "interactions", INTERACTIONS)
+    assert job.language == "zh-hans"
+    reasons = {e["line"]: e["reason"] for e in job.errors}
+    assert reasons[3] == "未知的触点键 'nope'"
+    assert reasons[4] == "customer_external_id 为必填项"
+    assert reasons[5] == "occurred_at 不是 ISO 8601 日期时间"
+    assert job.message == "4 行有错误；未导入任何数据。"
+    # Started in English, the same file reads in English.
+    with translation.override("en"):
+        job = _job(organization, "interactions", INTERACTIONS)
+    assert {e["line"]: e["reason"] for e in job.errors}[4] == "customer_external_id is required"
+
+
+def test_bulk_api_reasons_follow_accept_language(api_client):
+    from django.utils import translation
+
+    body = [{"customer_external_id": "", "occurred_at": "2026-01-01"}, {"customer_external_id": "C1"}]
+    try:
+        r = api_client.post("/api/v1/interactions/bulk", body, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    finally:
+        translation.deactivate()  # the request's language stays active on this thread otherwise
+    assert r.status_code == 200, r.content
+    assert [e["reason"] for e in r.json()["errors"]] == [
+        "customer_external_id 为必填项",
+        "occurred_at 为必填项",
+    ]
+
+
 def test_bad_header_fails_with_a_message(organization):
     job = _job(organization, "transactions", "order_id,customer,amount\n1,2,3\n")
     assert job.status == ImportStatus.FAILED
