@@ -15,7 +15,9 @@ urlpatterns = [
     path("customers/", api.CustomerListView.as_view(), name="api-customer-list"),
     # External ids may contain "/" (e.g. "shop/42"); the two actions are matched first, so an id
     # ending in "/export" or "/erase" addresses that action of the id before it.
-    path("customers/<path:external_id>/export/", api.CustomerExportView.as_view(), name="api-customer-export"),
+    path(
+        "customers/<path:external_id>/export/", api.CustomerExportView.as_view(), name="api-customer-export"
+    ),
     path("customers/<path:external_id>/erase/", api.CustomerEraseView.as_view(), name="api-customer-erase"),
     path("customers/<path:external_id>/", api.CustomerDetailView.as_view(), name="api-customer-detail"),
     path("interactions/", api.InteractionListView.as_view(), name="api-interaction-list"),

@@ -21,15 +21,14 @@ def _mark_stale(sender: Any = None, organization_id: int | None = None, **kwargs
 
     # The busiest writers (survey submissions) send this per row: after the first signal of a burst
     # the rest cost one cache operation, not a transaction. A recompute clears the key when it starts.
-    if not cache.add(stale_signal_key(organization_id), 1, timeout=debounce_seconds()):
-        return
-
     try:
+        if not cache.add(stale_signal_key(organization_id), 1, timeout=debounce_seconds()):
+            return
         if getattr(settings, "METRICS_RECOMPUTE_ON_SIGNAL", True):
             recompute_request(organization_id=organization_id)
         else:
             recompute_mark_stale(organization_id=organization_id)
-    except Exception:  # the write that sent the signal has committed; never fail it
+    except Exception:  # the write that sent the signal has committed; never fail it (cache or broker down)
         logger.exception("metrics: could not queue a recompute for organization %s", organization_id)
 
 

@@ -163,24 +163,30 @@ class PublicSubmitThrottle(PublicRateThrottle):
         return f"{ident}:{self._window_end}"
 
     def count(self, key: str) -> int:
-        """Adds this request to the window's counter and returns the count (one cache operation)."""
+        """Adds this request to the window's counter and returns the count (one cache operation).
+        If the cache cannot be reached the request is let through: an answer is never refused
+        because the rate limiter is down."""
         if isinstance(self.cache, LocMemCache):
             return _local_counts.incr(key, self._window_end)
         try:
-            return int(self.cache.incr(key))
-        except ValueError:  # the window's first request (or its counter expired)
-            return 1 if self.cache.add(key, 1, int(self.duration or 0) + 1) else int(self.cache.incr(key))
+            try:
+                return int(self.cache.incr(key))
+            except ValueError:  # the window's first request (or its counter expired)
+                return 1 if self.cache.add(key, 1, int(self.duration or 0) + 1) else int(self.cache.incr(key))
+        except Exception:  # noqa: BLE001
+            logger.warning(
+                "public submit throttle: the cache is unreachable; request let through", exc_info=True
+            )
+            return 0
 
     async def count_async(self, key: str) -> int:
-        """`count` for the event loop: against Redis without blocking it, else as `count`."""
+        """`count` for the event loop. With Redis it does not wait for Redis at all: the count is this
+        process's own since the last exchange plus the total Redis gave then (`SharedCounts`)."""
         if not isinstance(self.cache, RedisCache):
             return self.count(key)
-        full_key = self.cache.make_key(key)
-        async with _async_redis(self.cache).pipeline(transaction=False) as pipe:
-            pipe.incr(full_key)
-            pipe.expire(full_key, int(self.duration or 0) + 1, nx=True)
-            count, _expiry = await pipe.execute()
-        return int(count)
+        return _shared_counts(self.cache).incr(
+            self.cache.make_key(key), self._window_end, int(self.duration or 0) + 1
+        )
 
     def allow_request(self, request: Any, view: Any) -> bool:
         key = self.window_key(request)
@@ -326,19 +332,75 @@ def _throttled(throttle: PublicSubmitThrottle) -> Outcome:
     return outcome
 
 
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+SHARE_EVERY = 0.05  # seconds between two exchanges of one process's counts with Redis
 
 
-def _async_redis(cache: RedisCache) -> Any:
-    """An asyncio Redis client on the cache's server, one per event loop (clients are bound to a loop).
-    Django stores small integers unpickled, so INCR here and the cache's own incr share counters."""
+class SharedCounts:
+    """Fixed-window counters shared through Redis, for one event loop, without a round trip per request.
+
+    Each process counts locally and, every SHARE_EVERY seconds, adds its new counts to Redis (INCRBY,
+    one pipeline) and learns the totals. A request's count is the total Redis gave at the last
+    exchange plus this process's own since: exact within a process, and across processes late by at
+    most one exchange (other processes' last 50 ms). If Redis cannot be reached, counting stays
+    local (logged), and nobody's answer is refused for it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._window = 0
+        self._known: dict[str, int] = {}
+        self._new: dict[str, int] = {}
+        self._ttl = 0
+        self._scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def incr(self, key: str, window_end: int, ttl: int) -> int:
+        if window_end != self._window:  # a new window: the old counts are over
+            self._window, self._known, self._new = window_end, {}, {}
+        self._ttl = ttl
+        new = self._new[key] = self._new.get(key, 0) + 1
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_later(SHARE_EVERY, self._share)
+        return self._known.get(key, 0) + new
+
+    def _share(self) -> None:
+        self._scheduled = False
+        task = asyncio.get_running_loop().create_task(self._exchange(self._window, self._new, self._ttl))
+        self._new = {}
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _exchange(self, window: int, counts: dict[str, int], ttl: int) -> None:
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key, count in counts.items():
+                    pipe.incrby(key, count)
+                    pipe.expire(key, ttl, nx=True)
+                results = await pipe.execute()
+        except Exception:  # noqa: BLE001
+            logger.warning("public submit throttle: Redis is unreachable; counting locally", exc_info=True)
+            if window == self._window:
+                for key, count in counts.items():
+                    self._known[key] = self._known.get(key, 0) + count
+            return
+        if window == self._window:
+            for index, key in enumerate(counts):
+                self._known[key] = int(results[2 * index])
+
+
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedCounts] = weakref.WeakKeyDictionary()
+
+
+def _shared_counts(cache: RedisCache) -> SharedCounts:
+    """The counts of the running loop, on the cache's Redis server (asyncio clients are bound to a
+    loop). Django stores small integers unpickled, so these counters and the cache's incr agree."""
     loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
+    counts = _shared.get(loop)
+    if counts is None:
         from redis.asyncio import Redis
 
-        client = _async_clients[loop] = Redis.from_url(cast(Any, cache)._servers[0])
-    return client
+        counts = _shared[loop] = SharedCounts(Redis.from_url(cast(Any, cache)._servers[0]))
+    return counts
 
 
 def screen(
