@@ -35,7 +35,6 @@ from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
 from rest_framework import exceptions, status
 
@@ -45,7 +44,7 @@ from cxm.core.logging import request_id_var
 from cxm.core.middleware import CSP, valid_request_id
 
 from . import selectors, services
-from .committer import group_commit_enabled, loop_committer
+from .committer import group_commit_enabled, loop_committer, with_fresh_connection
 from .models import CHANNELS, ResponseChannel
 
 logger = logging.getLogger("cxm.surveys")
@@ -478,17 +477,9 @@ _db_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="collect-db")
 T = TypeVar("T")
 
 
-def _with_connection(function: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    close_old_connections()  # what Django does around each request: drop broken or expired connections
-    try:
-        return function(**kwargs)
-    finally:
-        close_old_connections()
-
-
 async def in_db_thread(function: Callable[..., T], **kwargs: Any) -> T:
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_db_threads, _with_connection, function, kwargs)
+    return await loop.run_in_executor(_db_threads, lambda: with_fresh_connection(function, **kwargs))
 
 
 @functools.cache
@@ -577,9 +568,9 @@ async def _snapshot(public_id: str) -> selectors.SurveySnapshot | None:
 async def _submit(
     snapshot: selectors.SurveySnapshot, data: dict[str, Any], idempotency_header: str
 ) -> services.SubmitResult:
-    """New responses go to the group committer from the event loop; everything else to a thread."""
-    fields = envelope_fields(data, idempotency_header, ResponseChannel.WIDGET)
-    if not group_commit_enabled() or data.get("customer") not in (None, "", {}):
+    """New responses go to the group committer from the event loop; queries (a customer to resolve,
+    a touchpoint not in the snapshot, a key already stored) and SQLite go to a thread."""
+    if not group_commit_enabled():
         return await in_db_thread(
             submit_envelope,
             snapshot=snapshot,
@@ -587,6 +578,13 @@ async def _submit(
             idempotency_header=idempotency_header,
             default_channel=ResponseChannel.WIDGET,
         )
+    fields = envelope_fields(data, idempotency_header, ResponseChannel.WIDGET)
+    customer_id = None
+    if data.get("customer") not in (None, "", {}):
+        customer = await in_db_thread(
+            services.customer_resolve, organization_id=snapshot.organization_id, reference=data["customer"]
+        )
+        customer_id = customer.id if customer is not None else None
     touchpoint_key = fields.pop("touchpoint_key")
     touchpoint_id = snapshot.touchpoint_id
     if touchpoint_key:
@@ -602,7 +600,11 @@ async def _submit(
         else:
             touchpoint_id = cached  # type: ignore[assignment]
     prepared = services.response_prepare(
-        snapshot=snapshot, answers=data["answers"], touchpoint_id=touchpoint_id, **fields
+        snapshot=snapshot,
+        answers=data["answers"],
+        customer_id=customer_id,
+        touchpoint_id=touchpoint_id,
+        **fields,
     )
     pending = services.response_pending(prepared=prepared)
     if pending is not None:

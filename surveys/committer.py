@@ -27,10 +27,11 @@ import re
 import threading
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg2
 from django.conf import settings
@@ -260,12 +261,21 @@ def _recorded(batch: list[PendingResponse]) -> None:
             logger.exception("a response_recorded listener failed")
 
 
-def _recorded_in_thread(batch: list[PendingResponse]) -> None:
-    close_old_connections()  # listeners may write (no broker: the dashboards are marked stale)
+T = TypeVar("T")
+
+
+def with_fresh_connection(function: Callable[..., T], /, **kwargs: Any) -> T:
+    """ORM work in a worker thread, with what Django does around each request: broken or expired
+    connections are dropped before and after."""
+    close_old_connections()
     try:
-        _recorded(batch)
+        return function(**kwargs)
     finally:
         close_old_connections()
+
+
+def _recorded_in_thread(batch: list[PendingResponse]) -> None:
+    with_fresh_connection(_recorded, batch=batch)  # listeners may write (no broker: dashboards go stale)
 
 
 committer = GroupCommitter()

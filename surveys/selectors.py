@@ -105,10 +105,10 @@ def survey_snapshot_cached(*, public_id: str) -> SurveySnapshot | None | object:
 
 def survey_snapshot(*, public_id: str) -> SurveySnapshot | None:
     """The survey behind a public id (any organization: the public id is the credential)."""
+    cached = survey_snapshot_cached(public_id=public_id)
+    if cached is not MISS:
+        return cached  # type: ignore[return-value]
     now = time.monotonic()
-    hit = _snapshots.get(public_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
     survey = unscoped_queryset(Survey).filter(public_id=public_id).prefetch_related("questions").first()
     snapshot = _build_snapshot(survey) if survey is not None else None
     with _lock:
@@ -132,10 +132,10 @@ def touchpoint_id_cached(*, organization_id: int, key: str) -> int | None | obje
 
 
 def touchpoint_id_for_key(*, organization_id: int, key: str) -> int | None:
+    cached = touchpoint_id_cached(organization_id=organization_id, key=key)
+    if cached is not MISS:
+        return cached  # type: ignore[return-value]
     now = time.monotonic()
-    hit = _touchpoints.get((organization_id, key))
-    if hit is not None and hit[0] > now:
-        return hit[1]
     pk = (
         Touchpoint.objects.filter(organization_id=organization_id, key=key)
         .values_list("id", flat=True)

@@ -11,7 +11,7 @@ import asyncio
 import json
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 
 
 class AsgiResponse:
@@ -121,3 +121,9 @@ class AsgiClient:
 
     def get(self, path: str, **extra: Any) -> AsgiResponse:
         return self.request("GET", path, **extra)
+
+
+async def in_test_thread(function: Any, **kwargs: Any) -> Any:
+    """A stand-in for `surveys.collect.in_db_thread` in tests that hold data in their transaction:
+    the ORM call runs back on the test's thread (and connection) instead of the thread pool."""
+    return await sync_to_async(function, thread_sensitive=True)(**kwargs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
 from cxm.api.throttling import PublicRateThrottle
@@ -13,17 +12,11 @@ from journeys.models import Customer
 from surveys import collect, services
 from surveys.models import Answer, Response
 from surveys.signals import response_recorded
-from tests.asgi import AsgiClient
+from tests.asgi import AsgiClient, in_test_thread
 
 pytestmark = pytest.mark.django_db
 ORIGIN = "https://shop.example.com"
 _lane: dict[str, object] = {}
-
-
-async def _in_this_thread(function, **kwargs):
-    # The test's transaction lives on the test thread's connection; production uses a thread pool
-    # (covered with committed data in test_group_commit.py and test_asgi_server.py).
-    return await sync_to_async(function, thread_sensitive=True)(**kwargs)
 
 
 @pytest.fixture(autouse=True, params=["wsgi", "asgi"])
@@ -31,7 +24,7 @@ def lane(request, monkeypatch):
     """Every case runs against both servers of the public endpoint: the Django view (runserver,
     WSGI) and the ASGI handler that production's uvicorn workers use."""
     if request.param == "asgi":
-        monkeypatch.setattr(collect, "in_db_thread", _in_this_thread)
+        monkeypatch.setattr(collect, "in_db_thread", in_test_thread)
         _lane["client"] = AsgiClient()
     else:
         _lane["client"] = APIClient()

@@ -99,6 +99,11 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
             call(application, "POST", path, body(3, **{str(detractor): "Late"}), headers),
             call(application, "POST", path, body(5), headers),
         )
+        # A customer is resolved (created) in a thread, then the response joins a batch as usual.
+        with_customer = json.dumps(
+            {"answers": {str(score): 10}, "idempotency_key": "c1", "customer": {"id": "C-9", "name": "Li"}}
+        ).encode()
+        later.append(await call(application, "POST", path, with_customer, headers))
         await asyncio.sleep(0.3)  # listeners run in their thread, a moment after the commit
         loop_committer().close()
         return first, later
@@ -109,16 +114,18 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
     finally:
         response_recorded.disconnect(dispatch_uid="test-asgi-recorded")
     assert [r.status_code for r in first] == [201] * 40
-    assert [r.status_code for r in later] == [200, 200] and later[0].json()["comment"] == "Late"
+    assert [r.status_code for r in later] == [200, 200, 201] and later[0].json()["comment"] == "Late"
+    customer_response = Response.objects.get(pk=later[2].json()["id"])
+    assert (customer_response.customer.external_id, customer_response.customer.name) == ("C-9", "Li")
     assert not [r for r in caplog.records if "group commit failed" in r.getMessage()]
-    assert Response.objects.filter(survey=survey).count() == 40
-    assert Answer.objects.filter(response__survey=survey).count() == 41
+    assert Response.objects.filter(survey=survey).count() == 41
+    assert Answer.objects.filter(response__survey=survey).count() == 42
     # Responses that shared a batch share a transaction id: fewer transactions than responses.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(DISTINCT xmin::text) FROM surveys_response WHERE survey_id = %s", [survey.id]
         )
         transactions = cursor.fetchone()[0]
-    assert 1 <= transactions < 40
+    assert 1 <= transactions < 41
     ids = {r.json()["id"] for r in first}
     assert len(ids) == 40 and ids <= set(recorded)

@@ -10,13 +10,13 @@ import uuid
 
 import pytest
 import redis
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from rest_framework.test import APIClient
 
 from cxm.api.throttling import PublicRateThrottle
 from surveys import collect
 from surveys.models import Response
-from tests.asgi import call
+from tests.asgi import call, in_test_thread
 
 pytestmark = pytest.mark.django_db
 ORIGIN = "https://shop.example.com"
@@ -62,15 +62,11 @@ def test_wsgi_view_counts_every_request_in_redis(nps_survey, questions, redis_ca
     assert Response.objects.count() == 2
 
 
-async def _in_this_thread(function, **kwargs):
-    return await sync_to_async(function, thread_sensitive=True)(**kwargs)
-
-
 def test_asgi_processes_share_their_counts_through_redis(nps_survey, questions, redis_cache, monkeypatch):
     from cxm.asgi import application
 
     store, prefix = redis_cache
-    monkeypatch.setattr(collect, "in_db_thread", _in_this_thread)
+    monkeypatch.setattr(collect, "in_db_thread", in_test_thread)
     path = f"/api/v1/public/surveys/{nps_survey.public_id}/responses"
     headers = [("host", "testserver"), ("content-type", "application/json"), ("origin", ORIGIN)]
     body = json.dumps({"answers": {str(questions["score"]): 9}}).encode()
