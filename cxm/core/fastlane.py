@@ -1,9 +1,10 @@
 """A lean WSGI lane for the few public endpoints that customers' browsers hit at high rates.
 
 The public survey submission needs no session, user, CSRF token, messages or locale negotiation,
-yet those middlewares cost more than the endpoint's own work. Requests to the paths below go
-through a second Django handler whose middleware keeps only what every response must have
-(request id, security headers, CSP); everything else goes through the full stack. Same views,
+yet those middlewares cost more than the endpoint's own work. Requests to the paths the entry point
+names (`cxm/wsgi.py`: the public survey submission) go through a second Django handler whose
+middleware keeps only what every response must have (request id, security headers, CSP);
+everything else goes through the full stack. Same views,
 same URLconf, same error shape.
 """
 
@@ -21,8 +22,6 @@ LEAN_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "cxm.core.middleware.ContentSecurityPolicyMiddleware",
 ]
-LEAN_PATHS = re.compile(r"^/api/v1/public/surveys/[^/]+/responses/?$")
-LEAN_METHODS = frozenset({"POST", "OPTIONS"})
 
 
 class LeanWSGIHandler(WSGIHandler):
@@ -35,11 +34,14 @@ class LeanWSGIHandler(WSGIHandler):
             settings.MIDDLEWARE = full
 
 
-def with_fast_lane(full_app: WSGIHandler) -> Callable[..., Iterable[bytes]]:
+def with_fast_lane(
+    full_app: WSGIHandler, *, paths: re.Pattern[str], methods: frozenset[str]
+) -> Callable[..., Iterable[bytes]]:
+    """`full_app`, except for requests with one of `methods` to a path matching `paths`."""
     lean_app = LeanWSGIHandler()
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") in LEAN_METHODS and LEAN_PATHS.match(environ.get("PATH_INFO", "")):
+        if environ.get("REQUEST_METHOD") in methods and paths.match(environ.get("PATH_INFO", "")):
             return lean_app(environ, start_response)
         return full_app(environ, start_response)
 

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from cxm.core.fastlane import LEAN_MIDDLEWARE, LeanWSGIHandler, with_fast_lane
+from surveys.collect import METHODS, PATH
 
 
 def _call(app, method, path, body=b"", headers=None):
@@ -58,7 +59,7 @@ def test_public_submit_goes_through_the_lean_lane_and_is_stored(organization):
             return full(environ, start_response)
 
     full = get_wsgi_application()
-    app = with_fast_lane(Spy())
+    app = with_fast_lane(Spy(), paths=PATH, methods=METHODS)
     body = json.dumps({"answers": {str(question.pk): 9}, "idempotency_key": "lean-1"}).encode()
     status, headers, content = _call(
         app, "POST", f"/api/v1/public/surveys/{survey.public_id}/responses", body
