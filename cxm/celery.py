@@ -18,6 +18,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 14 * 60, "queue": "metrics"},
     },
+    "journeys-sweep-import-jobs": {
+        "task": "journeys.tasks.sweep_import_jobs",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
         "schedule": 60.0,

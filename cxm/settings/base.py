@@ -111,7 +111,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # --- Cache, broker, tasks -------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis down degrades the cache (misses, throttles let requests through) instead of failing requests.
+    CACHES = {"default": {"BACKEND": "cxm.core.cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cxm"}}
 
@@ -137,6 +138,25 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# A task that is not acknowledged within visibility_timeout is handed to another worker: it must be
+# longer than the longest task time limit (the 2-hour CSV import), or a running task starts twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3 * 60 * 60,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# With the broker down, `.delay()` fails within seconds; the row it was for stays queued and a sweep
+# (beat) sends it again later (`journeys.tasks.sweep_import_jobs`, `metrics.tasks.recompute_all_organizations`).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
+
+# Rows a CSV import writes (and checkpoints) per transaction.
+IMPORT_BATCH_SIZE = int(os.environ.get("CXM_IMPORT_BATCH_SIZE", "5000"))
 
 # --- Metrics ------------------------------------------------------------------------------------
 # Seconds a burst of new data waits before one recompute of an organization's dashboards.
