@@ -158,7 +158,7 @@ def _give_up(job: ImportJob, now: datetime) -> None:
     with translation.override(job.language or settings.LANGUAGE_CODE):
         message = _(
             "The import stopped making progress %(count)s times (the worker running it was lost) and "
-            "was given up after row %(row)s. Rows up to there are stored; import the file again to add "
+            "was given up after %(row)s row(s). Those rows are stored; import the file again to add "
             "the rest (rows already stored are not duplicated)."
         ) % {"count": job.attempts + 1, "row": job.checkpoint.get("processed", 0)}
     ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING]).update(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+import psycopg2
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
@@ -42,6 +43,7 @@ from cxm.api.exceptions import _first_message, error_body
 from cxm.api.throttling import PublicRateThrottle
 from cxm.core.logging import request_id_var
 from cxm.core.middleware import CSP, valid_request_id
+from cxm.core.unavailable import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, api_error_body
 
 from . import selectors, services
 from .committer import group_commit_enabled, loop_committer, with_fresh_connection
@@ -660,6 +662,10 @@ async def asgi_public_responses(scope: dict[str, Any], receive: Any, send: Any) 
             )
         except ConnectionError:
             return
+        except (*DATABASE_UNAVAILABLE, psycopg2.OperationalError) as exc:
+            logger.warning("public survey submission: the database is unavailable (%s)", exc)
+            unavailable = Outcome(503, api_error_body(), {"Retry-After": str(RETRY_AFTER_SECONDS)})
+            outcome, origin, allowed = unavailable, "", False
         except Exception:
             logger.exception("public survey submission failed")
             outcome, origin, allowed = _error(500, "server_error", "A server error occurred."), "", False
