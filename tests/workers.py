@@ -18,6 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @contextlib.contextmanager
 def celery_worker(*, redis_url: str, **env: str) -> Iterator[tuple[Celery, str]]:
     """Starts `celery -A cxm worker` on a fresh queue; yields a client app and the queue name."""
+    with celery_worker_process(redis_url=redis_url, **env) as (client, queue, _worker):
+        yield client, queue
+
+
+@contextlib.contextmanager
+def celery_worker_process(
+    *, redis_url: str, **env: str
+) -> Iterator[tuple[Celery, str, subprocess.Popen[bytes]]]:
+    """`celery_worker`, also yielding the worker process (a solo pool: tasks run in it) to kill."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     full_env = {
         **os.environ,
@@ -32,7 +41,7 @@ def celery_worker(*, redis_url: str, **env: str) -> Iterator[tuple[Celery, str]]
         command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        yield Celery(broker=redis_url, backend=redis_url), queue
+        yield Celery(broker=redis_url, backend=redis_url), queue, worker
     finally:
         worker.terminate()
         try:
