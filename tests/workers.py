@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from celery import Celery
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +49,17 @@ def celery_worker_process(
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused
+
+
+def send_to_a_dead_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on in this test, the project's Celery app sends tasks to a Redis that refuses
+    connections (instead of running them in-process)."""
+    from cxm.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    monkeypatch.setitem(app.conf, "broker_url", DEAD_BROKER)
+    monkeypatch.setattr(app, "_pool", None)  # connections are made anew, to the dead broker
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)

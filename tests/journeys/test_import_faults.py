@@ -13,10 +13,9 @@ from django.utils import timezone, translation
 from journeys import imports
 from journeys.imports import import_job_create, import_job_run, import_jobs_sweep
 from journeys.models import Customer, ImportJob, ImportStatus
+from tests.workers import send_to_a_dead_broker
 
 pytestmark = pytest.mark.django_db
-
-DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 @pytest.fixture(autouse=True)
@@ -27,15 +26,7 @@ def var_dir(settings, tmp_path):
 
 @pytest.fixture
 def broker_down(monkeypatch):
-    """The Celery app sends to a Redis that refuses connections (not in-process)."""
-    from cxm.celery import app
-
-    monkeypatch.setitem(app.conf, "task_always_eager", False)
-    monkeypatch.setitem(app.conf, "broker_url", DEAD_BROKER)
-    monkeypatch.setattr(app, "_pool", None)
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
-    yield
-    app._pool = None
+    send_to_a_dead_broker(monkeypatch)
 
 
 def _customers_csv(count: int) -> str:
