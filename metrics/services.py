@@ -360,7 +360,9 @@ def recompute_request(*, organization_id: int, force: bool = False) -> bool:
         state.requested_at = now
         state.save(update_fields=["stale_since", "requested_at"])
     transaction.on_commit(
-        lambda: recompute_organization.apply_async(args=[organization_id], countdown=debounce_seconds()),
+        lambda: recompute_organization.apply_async(
+            args=[organization_id], countdown=debounce_seconds(), ignore_result=True
+        ),
         robust=True,  # broker down: the state stays stale and beat's sweep queues it later
     )
     return True

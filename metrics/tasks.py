@@ -55,7 +55,11 @@ def job_cache_key(organization_id: int, dashboard: str, filters_key: str) -> str
 
 
 @shared_task(
-    name="metrics.tasks.compute_snapshot", acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60
+    name="metrics.tasks.compute_snapshot",
+    acks_late=True,
+    time_limit=15 * 60,
+    soft_time_limit=14 * 60,
+    ignore_result=True,  # progress goes through the cache; the page sending it never waits on a result
 )
 def compute_snapshot(organization_id: int, dashboard: str, filters: dict[str, Any]) -> str:
     """Compute one dashboard under filters no snapshot covers, reporting progress in the cache."""

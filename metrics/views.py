@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from cxm.tenancy.scoping import check_permission, organization_required
 
@@ -79,7 +80,11 @@ def _resolve_snapshot(
                 organization=organization, dashboard=dashboard, filters=filters
             ), None
         cache.set(key, {"state": "queued", "progress": 0.0}, 3600)
-        compute_snapshot.delay(organization.pk, dashboard, filters.as_dict())
+        try:
+            compute_snapshot.delay(organization.pk, dashboard, filters.as_dict())
+        except BrokerUnreachable:  # not queued: the next visit tries again
+            cache.delete(key)
+            return None, {"state": "queued", "progress": 0.0}
         snapshot = selectors.dashboard_snapshot(
             organization=organization, dashboard=dashboard, filters_key=filters.key
         )

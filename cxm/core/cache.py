@@ -1,8 +1,9 @@
 """Django's Redis cache, made to degrade instead of failing the request when Redis is down.
 
 Everything this project keeps in the cache is an optimisation or a limit (API and login throttles,
-debounce keys, job progress): when Redis cannot be reached a read misses, a write is dropped, a
-counter starts again at the increment, so throttles fail open and pages still answer. A warning is
+debounce keys, job progress): when Redis cannot be reached a read misses, a write is dropped, `add`
+answers "added" and a counter starts again at the increment, so throttles fail open, debounced work
+is done rather than skipped, and pages still answer. A warning is
 logged (at most once per `WARN_EVERY` seconds). After a failure the backend leaves Redis alone for
 `RETRY_AFTER` seconds, so a dead Redis costs one short connect timeout now and then, not one per call.
 """
@@ -95,7 +96,9 @@ class ResilientRedisCache(RedisCache):
     def has_key(self, key: Any, version: Any = None) -> bool:
         return super().has_key(key, version)
 
-    @_degrades_to(lambda *args, **kwargs: False)
+    # "Stored, you are the first": callers that use add() to do something once per window (debounce
+    # keys) do it every time instead of never.
+    @_degrades_to(lambda *args, **kwargs: True)
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         return super().add(key, value, timeout, version)
 

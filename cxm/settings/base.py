@@ -145,8 +145,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
-# With the broker down, `.delay()` fails within seconds; the row it was for stays queued and a sweep
-# (beat) sends it again later (`journeys.tasks.sweep_import_jobs`, `metrics.tasks.recompute_all_organizations`).
+# With the broker down, a send fails within seconds (web processes send with ignore_result=True:
+# nothing reads a result, and subscribing to one retried the dead Redis for 20 s); the row it was
+# for stays queued and a sweep (beat) sends it again later (`journeys.tasks.sweep_import_jobs`, `metrics.tasks.recompute_all_organizations`).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,

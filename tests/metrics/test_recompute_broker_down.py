@@ -30,3 +30,25 @@ def test_a_recompute_that_cannot_be_queued_is_queued_by_the_sweep_later(
     assert recompute_all_organizations() == 1
     state.refresh_from_db()
     assert state.stale_since is None and state.finished_at is not None
+
+
+def test_a_large_filtered_view_with_the_broker_down_answers_and_tries_again_next_visit(
+    organization, owner_client, monkeypatch, settings
+):
+    from django.core.cache import cache
+
+    from metrics import services
+    from metrics.filters import MetricFilters
+    from metrics.tasks import job_cache_key
+
+    from .data import seed_dataset
+
+    seed_dataset(organization, customers=20)
+    services.dashboards_recompute(organization=organization)
+    settings.METRICS_ON_DEMAND_MAX_RESPONSES = 0  # every filtered view goes to a worker
+    send_to_a_dead_broker(monkeypatch)
+    response = owner_client.get("/dashboards/?bucket=day")
+    assert response.status_code == 200
+    assert 'role="progressbar"' in response.content.decode()
+    key = job_cache_key(organization.pk, "overview", MetricFilters.from_params({"bucket": "day"}).key)
+    assert cache.get(key) is None  # not marked queued: the next visit sends it again
