@@ -195,4 +195,6 @@ def test_the_sweep_runs_on_beat():
     entry = app.conf.beat_schedule["journeys-sweep-import-jobs"]
     assert entry["task"] == "journeys.tasks.sweep_import_jobs"
     assert entry["options"]["expires"] < entry["schedule"]
-    assert "journeys.tasks.sweep_import_jobs" in app.tasks
+    from journeys.tasks import sweep_import_jobs
+
+    assert app.tasks[entry["task"]].name == sweep_import_jobs.name == "journeys.tasks.sweep_import_jobs"
