@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from cxm.core.spreadsheet import formula_safe
 from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
 from journeys.models import Customer
 
@@ -378,11 +379,7 @@ def _export_rows(responses: Any) -> Iterator[list[Any]]:
         yield values
 
 
-def _safe_cell(value: Any) -> Any:
-    # Spreadsheet apps run cells starting with these as formulas; a customer's comment must stay text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+_safe_cell = formula_safe  # a customer's comment must stay text in a spreadsheet
 
 
 class _Echo:
