@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,9 @@ from .selectors import (
 Actor = AbstractBaseUser | AnonymousUser | None
 MAX_TEXT = 5000
 MAX_KEY = 128
+# Idempotency keys the server derives (an invitation's answer); a client's key never starts so.
+# "inv-" is how invitations' answers were keyed before: those stored keys stay out of reach too.
+RESERVED_KEY_PREFIXES = ("inv:", "inv-")
 
 
 class SurveyNotAccepting(Exception):
@@ -502,14 +506,21 @@ def response_prepare(
     idempotency_key: str | None = None,
     hidden_fields: dict[str, Any] | None = None,
     now: datetime | None = None,
+    server_key: bool = False,
 ) -> PreparedResponse:
-    """Every check a submission passes before anything is written (no query: the event loop calls it)."""
+    """Every check a submission passes before anything is written (no query: the event loop calls it).
+
+    `server_key`: the key was derived by the server (an invitation's), not sent by a client."""
     if snapshot.status != SurveyStatus.ACTIVE:
         raise SurveyNotAccepting(snapshot.status)
     clean = answers_validate(snapshot=snapshot, answers=answers)
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
     if len(key) > MAX_KEY:
         raise ValidationError({"idempotency_key": _("At most %(n)d characters.") % {"n": MAX_KEY}})
+    if not server_key and key[:4].lower() in RESERVED_KEY_PREFIXES:
+        raise ValidationError(
+            {"idempotency_key": _("Keys starting with “inv:” or “inv-” are reserved; choose another key.")}
+        )
     if channel not in CHANNELS:
         raise ValidationError({"channel": _("Unknown channel.")})
     # The columns a new response gets, whichever path writes it (group commit or one transaction).
@@ -580,7 +591,10 @@ def response_submit(
 
     The same key again stores nothing twice; with new answers (the comment after the score) it adds
     them, and a changed answer replaces the earlier one (a customer may change their score).
+    With an invitation the key is the invitation's own (`invitation_response_key`), whatever was sent.
     """
+    if invitation is not None:
+        idempotency_key = invitation_response_key(invitation=invitation)
     prepared = response_prepare(
         snapshot=snapshot,
         answers=answers,
@@ -592,6 +606,7 @@ def response_submit(
         idempotency_key=idempotency_key,
         hidden_fields=hidden_fields,
         now=now,
+        server_key=invitation is not None,
     )
     if invitation is None and group_commit_enabled() and not transaction.get_connection().in_atomic_block:
         pending = response_pending(prepared=prepared)
@@ -696,6 +711,22 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None) ->
                 )
             )
     return SubmitResult(response.id, created, score_kind, score, comment, visible_answers, key)
+
+
+def invitation_response_key(*, invitation: Invitation) -> str:
+    """The idempotency key of an invitation's answer, derived from its unguessable token (never from
+    its sequential id), in the reserved namespace no client key may use. An invitation answered
+    before keeps the key its response has."""
+    if invitation.response_id is not None:
+        stored = (
+            Response.objects.filter(pk=invitation.response_id, organization_id=invitation.organization_id)
+            .values_list("idempotency_key", flat=True)
+            .first()
+        )
+        if stored:
+            return stored
+    digest = hashlib.sha256(f"cxm-invitation:{invitation.token}".encode()).hexdigest()
+    return f"inv:{digest}"
 
 
 def response_submit_for_survey(*, survey: Survey, **kwargs: Any) -> SubmitResult:

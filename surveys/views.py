@@ -540,7 +540,7 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
             )
         params = source.copy()
         if invitation is not None:
-            params["idempotency_key"] = f"inv-{invitation.pk}"
+            params.pop("idempotency_key", None)  # the service keys the answer by the invitation itself
         if request.method != "POST":
             values = {}
             if invitation is not None and invitation.response_id:
