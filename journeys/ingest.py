@@ -24,6 +24,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.core.jsonsafe import JsonRejected, loads_strict, unstorable
 from cxm.tenancy.models import Organization
 
 from .models import Channel, Touchpoint
@@ -190,11 +191,13 @@ def _json_object(record: dict[str, Any], name: str, ctx: CleanContext) -> str | 
         return None
     if isinstance(value, str) and ctx.from_csv:
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = loads_strict(value)
+        except JsonRejected:
             raise RecordInvalid(name, _("%(field)s is not valid JSON") % {"field": name})
     if not isinstance(value, dict):
         raise RecordInvalid(name, _("%(field)s must be a JSON object") % {"field": name})
+    if unstorable(value):
+        raise RecordInvalid(name, _("%(field)s is not valid JSON") % {"field": name})
     text = _JSON.encode(value)
     if len(text) > MAX_JSON_BYTES:
         raise RecordInvalid(

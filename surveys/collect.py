@@ -40,6 +40,7 @@ from rest_framework import exceptions, status
 
 from cxm.api.exceptions import _first_message, error_body
 from cxm.api.throttling import PublicRateThrottle
+from cxm.core.jsonsafe import JsonRejected, loads_strict
 from cxm.core.logging import request_id_var
 from cxm.core.middleware import CSP, valid_request_id
 
@@ -306,6 +307,24 @@ def preflight(*, allowed: bool) -> Outcome:
     return Outcome(204)
 
 
+def id_refused(public_id: str) -> Outcome | None:
+    """None for a public id of the right form; else the answer, without a lookup or a cache entry:
+    400 for a control character (`%00`), 404 for anything else."""
+    if selectors.public_id_valid(public_id):
+        return None
+    if any(ord(character) < 32 for character in public_id):
+        return _error(400, "invalid_character", "The survey id contains a control character (such as %00).")
+    return _error(404, "not_found", "No survey has this id.")
+
+
+def cached_origin_allowed(*, origin: str, public_id: str, **kwargs: Any) -> bool:
+    """`origin_allowed` from this process's snapshot cache only (no query): for an answer given
+    before the lookup (a throttled request), so that the widget can still read why."""
+    cached = selectors.survey_snapshot_cached(public_id=public_id)
+    snapshot = None if cached is selectors.MISS else cast(selectors.SurveySnapshot | None, cached)
+    return origin_allowed(origin=origin, snapshot=snapshot, **kwargs)
+
+
 def throttled(client: Any) -> Outcome | None:
     throttle = PublicSubmitThrottle()
     return None if throttle.allow_request(client, _ThrottleView()) else _throttled(throttle)
@@ -413,9 +432,9 @@ def screen(
     if not content_type.startswith("application/json"):
         return None, _error(415, "unsupported_media_type", 'Send JSON with "Content-Type: application/json".')
     try:
-        data = json.loads(body or b"null")
-    except ValueError as exc:
-        return None, _error(400, "parse_error", f"JSON parse error - {exc}")
+        data = loads_strict(body or b"null")
+    except JsonRejected as exc:
+        return None, _error(400, "parse_error", str(exc))
     errors = envelope_errors(data)
     if errors:
         return None, _error(400, "invalid", _first_message(errors), errors)
@@ -622,13 +641,18 @@ async def _outcome(
     own_origin: Callable[[], str | None],
 ) -> tuple[Outcome, str, bool]:
     origin = headers.get("origin", "")
+    refused = id_refused(public_id)
+    if refused is not None:
+        return refused, origin, False
+    # The throttle comes before any lookup: unknown ids cost a stranger their budget, not a query.
+    limited = await throttled_async(_client(scope, headers))
+    if limited is not None:
+        allowed = cached_origin_allowed(origin=origin, public_id=public_id, own_origin=own_origin)
+        return limited, origin, allowed
     snapshot = await _snapshot(public_id)
     allowed = origin_allowed(origin=origin, snapshot=snapshot, own_origin=own_origin)
     if scope["method"] == "OPTIONS":
         return preflight(allowed=allowed), origin, allowed
-    limited = await throttled_async(_client(scope, headers))
-    if limited is not None:
-        return limited, origin, allowed
     body = await _read_body(receive, headers)
     if body is None:
         return too_large(), origin, allowed

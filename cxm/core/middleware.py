@@ -53,3 +53,42 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = CSP
         return response
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path_info:
+        return True
+    query = request.META.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:
+        return True
+    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+        from django.conf import settings
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if 0 < length <= (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or length):
+            return b"%00" in request.body or b"\x00" in request.body
+    return False
+
+
+class RejectNulMiddleware:
+    """A NUL character (`%00`) in the path, the query or a form answers 400: no database stores it in
+    text, and an id or a value carrying one would otherwise reach a query and fail there (500)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            message = "The request contains a NUL character (%00), which is not allowed."
+            if request.path_info.startswith("/api/"):
+                from django.http import JsonResponse
+
+                body = {"error": {"status": 400, "code": "invalid_character", "message": message}}
+                return JsonResponse(body, status=400)
+            from django.http import HttpResponseBadRequest
+
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.RateLimitedLoginView.as_view(), name="login"),
+    path("accounts/password_reset/", views.RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/language/", views.set_language, name="set-language"),

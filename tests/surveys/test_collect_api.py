@@ -354,3 +354,30 @@ def test_both_collection_endpoints_answer_503_when_the_store_times_out(
     for response in (integrator, public):
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_a_random_forwarded_for_from_an_untrusted_peer_does_not_bypass_the_limit(
+    nps_survey, questions, monkeypatch, settings
+):
+    settings.TRUSTED_PROXIES = []
+    monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "3/min"})
+    codes = [
+        post(
+            nps_survey, {"answers": {str(questions["score"]): 9}}, HTTP_X_FORWARDED_FOR=f"10.1.{n}.{n}"
+        ).status_code
+        for n in range(6)
+    ]
+    assert codes == [201, 201, 201, 429, 429, 429]
+    assert Response.objects.count() == 3
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(nps_survey, questions, monkeypatch, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.0/8"]  # the test clients' peer address
+    monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "2/min"})
+
+    def send(client_address):
+        forwarded = f"6.6.6.6, {client_address}"  # the left hop is the client's own claim
+        return post(nps_survey, {"answers": {str(questions["score"]): 9}}, HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert [send("198.51.100.1").status_code for _ in range(3)] == [201, 201, 429]
+    assert [send("198.51.100.2").status_code for _ in range(2)] == [201, 201]
