@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -23,3 +24,55 @@ def test_api_docs_page_has_no_inline_script_and_loads_its_script_from_this_origi
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
     assert "/api/v1/schema/" in script.content.decode()
     assert "script-src 'self'" in page["Content-Security-Policy"]
+
+
+BAD_BODIES = [
+    ('{"external_id": "C1", "name": "Li\\u0000"}', "NUL"),
+    ('{"external_id": "C1", "name": "Li\\udc00"}', "surrogate"),
+    ('{"external_id": "C1", "attributes": {"x": NaN}}', "NaN"),
+    ('{"external_id": "C1", "attributes": ' + "[" * 30000 + "]" * 30000 + "}", "nested"),
+]
+
+
+@pytest.mark.parametrize(("raw", "fragment"), BAD_BODIES)
+def test_integrator_api_refuses_unstorable_json(api_client, raw, fragment):
+    r = api_client.post("/api/v1/customers/", data=raw, content_type="application/json")
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "parse_error" and fragment in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("raw", "fragment"), BAD_BODIES)
+def test_bulk_endpoints_refuse_unstorable_json(api_client, raw, fragment):
+    r = api_client.post("/api/v1/customers/bulk", data=f"[{raw}]", content_type="application/json")
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "parse_error" and fragment in r.json()["error"]["message"]
+
+
+def test_integrator_response_refuses_nan_in_hidden_fields(api_client, organization):
+    from surveys import services
+
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_set_status(survey=survey, action="activate")
+    score = survey.questions.order_by("position").first().id
+    raw = (
+        json.dumps({"survey": survey.public_id, "answers": {str(score): 9}})[:-1]
+        + ', "hidden_fields": {"x": NaN}}'
+    )
+    r = api_client.post("/api/v1/responses", data=raw, content_type="application/json")
+    assert r.status_code == 400 and "NaN" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/customers/C%001/", "/api/v1/customers/?q=%00", "/api/v1/public/surveys/abc%00def"]
+)
+def test_a_nul_in_an_api_path_or_query_is_a_400(api_client, path):
+    r = api_client.get(path)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_character"
+
+
+def test_a_nul_in_a_page_path_or_form_is_a_400(client, organization):
+    assert client.get("/s/abc%00def").status_code == 400
+    form = "application/x-www-form-urlencoded"
+    assert client.post("/s/abcdefgh", "q1=x%00", content_type=form).status_code == 400
+    assert client.post("/s/abcdefgh", {"q1": "x\x00"}).status_code == 400  # multipart
+    assert client.post("/s/abcdefgh", "q1=x", content_type=form).status_code == 404

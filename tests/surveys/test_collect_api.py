@@ -381,3 +381,80 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(nps_survey, questi
 
     assert [send("198.51.100.1").status_code for _ in range(3)] == [201, 201, 429]
     assert [send("198.51.100.2").status_code for _ in range(2)] == [201, 201]
+
+
+# --- what the database cannot store is a 400, never a 500 ------------------------------------------
+
+
+def _raw_post(survey, raw: bytes, path=None):
+    client = public_client()
+    return client.post(path or url(survey), data=raw, content_type="application/json", HTTP_ORIGIN=ORIGIN)
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ('{"answers": {"SCORE": 3, "DETRACTOR": "bad\\u0000"}}', "NUL"),
+        ('{"answers": {"SCORE": 3, "DETRACTOR": "bad\\ud800"}}', "surrogate"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"x": NaN}}', "NaN"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"x": [Infinity]}}', "Infinity"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"x": 1e999}}', "out of range"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"a\\u0000": 1}}', "NUL"),
+        ('{"answers": {"SCORE": 9}, "locale": "\\u0000"}', "NUL"),
+        ('{"answers": {"SCORE": 9}, "idempotency_key": "k\\u0000"}', "NUL"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": ' + "[" * 30000 + "]" * 30000 + "}", "nested"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"x": ' + "[" * 150 + "]" * 150 + "}}", "nested"),
+    ],
+)
+def test_unstorable_json_is_a_400_naming_the_problem(nps_survey, questions, raw, fragment):
+    raw = raw.replace("SCORE", str(questions["score"])).replace("DETRACTOR", str(questions["detractor"]))
+    r = _raw_post(nps_survey, raw.encode())
+    assert r.status_code == 400, r.content
+    error = r.json()["error"]
+    assert error["code"] == "parse_error" and fragment in error["message"]
+    assert Response.objects.count() == 0
+
+
+def test_a_nul_in_the_survey_id_is_a_400_and_unknown_forms_are_404_without_a_query(
+    nps_survey, questions, django_assert_num_queries
+):
+    body = json.dumps({"answers": {str(questions["score"]): 9}}).encode()
+    with django_assert_num_queries(0):
+        nul = _raw_post(nps_survey, body, path=f"/api/v1/public/surveys/{nps_survey.public_id}%00/responses")
+        odd = _raw_post(nps_survey, body, path="/api/v1/public/surveys/no~such!id/responses")
+        long = _raw_post(nps_survey, body, path=f"/api/v1/public/surveys/{'a' * 40}/responses")
+    assert nul.status_code == 400 and nul.json()["error"]["code"] == "invalid_character"
+    assert odd.status_code == 404 and long.status_code == 404
+    assert odd.json()["error"]["code"] == "not_found"
+    assert Response.objects.count() == 0
+
+
+def test_unknown_ids_are_throttled_before_any_lookup(
+    nps_survey, questions, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "2/min"})
+    body = json.dumps({"answers": {str(questions["score"]): 9}}).encode()
+    for n in range(2):
+        assert (
+            _raw_post(nps_survey, body, path=f"/api/v1/public/surveys/unknownid{n:03d}/responses").status_code
+            == 404
+        )
+    with django_assert_num_queries(0):
+        r = _raw_post(nps_survey, body, path="/api/v1/public/surveys/unknownid999/responses")
+    assert r.status_code == 429
+
+
+def test_the_snapshot_cache_stays_bounded_under_unknown_ids(nps_survey, questions, monkeypatch):
+    from surveys import selectors
+
+    monkeypatch.setattr(selectors, "_missing", selectors._Lru(50))
+    body = json.dumps({"answers": {str(questions["score"]): 9}}).encode()
+    for n in range(200):
+        assert (
+            _raw_post(nps_survey, body, path=f"/api/v1/public/surveys/missing{n:05d}/responses").status_code
+            == 404
+        )
+    assert len(selectors._missing) == 50
+    # The survey customers answer is still served from the cache.
+    assert post(nps_survey, {"answers": {str(questions["score"]): 9}}).status_code == 201
+    assert selectors.survey_snapshot_cached(public_id=nps_survey.public_id) is not selectors.MISS
