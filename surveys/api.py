@@ -21,6 +21,7 @@ from cxm.api.exceptions import PayloadTooLarge
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import PublicEndpoint
 from cxm.api.throttling import PublicRateThrottle
+from cxm.tenancy.identity import customer_signature_valid
 from cxm.tenancy.models import Organization
 from journeys.models import Customer
 
@@ -59,7 +60,13 @@ def _submit(
     snapshot: selectors.SurveySnapshot, data: dict[str, Any], default_channel: str, request: Any
 ) -> ApiResponse:
     try:
-        result = submit_envelope(snapshot, data, request.headers.get("Idempotency-Key", ""), default_channel)
+        result = submit_envelope(
+            snapshot,
+            data,
+            request.headers.get("Idempotency-Key", ""),
+            default_channel,
+            trusted_identity=True,  # only the integrator endpoint (API key) submits through here
+        )
     except services.SurveyNotAccepting as exc:
         raise SurveyClosed(f"This survey is {exc.status} and is not accepting responses.") from exc
     except DjangoValidationError as exc:
@@ -133,8 +140,12 @@ class PublicSurveyView(PublicSurveyMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("lang", str, description="Language wanted (else Accept-Language)."),
-            OpenApiParameter("customer", str, description="The customer's external id."),
-            OpenApiParameter("email", str, description="The customer's email."),
+            OpenApiParameter("customer", str, description="The customer's external id (counts only signed)."),
+            OpenApiParameter(
+                "signature",
+                str,
+                description="HMAC-SHA256 (hex) of the customer id with the organization's widget secret.",
+            ),
         ],
         responses=PublicSurveySerializer,
     )
@@ -156,16 +167,17 @@ class PublicSurveyView(PublicSurveyMixin, APIView):
         if snapshot.status != "active":
             show, reason = False, "not_active"
         else:
+            # Only a signed id is looked up: an unsigned id or an email gets the answer any
+            # anonymous visitor gets, so this endpoint never tells who is a customer.
             customer = None
-            external_id = request.query_params.get("customer", "").strip()
-            email = request.query_params.get("email", "").strip()
-            if external_id:
+            external_id = request.query_params.get("customer", "").strip()[:255]
+            if external_id and customer_signature_valid(
+                secret=snapshot.widget_secret,
+                external_id=external_id,
+                signature=request.query_params.get("signature", ""),
+            ):
                 customer = Customer.objects.filter(
                     organization=survey.organization, external_id=external_id
-                ).first()
-            elif email:
-                customer = Customer.objects.filter(
-                    organization=survey.organization, email__iexact=email
                 ).first()
             if customer is not None:
                 if customer.unsubscribed:

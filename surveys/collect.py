@@ -463,12 +463,21 @@ SUBMIT_ERRORS = (services.SurveyNotAccepting, ValidationError, TimeoutError)
 
 
 def submit_envelope(
-    snapshot: selectors.SurveySnapshot, data: dict[str, Any], idempotency_header: str, default_channel: str
+    snapshot: selectors.SurveySnapshot,
+    data: dict[str, Any],
+    idempotency_header: str,
+    default_channel: str,
+    *,
+    trusted_identity: bool = False,
 ) -> services.SubmitResult:
-    """The one mapping of a submission envelope onto the service, for every collection endpoint."""
-    customer = services.customer_resolve(
-        organization_id=snapshot.organization_id, reference=data.get("customer")
-    )
+    """The one mapping of a submission envelope onto the service, for every collection endpoint.
+
+    `trusted_identity`: the caller is the organization itself (an API key), whose customer ids need
+    no signature; a public caller's customer counts only when signed."""
+    reference = data.get("customer")
+    if not trusted_identity:
+        reference = services.customer_reference_signed(snapshot=snapshot, reference=reference)
+    customer = services.customer_resolve(organization_id=snapshot.organization_id, reference=reference)
     return services.response_submit(
         snapshot=snapshot,
         answers=data["answers"],
@@ -599,9 +608,10 @@ async def _submit(
         )
     fields = envelope_fields(data, idempotency_header, ResponseChannel.WIDGET)
     customer_id = None
-    if data.get("customer") not in (None, "", {}):
+    reference = services.customer_reference_signed(snapshot=snapshot, reference=data.get("customer"))
+    if reference is not None:
         customer = await in_db_thread(
-            services.customer_resolve, organization_id=snapshot.organization_id, reference=data["customer"]
+            services.customer_resolve, organization_id=snapshot.organization_id, reference=reference
         )
         customer_id = customer.id if customer is not None else None
     touchpoint_key = fields.pop("touchpoint_key")

@@ -52,6 +52,8 @@ class SurveySnapshot:
     by_id: dict[int, QuestionSnapshot] = field(hash=False, compare=False)
     primary: QuestionSnapshot | None
     comment_ids: tuple[int, ...]
+    # The organization's widget secret: signed customer ids are checked without a query.
+    widget_secret: str = field(default="", repr=False, compare=False)
 
 
 # A public id is what `models.new_public_id` makes (12 URL-safe characters); anything else is refused
@@ -151,6 +153,7 @@ def _build_snapshot(survey: Survey) -> SurveySnapshot:
         by_id={q.id: q for q in questions},
         primary=primary,
         comment_ids=tuple(q.id for q in questions if q.kind == QuestionKind.TEXT),
+        widget_secret=survey.organization.widget_secret,
     )
 
 

@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.tenancy.identity import customer_signature_valid
 from cxm.tenancy.models import Organization
 from journeys.models import Customer
 
@@ -431,10 +432,8 @@ def _answer_value(answer: Answer, snapshot: SurveySnapshot) -> Any:
     return answer.text
 
 
-def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None:
-    """A customer by external id (created when unknown) or by email (never created)."""
-    if reference in (None, "", {}):
-        return None
+def _customer_reference(reference: Any) -> tuple[dict[str, Any], str, str]:
+    """(the reference as an object, its external id, its email); raises ValidationError for a bad shape."""
     if isinstance(reference, str | int) and not isinstance(reference, bool):
         reference = {"id": str(reference)}
     if not isinstance(reference, dict):
@@ -443,6 +442,32 @@ def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None
     email = str(reference.get("email") or "").strip()[:254]
     if email and "@" not in email:
         raise ValidationError({"customer": _("The customer's email is not valid.")})
+    return reference, external_id, email
+
+
+def customer_reference_signed(*, snapshot: SurveySnapshot, reference: Any) -> dict[str, Any] | None:
+    """The customer a public caller names, only when its id carries the signature the organization's
+    server made (`cxm.tenancy.identity`); else None. No query: the event loop calls it.
+
+    A bare id or an email is a claim anyone can make: it never attaches an answer to a customer nor
+    creates one. Raises ValidationError for a reference of the wrong shape, signed or not."""
+    if reference in (None, "", {}):
+        return None
+    reference, external_id, _email = _customer_reference(reference)
+    if customer_signature_valid(
+        secret=snapshot.widget_secret, external_id=external_id, signature=reference.get("signature")
+    ):
+        return reference
+    return None
+
+
+def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None:
+    """A customer by external id (created when unknown) or by email (never created). The reference
+    must be trusted: an integrator's (API key), or a public caller's signed one
+    (`customer_reference_signed`)."""
+    if reference in (None, "", {}):
+        return None
+    reference, external_id, email = _customer_reference(reference)
     if external_id:
         customer = Customer.objects.filter(organization_id=organization_id, external_id=external_id).first()
         if customer is not None:

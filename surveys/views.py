@@ -472,7 +472,9 @@ def _link_context(
                 "is_text": q.kind == QuestionKind.TEXT,
             }
         )
-    hidden = {k: params.get(k, "")[:200] for k in ("customer", "touchpoint", "order", "channel", "inv")}
+    hidden = {
+        k: params.get(k, "")[:200] for k in ("customer", "signature", "touchpoint", "order", "channel", "inv")
+    }
     return {
         "survey": survey,
         "language": language,
@@ -568,15 +570,21 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
         if channel not in CHANNELS:
             channel = ResponseChannel.LINK
         try:
-            customer = (
-                invitation.customer
-                if invitation
-                else services.customer_resolve(
-                    organization_id=survey.organization_id, reference=request.POST.get("customer") or None
-                )
-            )
             snapshot = selectors.survey_snapshot(public_id=survey.public_id)
             assert snapshot is not None
+            customer = invitation.customer if invitation else None
+            if invitation is None and request.POST.get("customer"):
+                # `?customer=` counts only with its `&signature=` (see cxm.tenancy.identity).
+                reference = services.customer_reference_signed(
+                    snapshot=snapshot,
+                    reference={
+                        "id": request.POST.get("customer"),
+                        "signature": request.POST.get("signature", ""),
+                    },
+                )
+                customer = services.customer_resolve(
+                    organization_id=survey.organization_id, reference=reference
+                )
             services.response_submit(
                 snapshot=snapshot,
                 answers=answers,

@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from cxm.api.throttling import PublicRateThrottle
+from cxm.tenancy.identity import customer_signature
 from journeys.models import Customer
 from surveys import collect, services
 from surveys.models import Answer, Response
@@ -243,19 +244,25 @@ def test_an_unreachable_throttle_store_never_refuses_an_answer(nps_survey, quest
     assert r.status_code == 201 and Response.objects.get().score == 6
 
 
-def test_customer_found_by_id_or_email_and_created_when_id_unknown(
-    nps_survey, questions, customer, organization
-):
-    r = post(nps_survey, {"answers": {str(questions["score"]): 9}, "customer": {"email": "LI@example.com"}})
-    assert Response.objects.get(pk=r.json()["id"]).customer == customer
-    r = post(nps_survey, {"answers": {str(questions["score"]): 9}, "customer": "C00001"})
-    assert Response.objects.get(pk=r.json()["id"]).customer == customer
+def sign(organization, external_id):
+    organization.refresh_from_db()
+    return customer_signature(secret=organization.widget_secret, external_id=external_id)
+
+
+def test_a_signed_customer_is_found_or_created(nps_survey, questions, customer, organization):
+    score = str(questions["score"])
+    r = post(
+        nps_survey,
+        {"answers": {score: 9}, "customer": {"id": "C00001", "signature": sign(organization, "C00001")}},
+    )
+    assert r.status_code == 201 and Response.objects.get(pk=r.json()["id"]).customer == customer
     r = post(
         nps_survey,
         {
-            "answers": {str(questions["score"]): 9},
+            "answers": {score: 9},
             "customer": {
                 "id": "NEW-7",
+                "signature": sign(organization, "NEW-7").upper(),  # hex in either case
                 "email": "n@example.com",
                 "name": "Neo",
                 "properties": {"tier": "gold"},
@@ -265,11 +272,87 @@ def test_customer_found_by_id_or_email_and_created_when_id_unknown(
     created = Customer.objects.get(organization=organization, external_id="NEW-7")
     assert (created.email, created.name, created.attributes) == ("n@example.com", "Neo", {"tier": "gold"})
     assert Response.objects.get(pk=r.json()["id"]).customer == created
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "C00001",
+        {"id": "C00001"},
+        {"email": "LI@example.com"},
+        {"id": "C00001", "email": "li@example.com", "signature": "0" * 64},
+        {"id": "C00001", "signature": "not hex"},
+        {"id": "C00001", "signature": 7},
+        {"id": "NEW-8", "name": "Mallory"},
+    ],
+)
+def test_an_unsigned_identity_never_attaches_nor_creates_a_customer(
+    nps_survey, questions, customer, organization, reference
+):
+    r = post(nps_survey, {"answers": {str(questions["score"]): 0}, "customer": reference})
+    assert r.status_code == 201, r.content
+    assert Response.objects.get(pk=r.json()["id"]).customer is None
+    assert list(Customer.objects.filter(organization=organization).values_list("external_id", flat=True)) == [
+        "C00001"
+    ]
+
+
+def test_a_signature_from_another_organizations_secret_does_not_count(
+    nps_survey, questions, customer, other_organization
+):
+    forged = customer_signature(secret=other_organization.widget_secret, external_id="C00001")
     r = post(
-        nps_survey, {"answers": {str(questions["score"]): 9}, "customer": {"email": "nobody@example.com"}}
+        nps_survey,
+        {"answers": {str(questions["score"]): 0}, "customer": {"id": "C00001", "signature": forged}},
     )
     assert Response.objects.get(pk=r.json()["id"]).customer is None
-    assert Customer.objects.filter(organization=organization).count() == 2
+
+
+def test_a_rotated_secret_stops_old_signatures(nps_survey, questions, customer, organization):
+    from cxm.tenancy.services import organization_widget_secret_rotate
+    from surveys.selectors import snapshot_invalidate
+
+    old = sign(organization, "C00001")
+    organization_widget_secret_rotate(organization=organization)
+    snapshot_invalidate()
+    r = post(
+        nps_survey, {"answers": {str(questions["score"]): 0}, "customer": {"id": "C00001", "signature": old}}
+    )
+    assert Response.objects.get(pk=r.json()["id"]).customer is None
+    new = sign(organization, "C00001")
+    assert new != old
+    r = post(
+        nps_survey, {"answers": {str(questions["score"]): 0}, "customer": {"id": "C00001", "signature": new}}
+    )
+    assert Response.objects.get(pk=r.json()["id"]).customer == customer
+
+
+def test_eligibility_is_the_same_for_unknown_and_known_unsigned_customers(
+    nps_survey, questions, customer, organization
+):
+    """No oracle: "should I show?" answers an unsigned id or email as it answers anyone."""
+    customer.unsubscribed = True
+    customer.save()
+    base = f"/api/v1/public/surveys/{nps_survey.public_id}?lang=en"
+    client = APIClient()
+
+    def ask(query):
+        r = client.get(base + query, HTTP_ORIGIN=ORIGIN)
+        assert r.status_code == 200
+        return r.json()
+
+    anonymous = ask("")
+    assert anonymous["show"] is True
+    for query in [
+        "&customer=C00001",
+        "&customer=NOBODY",
+        "&email=li@example.com",
+        "&email=nobody@example.com",
+        "&customer=C00001&signature=" + "0" * 64,
+    ]:
+        assert ask(query) == anonymous, query
+    signed = ask(f"&customer=C00001&signature={sign(organization, 'C00001')}")
+    assert (signed["show"], signed["reason"]) == (False, "unsubscribed")
 
 
 def test_customer_of_another_organization_is_never_linked(nps_survey, questions, other_organization):

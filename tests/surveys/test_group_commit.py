@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from cxm.tenancy.identity import customer_signature
 from surveys import services
 from surveys.committer import committer
 from surveys.models import Answer, Response
@@ -101,7 +102,15 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
         )
         # A customer is resolved (created) in a thread, then the response joins a batch as usual.
         with_customer = json.dumps(
-            {"answers": {str(score): 10}, "idempotency_key": "c1", "customer": {"id": "C-9", "name": "Li"}}
+            {
+                "answers": {str(score): 10},
+                "idempotency_key": "c1",
+                "customer": {
+                    "id": "C-9",
+                    "name": "Li",
+                    "signature": customer_signature(secret=organization.widget_secret, external_id="C-9"),
+                },
+            }
         ).encode()
         later.append(await call(application, "POST", path, with_customer, headers))
         await asyncio.sleep(0.3)  # listeners run in their thread, a moment after the commit
