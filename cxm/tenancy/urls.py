@@ -11,6 +11,7 @@ urlpatterns = [
     path("account/language/", views.set_language, name="set-language"),
     path("orgs/switch/", views.switch_organization, name="switch-organization"),
     path("settings/", views.settings_general, name="settings"),
+    path("settings/widget-secret/rotate/", views.widget_secret_rotate, name="settings-widget-secret-rotate"),
     path("settings/members/", views.settings_members, name="settings-members"),
     path("settings/members/<int:pk>/", views.member_update, name="settings-member-update"),
     path("settings/api-keys/", views.settings_api_keys, name="settings-api-keys"),

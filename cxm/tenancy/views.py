@@ -173,6 +173,14 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+@require_POST
+@organization_required("manage_organization")
+def widget_secret_rotate(request: HttpRequest) -> HttpResponse:
+    services.organization_widget_secret_rotate(organization=request.organization)  # type: ignore[attr-defined]
+    messages.success(request, _("Widget secret rotated. Update it on your servers."))
+    return redirect("settings")
+
+
 @organization_required("manage_organization")
 def settings_general(request: HttpRequest) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]

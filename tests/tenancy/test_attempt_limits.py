@@ -63,3 +63,26 @@ def test_password_reset_is_limited_per_address(client, owner, settings):
         == 302
     )
     assert len(mail.outbox) == 3
+
+
+def test_settings_show_the_widget_secret_and_rotate_it(owner_client, organization, make_member, client):
+    from cxm.tenancy.roles import Role
+
+    page = owner_client.get("/settings/").content.decode()
+    organization.refresh_from_db()
+    old = organization.widget_secret
+    assert len(old) == 64 and f"data-widget-secret>{old}</pre>" in page
+    assert "hashlib.sha256" in page and "signature" in page
+    r = owner_client.post("/settings/widget-secret/rotate/")
+    assert r.status_code == 302
+    organization.refresh_from_db()
+    assert organization.widget_secret != old and len(organization.widget_secret) == 64
+    analyst = make_member(organization, Role.ANALYST, email="analyst@acme.test")
+    client.force_login(analyst)
+    assert client.post("/settings/widget-secret/rotate/").status_code == 403
+    assert old not in client.get("/settings/").content.decode()
+
+
+def test_each_organization_has_its_own_widget_secret(organization, other_organization):
+    assert organization.widget_secret and other_organization.widget_secret
+    assert organization.widget_secret != other_organization.widget_secret
