@@ -40,8 +40,9 @@ from rest_framework import exceptions, status
 
 from cxm.api.exceptions import _first_message, error_body
 from cxm.api.throttling import PublicRateThrottle
+from cxm.core.clientip import client_ip_of
 from cxm.core.jsonsafe import JsonRejected, loads_strict
-from cxm.core.logging import request_id_var
+from cxm.core.logging import client_ip_var, request_id_var
 from cxm.core.middleware import CSP, valid_request_id
 
 from . import selectors, services
@@ -685,6 +686,7 @@ async def asgi_public_responses(scope: dict[str, Any], receive: Any, send: Any) 
     incoming = headers.get("x-request-id", "")
     request_id = incoming if incoming and valid_request_id(incoming) else os.urandom(16).hex()
     token = request_id_var.set(request_id)
+    ip_token = client_ip_var.set(client_ip_of(_client(scope, headers).META))
     try:
         secure = _is_secure(scope, headers)
         public_id = PATH.match(scope["path"]).group("public_id")  # type: ignore[union-attr]
@@ -713,3 +715,4 @@ async def asgi_public_responses(scope: dict[str, Any], receive: Any, send: Any) 
         await send({"type": "http.response.body", "body": body})
     finally:
         request_id_var.reset(token)
+        client_ip_var.reset(ip_token)

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .logging import request_id_var
+from .clientip import client_ip_of
+from .logging import client_ip_var, request_id_var
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -27,10 +28,12 @@ class RequestIdMiddleware:
         request_id = incoming if valid_request_id(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
+        ip_token = client_ip_var.set(client_ip_of(request.META))
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
+            client_ip_var.reset(ip_token)
         response["X-Request-ID"] = request_id
         return response
 

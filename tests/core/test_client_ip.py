@@ -30,3 +30,27 @@ def test_without_trusted_proxies_the_peer_is_the_client(settings):
 def test_trusted_proxies_are_walked_from_the_right(settings, peer, forwarded, expected):
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     assert client_ip(peer, forwarded) == expected
+
+
+def test_log_lines_name_the_client_address_the_throttles_count(settings, rf):
+    import json
+    import logging
+
+    from django.http import HttpResponse
+
+    from cxm.core.logging import JsonFormatter, RequestIdFilter
+    from cxm.core.middleware import RequestIdMiddleware
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    lines = []
+
+    def view(request):
+        record = logging.LogRecord("cxm", logging.INFO, __file__, 1, "served", (), None)
+        RequestIdFilter().filter(record)
+        lines.append(json.loads(JsonFormatter().format(record)))
+        return HttpResponse("ok")
+
+    middleware = RequestIdMiddleware(view)
+    middleware(rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7"))
+    middleware(rf.get("/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="198.51.100.7"))
+    assert [line["client_ip"] for line in lines] == ["198.51.100.7", "203.0.113.5"]
