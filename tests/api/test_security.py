@@ -76,3 +76,16 @@ def test_a_nul_in_a_page_path_or_form_is_a_400(client, organization):
     assert client.post("/s/abcdefgh", "q1=x%00", content_type=form).status_code == 400
     assert client.post("/s/abcdefgh", {"q1": "x\x00"}).status_code == 400  # multipart
     assert client.post("/s/abcdefgh", "q1=x", content_type=form).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_docs_render_in_a_browser_under_the_csp(browser, live_server):
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{live_server.url}/api/docs/")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=30000)
+    assert "cxm API" in page.locator(".swagger-ui .info .title").inner_text()
+    page.screenshot(path="/tmp/security-shots/api-docs.png")
+    assert not [e for e in errors if "Content Security Policy" in e]
+    page.close()
