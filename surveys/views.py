@@ -508,6 +508,8 @@ def _form_answers(survey: Survey, post: Any) -> dict[int, Any]:
 
 def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
     """The link survey: works without JavaScript; nothing is recorded until the customer submits."""
+    if not selectors.public_id_valid(public_id):
+        raise Http404  # not a public id: no lookup
     survey = (
         unscoped_queryset(Survey)
         .filter(public_id=public_id)
@@ -619,6 +621,8 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def survey_thanks(request: HttpRequest, public_id: str) -> HttpResponse:
+    if not selectors.public_id_valid(public_id):
+        raise Http404
     survey = unscoped_queryset(Survey).filter(public_id=public_id).first()
     if survey is None:
         raise Http404

@@ -143,3 +143,13 @@ def test_integrator_keys_cannot_use_the_reserved_namespace(api_client, nps_surve
     r = api_client.post("/api/v1/responses", body, format="json")
     assert r.status_code == 400 and "idempotency_key" in r.json()["error"]["fields"]
     assert Response.objects.count() == 0
+
+
+def test_pages_and_the_eligibility_request_refuse_malformed_ids_without_a_query(
+    client, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        assert client.get("/s/no~such!id").status_code == 404
+        assert client.get("/s/" + "x" * 40 + "/thanks").status_code == 404
+        assert APIClient().get("/api/v1/public/surveys/no~such!id").status_code == 404
+        assert APIClient().options("/api/v1/public/surveys/no~such!id").status_code == 404
