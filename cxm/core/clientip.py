@@ -46,10 +46,12 @@ def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, networks: t
 def client_ip(remote_addr: str, forwarded_for: str = "") -> str:
     """The client's address from the peer's address and the X-Forwarded-For header (see the module)."""
     networks = trusted_proxies()
+    if not networks:
+        return remote_addr or "unknown"  # no proxy is trusted: the peer, whatever the header says
     peer = _parse(remote_addr or "")
     if peer is None:
         return remote_addr or "unknown"
-    if not networks or not forwarded_for or not _trusted(peer, networks):
+    if not forwarded_for or not _trusted(peer, networks):
         return str(peer)
     client = peer
     for hop in reversed(forwarded_for.split(",")):
