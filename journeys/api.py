@@ -357,7 +357,9 @@ def read_records(request: Request) -> list[Any]:
     if len(raw) > limit:
         raise PayloadTooLarge()
     try:
-        payload = loads_strict(raw)  # NUL, lone surrogates, NaN, deep nesting: 400 before any write
+        # NaN, Infinity and deep nesting: 400 before any write; text a database cannot store (NUL,
+        # a lone surrogate) rejects only its own record (journeys.ingest).
+        payload = loads_strict(raw, check_text=False)
     except JsonRejected as exc:
         raise exceptions.ParseError(str(exc)) from None
     if isinstance(payload, dict) and set(payload) == {"records"}:

@@ -33,9 +33,12 @@ def _finite(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 
 
-def loads_strict(raw: bytes | str) -> Any:
+def loads_strict(raw: bytes | str, *, check_text: bool = True) -> Any:
     """The parsed JSON; raises JsonRejected for bad JSON and for values the database cannot store.
-    Bytes must be UTF-8 (RFC 8259), decoded strictly: an encoded surrogate is not UTF-8."""
+    Bytes must be UTF-8 (RFC 8259), decoded strictly: an encoded surrogate is not UTF-8.
+
+    `check_text=False` leaves NUL characters and lone surrogates in text to the caller (bulk imports
+    reject the one record that holds them, not the whole body); the rest is refused all the same."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         data = _DECODER.decode(text)
@@ -49,7 +52,7 @@ def loads_strict(raw: bytes | str) -> Any:
     # NUL or a lone surrogate can only come from a \\u escape, and nesting beyond MAX_DEPTH needs
     # more than MAX_DEPTH brackets.
     if "\\u" in text or text.count("[") + text.count("{") > MAX_DEPTH:
-        problem = unstorable(data)
+        problem = unstorable(data, check_text=check_text)
         if problem:
             raise JsonRejected(problem)
     return data
@@ -67,14 +70,14 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def unstorable(data: Any) -> str | None:
+def unstorable(data: Any, *, check_text: bool = True) -> str | None:
     """Why parsed JSON cannot be stored (see `text_problem`, and nesting beyond MAX_DEPTH), or None.
     Iterative: a deep value cannot exhaust the stack here."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            problem = text_problem(value)
+            problem = text_problem(value) if check_text else None
             if problem:
                 return problem
         elif isinstance(value, dict | list):

@@ -41,11 +41,35 @@ def test_integrator_api_refuses_unstorable_json(api_client, raw, fragment):
     assert r.json()["error"]["code"] == "parse_error" and fragment in r.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("raw", "fragment"), BAD_BODIES)
-def test_bulk_endpoints_refuse_unstorable_json(api_client, raw, fragment):
+@pytest.mark.parametrize(("raw", "fragment"), BAD_BODIES[2:])
+def test_bulk_endpoints_refuse_unparseable_json(api_client, raw, fragment):
     r = api_client.post("/api/v1/customers/bulk", data=f"[{raw}]", content_type="application/json")
     assert r.status_code == 400, r.content
     assert r.json()["error"]["code"] == "parse_error" and fragment in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "reason"),
+    [
+        ('{"external_id": "C2", "name": "Li\\u0000"}', "name", "NUL"),
+        ('{"external_id": "C2", "city": "\\udc00"}', "city", "surrogate"),
+        ('{"external_id": "C2", "attributes": {"k": "\\ud800"}}', "attributes", "surrogate"),
+        ('{"external_id": "C2", "attributes": {"k\\u0000": 1}}', "attributes", "NUL"),
+    ],
+)
+def test_bulk_rejects_only_the_record_with_unstorable_text(api_client, organization, record, field, reason):
+    from journeys.models import Customer
+
+    body = f'[{{"external_id": "C1", "name": "李伟"}}, {record}]'
+    r = api_client.post("/api/v1/customers/bulk", data=body, content_type="application/json")
+    assert r.status_code in (200, 201), r.content
+    result = r.json()
+    assert (result["created"], result["rejected"]) == (1, 1)
+    assert result["errors"][0]["index"] == 1 and result["errors"][0]["field"] == field
+    assert reason in result["errors"][0]["reason"]
+    assert list(Customer.objects.filter(organization=organization).values_list("external_id", "name")) == [
+        ("C1", "李伟")
+    ]
 
 
 def test_integrator_response_refuses_nan_in_hidden_fields(api_client, organization):
