@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from cxm.core.widgets import IsoDateInput
 from journeys.models import Touchpoint
 
 from .models import CSAT_SCALES, Question, QuestionKind, ResponseChannel, Survey
@@ -189,8 +191,8 @@ class QuestionForm(forms.Form):
 
 
 class ResponseFilterForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), required=False, widget=IsoDateInput())
+    end = forms.DateField(label=_("To"), required=False, widget=IsoDateInput())
     survey = forms.ModelChoiceField(label=_("Survey"), queryset=Survey.objects.none(), required=False)
     touchpoint = forms.ModelChoiceField(
         label=_("Touchpoint"), queryset=Touchpoint.objects.none(), required=False
@@ -237,6 +239,22 @@ class ResponseFilterForm(forms.Form):
         return data
 
 
+class CustomerPickerForm(forms.Form):
+    """The share page's customer search: text (external id, name, email) and a metrics segment."""
+
+    q = forms.CharField(
+        label=_("Search customers"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("External id, name or email")}),
+    )
+    segment = forms.ChoiceField(label=_("Segment"), required=False)
+
+    def __init__(self, *args: Any, segment_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].choices = [("", _("All customers")), *segment_choices]  # type: ignore[attr-defined]
+
+
 class InviteForm(forms.Form):
     customers = forms.ModelMultipleChoiceField(
         label=_("Customers"),
@@ -244,6 +262,7 @@ class InviteForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    everyone_matching = forms.BooleanField(label=_("Every customer matching the search"), required=False)
     external_ids = forms.CharField(
         label=_("Or paste customer ids"),
         required=False,
@@ -252,21 +271,48 @@ class InviteForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Email language"), choices=LANGUAGE_CHOICES)
 
-    def __init__(self, *args: Any, organization: Any, customer_queryset: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organization: Any, customer_queryset: Any, matching_queryset: Any, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["customers"].queryset = customer_queryset  # type: ignore[attr-defined]
         self.organization = organization
+        self.matching_queryset = matching_queryset
+        self.found: dict[int, Any] = {}
 
-    def chosen(self) -> list[Any]:
+    def clean(self) -> dict[str, Any]:
         from journeys.models import Customer
 
-        chosen = {c.id: c for c in self.cleaned_data.get("customers") or []}
-        raw = (self.cleaned_data.get("external_ids") or "").replace(",", "\n")
-        ids = [x.strip() for x in raw.splitlines() if x.strip()]
-        if ids:
-            for c in Customer.objects.filter(organization=self.organization, external_id__in=ids):
-                chosen[c.id] = c
-        return list(chosen.values())
+        data = super().clean()
+        raw = (data.get("external_ids") or "").replace(",", "\n")
+        ids = list(dict.fromkeys(x.strip() for x in raw.splitlines() if x.strip()))
+        found = {
+            c.external_id: c
+            for c in Customer.objects.filter(organization=self.organization, external_id__in=ids)
+        }
+        missing = [x for x in ids if x not in found]
+        if missing:
+            # Every pasted id is accounted for: a typo is shown, never dropped without a word.
+            self.add_error(
+                "external_ids",
+                ngettext(
+                    "%(count)d id not found: %(ids)s",
+                    "%(count)d ids not found: %(ids)s",
+                    len(missing),
+                )
+                % {"count": len(missing), "ids": ", ".join(missing)},
+            )
+        chosen = {c.id: c for c in data.get("customers") or []}
+        chosen.update({c.id: c for c in found.values()})
+        if data.get("everyone_matching"):
+            chosen.update({c.id: c for c in self.matching_queryset})
+        if not chosen and not missing:
+            raise forms.ValidationError(_("Choose at least one customer."))
+        self.found = chosen
+        return data
+
+    def chosen(self) -> list[Any]:
+        return list(self.found.values())
 
 
 class QrForm(forms.Form):

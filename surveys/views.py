@@ -20,20 +20,23 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
-from journeys.models import Customer
+from journeys import selectors as journeys_selectors
+from metrics import selectors as metrics_selectors
 
 from . import selectors, services
 from .content import TEMPLATES, localised, pick_language, scale_labels
 from .emails import survey_url
-from .forms import InviteForm, QrForm, QuestionForm, ResponseFilterForm, SurveyForm
+from .forms import CustomerPickerForm, InviteForm, QrForm, QuestionForm, ResponseFilterForm, SurveyForm
 from .models import (
     CHANNELS,
     Invitation,
+    InvitationStatus,
     Question,
     QuestionKind,
     Response,
@@ -204,15 +207,30 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey, pk=pk)
     organization = request.organization  # type: ignore[attr-defined]
-    customers = (
-        Customer.objects.filter(organization=organization, unsubscribed=False)
-        .exclude(email="")
-        .order_by("-id")
+    # Who can be invited: subscribed customers with an email; the picker narrows them by a search
+    # and a metrics segment, a page at a time.
+    invitable = journeys_selectors.customer_list(
+        organization=organization, filters={"unsubscribed": "false", "erased": "false"}
+    ).exclude(email="")
+    picker = CustomerPickerForm(
+        request.GET or request.POST or None, segment_choices=metrics_selectors.segment_choices()
     )
+    matching = invitable
+    if picker.is_bound and picker.is_valid():
+        if picker.cleaned_data["q"]:
+            matching = matching.filter(journeys_selectors.customer_search(picker.cleaned_data["q"]))
+        if picker.cleaned_data["segment"]:
+            matching = matching.filter(
+                id__in=metrics_selectors.segment_customer_ids(
+                    organization=organization, segment=picker.cleaned_data["segment"]
+                )
+            )
+    matching = matching.order_by("name", "external_id", "id")
     invite_form = InviteForm(
         request.POST or None,
         organization=organization,
-        customer_queryset=customers,
+        customer_queryset=invitable,
+        matching_queryset=matching,
         initial={"language": survey.default_language},
     )
     if request.method == "POST":
@@ -249,11 +267,18 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("customer")
         .order_by("-created_at")[:50]
     )
-    counts = dict(
-        Invitation.objects.filter(organization=organization, survey=survey)
+    status_labels = dict(InvitationStatus.choices)
+    counts = [
+        (str(status_labels.get(status, status)), n)
+        for status, n in Invitation.objects.filter(organization=organization, survey=survey)
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
+        .order_by("status")
+    ]
+    customer_page = Paginator(matching, 50).get_page(request.GET.get("page"))
+    picker_query = urlencode(
+        {k: v for k, v in (picker.data.items() if picker.is_bound else []) if k in ("q", "segment") and v}
     )
     return render(
         request,
@@ -266,10 +291,13 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
             "qr_query": query,
             "embed_src": settings.SITE_URL + "/static/cxm/embed.js",
             "invite_form": invite_form,
+            "picker": picker,
+            "picker_query": picker_query,
             "qr_form": qr_form,
             "invitations": invitations,
             "invitation_counts": counts,
-            "customers_shown": customers[:100],
+            "customer_page": customer_page,
+            "selected_ids": {str(v) for v in invite_form["customers"].value() or []},
         },
     )
 
