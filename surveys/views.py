@@ -579,6 +579,12 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
                     a.question_id: (a.number if a.number is not None else (a.choices or a.text))
                     for a in invitation.response.answers.all()  # type: ignore[union-attr]
                 }
+                if params.get("score", ""):
+                    # The score the customer just clicked in the email wins over the one they sent
+                    # before (each link of the email's row names its score).
+                    primary = next((q for q in survey.questions.all() if q.score_range()), None)
+                    if primary is not None:
+                        values.pop(primary.id, None)
             return render(
                 request, "surveys/link.html", _link_context(survey, language, params, values=values)
             )
