@@ -32,7 +32,17 @@ from metrics import selectors as metrics_selectors
 from . import selectors, services
 from .content import TEMPLATES, localised, pick_language, scale_labels
 from .emails import survey_url
-from .forms import CustomerPickerForm, InviteForm, QrForm, QuestionForm, ResponseFilterForm, SurveyForm
+from .forms import (
+    CHOICE_KINDS,
+    CustomerPickerForm,
+    InviteForm,
+    OptionFormSet,
+    QrForm,
+    QuestionForm,
+    ResponseFilterForm,
+    SurveyForm,
+    option_initial,
+)
 from .models import (
     CHANNELS,
     Invitation,
@@ -134,16 +144,33 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey, pk=pk)
     question = scoped_get_or_404(request, Question, pk=question_pk, survey=survey) if question_pk else None
-    form = QuestionForm(request.POST or None, survey=survey, question=question)
-    if request.method == "POST" and form.is_valid():
+    data = request.POST.copy() if request.method == "POST" else None
+    adding_row = data is not None and "add_option" in data
+    if adding_row and data is not None:
+        # Without JavaScript, "Add an option" posts the form back with one more empty row.
+        total = data.get("options-TOTAL_FORMS", "0")
+        data["options-TOTAL_FORMS"] = str(int(total) + 1 if total.isdigit() else 1)
+    form = QuestionForm(data, survey=survey, question=question)
+    # Posted rows are read as they are (compared with no initial, an unchanged row still counts).
+    options = OptionFormSet(
+        data, initial=None if data is not None else option_initial(question), prefix="options"
+    )
+    options_errors: list[str] = []
+    # Only a choice question has options: another kind's rows (or none posted at all) are not checked.
+    needs_options = data is not None and data.get("kind") in CHOICE_KINDS
+    if data is not None and not adding_row and form.is_valid() and (not needs_options or options.is_valid()):
         try:
+            fields = form.question_fields(options=options.options() if needs_options else [])
             if question is None:
-                services.question_create(survey=survey, **form.question_fields())
+                services.question_create(survey=survey, **fields)
             else:
-                services.question_update(question=question, **form.question_fields())
+                services.question_update(question=question, **fields)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
-                target = {"show_if": "show_if_question", "options": "options_text"}.get(field, field)
+                if field == "options":
+                    options_errors.extend(errors)
+                    continue
+                target = {"show_if": "show_if_question"}.get(field, field)
                 form.add_error(target if target in form.fields else None, errors)
         else:
             messages.success(request, _("Question saved."))
@@ -151,7 +178,15 @@ def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None)
     return render(
         request,
         "surveys/question_form.html",
-        {"nav": "surveys", "survey": survey, "question": question, "form": form},
+        {
+            "nav": "surveys",
+            "survey": survey,
+            "question": question,
+            "form": form,
+            "options": options,
+            "options_errors": options_errors,
+            "choice_kinds": [str(k) for k in CHOICE_KINDS],
+        },
     )
 
 
