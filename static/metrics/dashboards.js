@@ -31,6 +31,22 @@
       });
     });
   }
+  function categoryCount(traces) {
+    return traces.reduce(function (n, t) { return Math.max(n, (t.y || []).length); }, 0);
+  }
+  // Vertical bars over many named categories do not fit a phone: their labels would run into one
+  // another. There they turn into horizontal bars, one readable row per category.
+  function flipWhenNarrow(el, traces, layout) {
+    var bars = traces.length && traces.every(function (t) {
+      return t.type === "bar" && Array.isArray(t.x) && t.x.some(function (v) { return typeof v === "string" && isNaN(+v); });
+    });
+    if (!bars || el.clientWidth / traces[0].x.length >= 70) return false;
+    traces.forEach(function (t) { var x = t.x; t.x = t.y; t.y = x; t.orientation = "h"; });
+    var xaxis = layout.xaxis, yaxis = layout.yaxis;
+    layout.xaxis = yaxis || {};
+    layout.yaxis = Object.assign({}, xaxis || {}, { autorange: "reversed" });
+    return true;
+  }
   // A chart without a single value shows a sentence, not empty axes.
   function hasData(traces) {
     return traces.some(function (t) {
@@ -56,8 +72,9 @@
       el.setAttribute("data-rendered", "1");
       return;
     }
-    wrapCategories(traces);
     layout = layout || {};
+    if (flipWhenNarrow(el, traces, layout)) layout.height = Math.max(320, 90 + categoryCount(traces) * (16 + 12 * traces.length));
+    wrapCategories(traces);
     ["xaxis", "yaxis"].forEach(function (n) { axis(layout, n); });
     if (layout.yaxis2) layout.yaxis2.automargin = true;
     var base = { margin: { l: 50, r: 20, t: 10, b: 50 }, legend: { orientation: "h", y: -0.25, yanchor: "top" }, font: { family: getComputedStyle(document.body).fontFamily } };
