@@ -34,11 +34,11 @@
   function categoryCount(traces) {
     return traces.reduce(function (n, t) { return Math.max(n, (t.y || []).length); }, 0);
   }
-  // Vertical bars over many named categories do not fit a phone: their labels would run into one
-  // another. There they turn into horizontal bars, one readable row per category.
+  // Vertical bars over many named categories (not periods) do not fit a phone: their labels would run
+  // into one another. There they turn into horizontal bars, one readable row per category.
   function flipWhenNarrow(el, traces, layout) {
     var bars = traces.length && traces.every(function (t) {
-      return t.type === "bar" && Array.isArray(t.x) && t.x.some(function (v) { return typeof v === "string" && isNaN(+v); });
+      return t.type === "bar" && Array.isArray(t.x) && t.x.some(function (v) { return typeof v === "string" && isNaN(+v) && !/^\d{4}-/.test(v); });
     });
     if (!bars || el.clientWidth / traces[0].x.length >= 70) return false;
     traces.forEach(function (t) { var x = t.x; t.x = t.y; t.y = x; t.orientation = "h"; });

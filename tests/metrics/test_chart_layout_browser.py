@@ -80,6 +80,12 @@ def test_axes_make_room_and_long_names_wrap(browser, live_server, organization, 
             overlaps = page.locator(f"[data-chart='{name}']").evaluate(OVERLAPS)
             assert overlaps == 0, (width, name)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # bars over periods stay upright: time runs left to right on every width
+        for url, name in (("/dashboards/", "volume"), ("/dashboards/value/", "lifecycle")):
+            _rendered(page, live_server, url)
+            chart = page.locator(f"[data-chart='{name}']")
+            assert chart.get_attribute("data-empty") is None
+            assert chart.evaluate("el => el.data[0].orientation || null") is None, (width, name)
         page.context.close()
 
 
