@@ -66,3 +66,22 @@ def test_date_inputs_show_the_default_window(seeded, owner_client, organization)
     assert "Showing the default window" not in chosen
     only_end = owner_client.get("/dashboards/?end=2026-03-31").content.decode()
     assert 'name="start" value="2025-04-01"' in only_end  # 365 days ending on the chosen day
+
+
+def test_clv_model_period_is_named_in_chinese(seeded, owner_client, organization):
+    from metrics.models import Snapshot
+
+    owner_client.get("/dashboards/value/")
+    snapshot = Snapshot.objects.get(organization=organization, dashboard="value", filters_key="default")
+    numbers = {"r": 1.0, "alpha": 2.0, "a": 3.0, "b": 4.0, "log_likelihood": -5.0}
+    snapshot.payload["model"] = {
+        "calibration_end": "2026-09-02",
+        "period": "week",
+        "bgnbd": numbers,
+        "gamma_gamma": {"p": 1.0, "q": 2.0, "gamma": 3.0, "log_likelihood": -4.0},
+    }
+    snapshot.save(update_fields=["payload"])
+    zh = owner_client.get("/dashboards/value/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "校准截止 2026-09-02，周期单位 周。" in zh
+    en = owner_client.get("/dashboards/value/").content.decode()
+    assert "Calibration end 2026-09-02, period week." in en
