@@ -289,7 +289,9 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
                     % {"sent": len(result.invitations), "skipped": len(result.skipped)},
                 )
                 return redirect("survey-share", pk=survey.pk)
-    qr_form = QrForm(request.GET or None, organization=organization)
+    # The QR form and the customer search share the page's query string: each reads only its own fields.
+    qr_bound = bool({"touchpoint", "channel"} & set(request.GET))
+    qr_form = QrForm(request.GET if qr_bound else None, organization=organization)
     qr_params = {}
     if qr_form.is_valid():
         tp = qr_form.cleaned_data.get("touchpoint")

@@ -49,6 +49,7 @@ def test_picker_pages_through_every_customer_not_only_the_newest_100(
 def test_picker_searches_external_id_name_and_email(owner_client, nps_survey, many_customers):
     by_id = owner_client.get(share(nps_survey), {"q": "k0042"}).content.decode()
     assert "1 customer matches" in by_id and "Customer 0042" in by_id
+    assert "This field is required." not in by_id  # the QR form beside it is not touched by a search
     by_name = owner_client.get(share(nps_survey), {"q": "张"}).content.decode()
     assert "ZHANG-1" in by_name and "Customer 0001" not in by_name
     by_email = owner_client.get(share(nps_survey), {"q": "zw@example"}).content.decode()
