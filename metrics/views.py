@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -48,9 +49,15 @@ def on_demand_limit() -> int:
 
 def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
     try:
-        return MetricFilters.from_params(request.GET), {}
+        filters = MetricFilters.from_params(request.GET)
     except FilterError as error:
         return MetricFilters(), error.errors
+    # The date inputs always show the window; applied unchanged, they name the default window, whose
+    # snapshot is precomputed.
+    default = MetricFilters().resolved(request.organization)  # type: ignore[attr-defined]
+    if filters.start and (filters.start, filters.end) == (default.start, default.end):
+        filters = replace(filters, start=None, end=None)
+    return filters, {}
 
 
 def _resolve_snapshot(

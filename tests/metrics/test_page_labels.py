@@ -85,3 +85,18 @@ def test_clv_model_period_is_named_in_chinese(seeded, owner_client, organization
     assert "校准截止 2026-09-02，周期单位 周。" in zh
     en = owner_client.get("/dashboards/value/").content.decode()
     assert "Calibration end 2026-09-02, period week." in en
+
+
+def test_applying_the_shown_default_window_keeps_the_precomputed_snapshot(seeded, owner_client, organization):
+    from metrics.models import Snapshot
+
+    owner_client.get("/dashboards/")
+    before = Snapshot.objects.filter(organization=organization).count()
+    today = timezone.localdate(timezone=organization.tzinfo)
+    start = today - timedelta(days=364)
+    html = owner_client.get(f"/dashboards/?start={start}&end={today}&bucket=week").content.decode()
+    assert "Showing the default window: the last 365 days." in html
+    assert Snapshot.objects.filter(organization=organization).count() == before
+    other = owner_client.get(f"/dashboards/?start={start + timedelta(days=1)}&end={today}").content.decode()
+    assert "Showing the default window" not in other
+    assert f'name="start" value="{start + timedelta(days=1)}"' in other
