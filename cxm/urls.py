@@ -9,10 +9,12 @@ from cxm.api import exceptions as api_errors
 from cxm.api.urls import docs_urlpatterns
 from cxm.core import views as core_views
 from cxm.core.unavailable import is_database_unavailable, service_unavailable
+from cxm.tenancy import views as tenancy_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("admin/login/", tenancy_views.admin_login),  # the site's login limits, before the admin's own URL
     path("admin/", admin.site.urls),
     path("api/v1/", include("cxm.api.urls")),
     path("api/", include(docs_urlpatterns)),
