@@ -36,7 +36,7 @@ out = {
     "login": answer(client.post("/accounts/login/", {"username": "a@b.c", "password": "x"})),
     "api": answer(client.get("/api/v1/organization/", HTTP_AUTHORIZATION="Bearer cxm_nope")),
 }
-submit = asyncio.run(call(asgi_public_responses, "POST", "/api/v1/public/surveys/abc/responses",
+submit = asyncio.run(call(asgi_public_responses, "POST", "/api/v1/public/surveys/AbCdEfGhIjKl/responses",
                           b'{"answers": {}}', [("content-type", "application/json")]))
 out["submit"] = {"status": submit.status_code, "retry_after": submit.get("Retry-After"),
                  "type": submit.get("Content-Type"), "body": submit.content.decode()}
