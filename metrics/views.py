@@ -142,7 +142,7 @@ def _chart_labels() -> dict[str, Any]:
 
 def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
-    services.recompute_if_stale_in_process(organization_id=organization.pk)
+    services.recompute_queue_if_due(organization_id=organization.pk)
     filters, errors = _filters(request)
     snapshot, job = _resolve_snapshot(request, dashboard, filters)
     status = selectors.recompute_status(organization=organization)
@@ -234,6 +234,7 @@ def status(request: HttpRequest) -> JsonResponse:
             "computed_at": snapshot.computed_at.isoformat() if snapshot else None,
             "progress": 1.0 if snapshot else job.get("progress", 0.0),
             "running": state["running"],
+            "stale": state["stale"],
         }
     )
 

@@ -117,8 +117,10 @@ else:
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://"
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL) or None
-# Without a broker (the embedded default) tasks run in-process, with the same code path.
+# Without a broker (the embedded default) tasks run in-process, with the same code path: queued to
+# background threads of the process (cxm.core.background), so no request waits for one.
 CELERY_TASK_ALWAYS_EAGER = not (REDIS_URL or os.environ.get("CELERY_BROKER_URL"))
+TASKS_IN_BACKGROUND = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("metrics"), Queue("imports"), Queue("notifications")]
@@ -143,10 +145,10 @@ CELERY_TIMEZONE = "UTC"
 METRICS_RECOMPUTE_DEBOUNCE = int(os.environ.get("METRICS_RECOMPUTE_DEBOUNCE", "30"))
 # Filtered views over at most this many responses are computed within the request; larger ones are queued.
 METRICS_ON_DEMAND_MAX_RESPONSES = int(os.environ.get("METRICS_ON_DEMAND_MAX_RESPONSES", "200000"))
-# With a broker, new data queues a debounced recompute. Without one (the embedded default) new data
-# only marks the dashboards stale, and the next dashboard visit brings them up to date in-process,
-# so that no customer's survey answer waits for a recompute.
-METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", not CELERY_TASK_ALWAYS_EAGER)
+# New data queues a debounced recompute (on a worker, or without a broker in a background thread of
+# this process). Off: new data only marks the dashboards stale, and beat (or, without a broker, the
+# next dashboard visit) queues the recompute.
+METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", True)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
