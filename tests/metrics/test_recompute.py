@@ -271,27 +271,6 @@ def test_demo_seed_fits_clv_and_recomputes(organization):
 
 
 @pytest.mark.django_db
-@override_settings(METRICS_RECOMPUTE_ON_SIGNAL=False, CELERY_TASK_ALWAYS_EAGER=True)
-def test_embedded_default_marks_stale_on_signal_and_recomputes_on_the_next_visit(organization, owner_client):
-    """Without a broker a survey answer never waits for a recompute: the signal only marks the
-    dashboards stale, and the next dashboard visit brings them up to date in-process."""
-    services.recompute_run(organization_id=organization.pk)
-    runs = RecomputeState.objects.get(organization=organization).runs
-    s, c = _small_data(organization)
-    for _ in range(3):
-        response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
-    state = RecomputeState.objects.get(organization=organization)
-    assert state.runs == runs and state.stale_since is not None
-    owner_client.get("/dashboards/")
-    state.refresh_from_db()
-    assert state.runs == runs + 1 and state.stale_since is None
-    overview = Snapshot.objects.get(organization=organization, dashboard="overview", filters_key="default")
-    assert overview.computed_at >= state.finished_at - timedelta(seconds=5)
-    owner_client.get("/dashboards/")
-    assert RecomputeState.objects.get(organization=organization).runs == runs + 1  # fresh: no rerun
-
-
-@pytest.mark.django_db
 def test_a_burst_of_signals_costs_one_database_write(organization, django_assert_max_num_queries):
     """Survey submissions send a signal per response; only the first of a burst touches the database."""
     with override_settings(METRICS_RECOMPUTE_ON_SIGNAL=False):
