@@ -53,5 +53,10 @@ def test_upload_returns_before_the_import_and_the_progress_moves(
     release.set()
     assert background_tasks.wait_idle(DEADLINE)
     status = owner_client.get(f"/imports/{job.pk}/status/").json()
-    assert (status["status"], status["processed"], status["percent"], status["finished"]) == ("done", 6, 100, True)
+    assert (status["status"], status["processed"], status["percent"], status["finished"]) == (
+        "done",
+        6,
+        100,
+        True,
+    )
     assert Customer.objects.filter(organization=organization).count() == 6

@@ -8,8 +8,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from metrics import services
@@ -100,7 +100,9 @@ def test_a_burst_of_answers_makes_one_background_run(background_tasks, organizat
     assert _overview(organization).payload["summary"]["nps"]["n"] == 2
 
 
-def test_the_first_visit_queues_the_first_computation(background_tasks, organization, owner_client, held_compute):
+def test_the_first_visit_queues_the_first_computation(
+    background_tasks, organization, owner_client, held_compute
+):
     started, release = held_compute
     _data(organization)
     html = owner_client.get("/dashboards/").content.decode()
@@ -120,7 +122,9 @@ def test_a_visit_requeues_a_recompute_that_was_lost(background_tasks, organizati
     services.recompute_run(organization_id=organization.pk)
     before = _overview(organization).computed_at
     long_ago = timezone.now() - timedelta(minutes=10)
-    RecomputeState.objects.filter(organization=organization).update(stale_since=long_ago, requested_at=long_ago)
+    RecomputeState.objects.filter(organization=organization).update(
+        stale_since=long_ago, requested_at=long_ago
+    )
     html = owner_client.get("/dashboards/").content.decode()
     assert "a recompute is queued" in html or "Recomputing…" in html
     assert background_tasks.wait_idle(DEADLINE)
