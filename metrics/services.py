@@ -12,7 +12,6 @@ import time
 import uuid
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -176,38 +175,58 @@ def _customer_value_rows(organization: Organization, frame: pd.DataFrame, now: d
     )
 
 
+PreparedValues = pd.DataFrame | tuple[list[str], list[tuple[Any, ...]]]
+
+
 def _customer_values_prepare(
     organization: Organization, frame: pd.DataFrame, now: datetime
-) -> pd.DataFrame | list[CustomerValue]:
-    """The rows to store, built before the write transaction opens: on SQLite (one writer at a
-    time) the transaction then holds only the DELETE and the INSERTs, and submissions arriving
-    meanwhile wait a moment, never long. PostgreSQL takes the frame (COPY)."""
+) -> PreparedValues:
+    """The rows to store, built before the write transaction opens, so that on SQLite (one writer at
+    a time) the transaction holds only the DELETE and the INSERTs. PostgreSQL takes the frame (COPY)."""
     rows = _customer_value_rows(organization, frame, now)
     if connection.vendor == "postgresql":
         return rows
-    objects = []
-    for record in rows.to_dict("records"):
-        clean = {
-            key: (None if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)) else value)
-            for key, value in record.items()
-        }
-        clean["historical_value"] = Decimal(str(clean["historical_value"]))
-        for key in ("first_purchase_at", "last_purchase_at", "latest_nps_at", "computed_at"):
-            stamp = clean[key]
-            if stamp is not None:
-                clean[key] = stamp.to_pydatetime()
-        objects.append(CustomerValue(**clean))
-    return objects
+    return list(rows.columns), _insert_tuples(rows)
 
 
-def _store_customer_values(organization: Organization, prepared: pd.DataFrame | list[CustomerValue]) -> None:
+def _store_customer_values(organization: Organization, prepared: PreparedValues) -> None:
     """Replace the organization's per-customer values (inside the recompute's transaction)."""
     CustomerValue.objects.filter(organization=organization).delete()
     if isinstance(prepared, pd.DataFrame):
         if not prepared.empty:
             _copy_customer_values(prepared)
-    elif prepared:
-        CustomerValue.objects.bulk_create(prepared, batch_size=2000)
+        return
+    columns, tuples = prepared
+    if tuples:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {CustomerValue._meta.db_table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join(['%s'] * len(columns))})",
+                tuples,
+            )
+
+
+def _insert_tuples(rows: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows as tuples of the values Django's SQLite backend stores (UTC text for datetimes, text
+    for decimals, None for missing values), converted a column at a time. 40,000 rows: well under a
+    second, against ten times that through bulk_create."""
+    columns: list[list[Any]] = []
+    for name in rows.columns:
+        column = rows[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            # As Django writes them (str() of the naive UTC value): no fraction when it is zero.
+            text = (
+                pd.to_datetime(column, utc=True)
+                .dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+                .str.replace(r"\.000000$", "", regex=True)
+            )
+            columns.append(text.astype(object).where(column.notna(), None).tolist())
+        elif name == "historical_value":
+            columns.append([f"{value:.2f}" for value in column.tolist()])
+        else:
+            values = column.astype(object).where(column.notna(), None).tolist()
+            columns.append([int(v) if isinstance(v, np.integer) else v for v in values])
+    return list(zip(*columns, strict=True))
 
 
 def _copy_customer_values(rows: pd.DataFrame) -> None:
