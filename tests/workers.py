@@ -32,7 +32,8 @@ def celery_worker(*, redis_url: str, **env: str) -> Iterator[tuple[Celery, str]]
         command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        yield Celery(broker=redis_url, backend=redis_url), queue
+        # Not the current app: shared tasks of this process must keep resolving to cxm's own app.
+        yield Celery(broker=redis_url, backend=redis_url, set_as_current=False), queue
     finally:
         worker.terminate()
         try:

@@ -128,6 +128,8 @@ def test_a_visit_requeues_a_recompute_that_was_lost(background_tasks, organizati
     html = owner_client.get("/dashboards/").content.decode()
     assert "a recompute is queued" in html or "Recomputing…" in html
     assert background_tasks.wait_idle(DEADLINE)
+    state = RecomputeState.objects.get(organization=organization)
+    assert (state.runs, state.last_error, state.stale_since) == (2, "", None)
     assert _overview(organization).computed_at > before
     # Queued lately (inside the debounce and its grace): a visit does not queue it twice.
     now = timezone.now()
@@ -152,6 +154,8 @@ def test_recompute_now_skips_the_debounce(background_tasks, organization, owner_
     r = owner_client.post("/dashboards/recompute/", {"next": "/dashboards/"})
     assert r.status_code == 302
     assert background_tasks.wait_idle(DEADLINE)  # an hour-long countdown would not be idle
+    state = RecomputeState.objects.get(organization=organization)
+    assert (state.runs, state.last_error) == (2, "")
     assert _overview(organization).computed_at > before
 
 
