@@ -126,7 +126,11 @@ class _Runner:
             self._heap.clear()
             self._condition.notify_all()
             if dropped:
-                logger.info("background: %s queued task(s) dropped at exit", dropped)
+                logger.info(
+                    "background: %s task(s) still waiting for their countdown dropped at exit "
+                    "(what they were for stays marked in the database)",
+                    dropped,
+                )
             while self._running and time.monotonic() < deadline:
                 logger.info("background: waiting for %s", ", ".join(sorted(self._running)))
                 self._condition.wait(min(deadline - time.monotonic(), 5.0))

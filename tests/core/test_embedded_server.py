@@ -196,3 +196,31 @@ def test_submissions_and_pages_never_wait_for_a_background_recompute(embedded_se
     log = server["log"].read_text()
     assert "database is locked" not in log and " 500 " not in log
     database.close()
+
+
+@pytest.mark.browser
+def test_the_dashboard_says_a_recompute_runs_and_reloads_itself_when_it_is_stored(embedded_server, browser):
+    server, var = embedded_server, embedded_server["var"]
+    first, results = _submit_many(server, 1)
+    first[0].join(DEADLINE)
+    assert results[0][0] == 201, results
+    _wait(lambda: (var / "computing").exists(), "the background recompute to start")
+
+    context = browser.new_context(locale="zh-CN")
+    context.add_cookies([{"name": "sessionid", "value": server["session"], "url": server["base"]}])
+    page = context.new_page()
+    page.goto(server["base"] + "/dashboards/")
+    assert page.locator("[data-recomputing]").inner_text() == "正在重新计算…"
+    shown = page.locator(".dash-status").get_attribute("data-computed-at")
+    assert shown
+    (var / "compute-go").touch()
+    (var / "write-go").touch()
+    # dashboards.js polls the status and reloads the page once a newer snapshot is stored.
+    page.wait_for_function(
+        "shown => document.querySelector('.dash-status').getAttribute('data-computed-at') !== shown",
+        arg=shown,
+        timeout=DEADLINE * 1000,
+    )
+    assert page.locator("[data-recomputing]").count() == 0
+    assert page.locator("[data-chart]").count() > 0
+    context.close()
