@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 run: install
 	@mkdir -p var
 	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo
+	PORT=$(PORT) $(MANAGE) seed_demo
 	@echo ""
 	@echo "  cxm is running at http://127.0.0.1:$(PORT)/  (demo login printed above)"
 	@echo ""

@@ -41,6 +41,7 @@ def test_make_run_passes_its_port_to_the_server():
     )
     assert done.returncode == 0, done.stderr
     assert "PORT=9000 .venv/bin/python manage.py runserver 127.0.0.1:9000" in done.stdout
+    assert "PORT=9000 .venv/bin/python manage.py seed_demo" in done.stdout
 
 
 def test_site_url_follows_the_port_unless_set():
@@ -91,3 +92,17 @@ def test_invitation_and_member_emails_link_to_the_site_url(
     with django_capture_on_commit_callbacks(execute=True):
         owner_client.post("/settings/members/", {"email": "new@acme.test", "role": "analyst"})
     assert f"{SITE}/accounts/invite/" in mail.outbox[-1].body
+
+
+@pytest.mark.django_db
+def test_demo_surveys_may_be_embedded_by_the_site_itself(site, organization):
+    from io import StringIO
+
+    from journeys import demo as journeys_demo
+    from surveys import demo as surveys_demo
+    from surveys.models import Survey
+
+    journeys_demo.seed(organization=organization, stdout=StringIO(), size="small")
+    surveys_demo.seed(organization=organization, stdout=StringIO(), size="small")
+    origins = {tuple(s.allowed_origins) for s in Survey.objects.filter(organization=organization)}
+    assert origins == {(SITE, "http://localhost:9000")}
