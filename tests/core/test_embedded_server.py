@@ -139,6 +139,29 @@ def _submit_many(
     return threads, results
 
 
+def test_the_embedded_default_settings(tmp_path):
+    """SQLite in WAL mode, writers queue (BEGIN IMMEDIATE, 20 s busy timeout), tasks in background threads."""
+    code = (
+        "import json; from django.conf import settings as s; import django; django.setup(); "
+        "print(json.dumps([s.DATABASES['default']['ENGINE'], s.DATABASES['default']['OPTIONS'], "
+        "s.TASKS_IN_BACKGROUND, s.METRICS_RECOMPUTE_ON_SIGNAL]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    engine, options, background, on_signal = json.loads(done.stdout.strip().splitlines()[-1])
+    assert engine == "django.db.backends.sqlite3"
+    assert "PRAGMA journal_mode=WAL" in options["init_command"]
+    assert (options["transaction_mode"], options["timeout"]) == ("IMMEDIATE", 20)
+    assert background is True and on_signal is True
+
+
 def test_submissions_and_pages_never_wait_for_a_background_recompute(embedded_server):
     server, var = embedded_server, embedded_server["var"]
     database = sqlite3.connect(var / "cxm.sqlite3")
