@@ -173,3 +173,14 @@ def background_tasks(settings: Any) -> Any:
     settings.METRICS_RECOMPUTE_DEBOUNCE = 1
     yield background.runner
     assert background.runner.wait_idle(180), "background tasks were still running after the test"
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """A page requested in Chinese leaves Chinese active on the test's thread (LocaleMiddleware
+    activates, nothing deactivates): each test starts and ends in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()

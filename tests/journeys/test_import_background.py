@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from journeys import imports
+from journeys import imports, tasks
 from journeys.models import Customer, ImportJob
 
 DEADLINE = 120
@@ -34,12 +34,27 @@ def test_upload_returns_before_the_import_and_the_progress_moves(
         return write(**kwargs)
 
     monkeypatch.setattr(imports, "write_clean_rows", held_write)
+    go = threading.Event()
+    run = tasks.import_job_run
+
+    def held_run(**kwargs):
+        assert go.wait(DEADLINE)
+        return run(**kwargs)
+
+    monkeypatch.setattr(tasks, "import_job_run", held_run)
+    # The test database is SQLite in memory with a shared cache, whose table locks do not wait like
+    # a file database's busy timeout: the session is stored first, and the import starts once the
+    # upload's request has returned.
+    assert owner_client.get("/imports/").status_code == 200
     upload = SimpleUploadedFile("people.csv", ROWS.encode(), content_type="text/csv")
     r = owner_client.post("/imports/", {"kind": "customers", "file": upload})
     job = ImportJob.objects.get(organization=organization)
     assert r.status_code == 302 and r["Location"] == f"/imports/{job.pk}/"
+    status = owner_client.get(f"/imports/{job.pk}/status/").json()
+    assert (status["status"], status["finished"]) == ("queued", False)  # returned before the import ran
     page = owner_client.get(r["Location"]).content.decode()
     assert 'data-status-url="/imports/' in page and "import.js" in page
+    go.set()
 
     assert second_batch.wait(DEADLINE)  # the import runs in the background, the request has returned
     status = owner_client.get(f"/imports/{job.pk}/status/").json()
