@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cxm.tenancy.models import Organization
 
-from .models import Channel, ImportKind, Stage
+from .imports import import_kind_choices
+from .models import Channel, Stage
 
 
 class JourneyForm(forms.Form):
@@ -44,7 +45,7 @@ class TouchpointForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=import_kind_choices)
     file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, comma-separated, with a header row."))
     skip_bad_rows = forms.BooleanField(
         label=_("Skip bad rows (otherwise nothing is imported when a row is bad)"), required=False

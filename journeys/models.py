@@ -239,6 +239,16 @@ class ImportJob(TenantModel):
         return f"{self.kind} import {self.pk}"
 
     @property
+    def kind_label(self) -> str:
+        """The kind's name, including kinds other apps register (e.g. survey responses)."""
+        from .imports import import_kind_handler
+
+        try:
+            return str(import_kind_handler(self.kind).label)
+        except ValueError:
+            return self.kind
+
+    @property
     def is_finished(self) -> bool:
         return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import django_filters
@@ -56,10 +57,16 @@ def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
 
 
 def _submit(
-    snapshot: selectors.SurveySnapshot, data: dict[str, Any], default_channel: str, request: Any
+    snapshot: selectors.SurveySnapshot,
+    data: dict[str, Any],
+    default_channel: str,
+    request: Any,
+    submitted_at: datetime | None = None,
 ) -> ApiResponse:
     try:
-        result = submit_envelope(snapshot, data, request.headers.get("Idempotency-Key", ""), default_channel)
+        result = submit_envelope(
+            snapshot, data, request.headers.get("Idempotency-Key", ""), default_channel, submitted_at
+        )
     except services.SurveyNotAccepting as exc:
         raise SurveyClosed(f"This survey is {exc.status} and is not accepting responses.") from exc
     except DjangoValidationError as exc:
@@ -439,7 +446,13 @@ class ResponseViewSet(
             raise exceptions.ValidationError({"survey": ["Unknown survey."]})
         snapshot = selectors.survey_snapshot(public_id=survey.public_id)
         assert snapshot is not None
-        return _submit(snapshot, body.validated_data, ResponseChannel.API, request)
+        return _submit(
+            snapshot,
+            body.validated_data,
+            ResponseChannel.API,
+            request,
+            submitted_at=body.validated_data.get("submitted_at"),
+        )
 
 
 class InvitationViewSet(

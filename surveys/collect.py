@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -444,9 +445,15 @@ SUBMIT_ERRORS = (services.SurveyNotAccepting, ValidationError, TimeoutError)
 
 
 def submit_envelope(
-    snapshot: selectors.SurveySnapshot, data: dict[str, Any], idempotency_header: str, default_channel: str
+    snapshot: selectors.SurveySnapshot,
+    data: dict[str, Any],
+    idempotency_header: str,
+    default_channel: str,
+    submitted_at: datetime | None = None,
 ) -> services.SubmitResult:
-    """The one mapping of a submission envelope onto the service, for every collection endpoint."""
+    """The one mapping of a submission envelope onto the service, for every collection endpoint.
+    Only the integrator API (an API key that may write) passes `submitted_at`; the public endpoint
+    never reads it from the envelope."""
     customer = services.customer_resolve(
         organization_id=snapshot.organization_id, reference=data.get("customer")
     )
@@ -454,6 +461,7 @@ def submit_envelope(
         snapshot=snapshot,
         answers=data["answers"],
         customer=customer,
+        submitted_at=submitted_at,
         **envelope_fields(data, idempotency_header, default_channel),
     )
 

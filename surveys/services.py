@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -45,6 +45,10 @@ from .selectors import (
 Actor = AbstractBaseUser | AnonymousUser | None
 MAX_TEXT = 5000
 MAX_KEY = 128
+# Historical answers (imports, integrators) carry their own time: not before 2000, and not later than
+# now plus a small allowance for the sender's clock.
+EARLIEST_SUBMITTED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+SUBMITTED_AT_SKEW = timedelta(minutes=5)
 
 
 class SurveyNotAccepting(Exception):
@@ -378,6 +382,17 @@ def answers_validate(*, snapshot: SurveySnapshot, answers: Any) -> dict[int, Any
     return clean
 
 
+def submitted_at_check(*, value: datetime, now: datetime | None = None) -> datetime:
+    """A historical answer's own time (aware), or ValidationError on `submitted_at`."""
+    if timezone.is_naive(value):
+        raise ValidationError({"submitted_at": _("Give the time with its UTC offset.")})
+    if value < EARLIEST_SUBMITTED_AT:
+        raise ValidationError({"submitted_at": _("submitted_at is before 2000.")})
+    if value > (now or timezone.now()) + SUBMITTED_AT_SKEW:
+        raise ValidationError({"submitted_at": _("submitted_at is in the future.")})
+    return value
+
+
 def visible_questions(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> set[int]:
     visible = set()
     for q in snapshot.questions:
@@ -389,6 +404,11 @@ def visible_questions(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> s
         if _is_int(value) and low <= value <= high:
             visible.add(q.id)
     return visible
+
+
+def answers_check_required(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> dict[int, Any]:
+    """The answers the customer was shown; raises ValidationError when a shown required one is missing."""
+    return _check_required(snapshot=snapshot, answers=answers)
 
 
 def _check_required(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> dict[int, Any]:
@@ -502,9 +522,16 @@ def response_prepare(
     idempotency_key: str | None = None,
     hidden_fields: dict[str, Any] | None = None,
     now: datetime | None = None,
+    historical: bool = False,
 ) -> PreparedResponse:
-    """Every check a submission passes before anything is written (no query: the event loop calls it)."""
-    if snapshot.status != SurveyStatus.ACTIVE:
+    """Every check a submission passes before anything is written (no query: the event loop calls it).
+
+    A historical answer (imported with its own time) may belong to a survey that is paused or closed
+    by now, never to a draft."""
+    accepting = (
+        snapshot.status != SurveyStatus.DRAFT if historical else snapshot.status == SurveyStatus.ACTIVE
+    )
+    if not accepting:
         raise SurveyNotAccepting(snapshot.status)
     clean = answers_validate(snapshot=snapshot, answers=answers)
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
@@ -575,12 +602,16 @@ def response_submit(
     hidden_fields: dict[str, Any] | None = None,
     invitation: Invitation | None = None,
     now: datetime | None = None,
+    submitted_at: datetime | None = None,
 ) -> SubmitResult:
     """Record (or add to) the response for this idempotency key; returns only after commit.
 
     The same key again stores nothing twice; with new answers (the comment after the score) it adds
     them, and a changed answer replaces the earlier one (a customer may change their score).
+    `submitted_at` records a historical answer at its own time (integrators importing history).
     """
+    if submitted_at is not None:
+        now = submitted_at_check(value=submitted_at)
     prepared = response_prepare(
         snapshot=snapshot,
         answers=answers,
@@ -592,6 +623,7 @@ def response_submit(
         idempotency_key=idempotency_key,
         hidden_fields=hidden_fields,
         now=now,
+        historical=submitted_at is not None,
     )
     if invitation is None and group_commit_enabled() and not transaction.get_connection().in_atomic_block:
         pending = response_pending(prepared=prepared)
@@ -602,18 +634,21 @@ def response_submit(
     return response_write(prepared=prepared, invitation=invitation)
 
 
-def response_write(*, prepared: PreparedResponse, invitation: Invitation | None = None) -> SubmitResult:
-    """The ordinary path: one transaction that creates the response or merges into the one with this key."""
+def response_write(
+    *, prepared: PreparedResponse, invitation: Invitation | None = None, notify: bool = True
+) -> SubmitResult:
+    """The ordinary path: one transaction that creates the response or merges into the one with this key.
+    A CSV import passes notify=False and sends `response_recorded` once per batch."""
     for attempt in range(2):
         try:
-            return _submit_one(prepared=prepared, invitation=invitation)
+            return _submit_one(prepared=prepared, invitation=invitation, notify=notify)
         except IntegrityError:
             if attempt:  # a concurrent first submission won the insert; the second try merges into it
                 raise
     raise AssertionError("unreachable")
 
 
-def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None) -> SubmitResult:
+def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None, notify: bool) -> SubmitResult:
     snapshot, clean, key, customer_id = prepared.snapshot, prepared.clean, prepared.key, prepared.customer_id
     now = prepared.row_fields["submitted_at"]
     with transaction.atomic():
@@ -688,7 +723,7 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None) ->
                 response=response,
                 answered_at=invitation.answered_at or now,
             )
-        if changed:
+        if changed and notify:
             organization_id, response_id = snapshot.organization_id, response.id
             transaction.on_commit(
                 lambda: signals.response_recorded.send(
