@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Count
+import django_filters
+from django.db.models import Count, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from cxm.api.mixins import OrganizationScopedMixin
+from cxm.core.money import organization_currency
 
 from . import selectors, services
 from .computations.aggregates import responses_for
@@ -255,3 +259,125 @@ class ClvModelView(APIView):
         if model is None:
             raise NotFound("No CLV model has been fitted yet.")
         return Response(services.clv_model_payload(model))
+
+
+# --- Per-customer values and recompute -------------------------------------------------------------
+
+
+class CustomerValueSerializer(serializers.ModelSerializer):
+    """One customer's values from the last recompute; money in the organization's currency."""
+
+    customer = serializers.CharField(source="customer.external_id", read_only=True, help_text="External id.")
+    currency = serializers.SerializerMethodField(help_text="ISO 4217 code of every amount in this row.")
+    historical_clv = serializers.DecimalField(
+        source="historical_value",
+        max_digits=16,
+        decimal_places=2,
+        read_only=True,
+        help_text="Sum of the customer's transactions to date, net of refunds.",
+    )
+    predicted_clv = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Expected value over the next year (BG/NBD + Gamma-Gamma)."
+    )
+    p_alive = serializers.FloatField(read_only=True, allow_null=True, min_value=0, max_value=1)
+    expected_transactions = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = CustomerValue
+        fields = [
+            "customer",
+            "currency",
+            "historical_clv",
+            "predicted_clv",
+            "p_alive",
+            "expected_transactions",
+            "purchase_count",
+            "first_purchase_at",
+            "last_purchase_at",
+            "recency_days",
+            "value_tier",
+            "r_score",
+            "f_score",
+            "m_score",
+            "rfm_segment",
+            "lifecycle_stage",
+            "latest_nps_score",
+            "latest_nps_at",
+            "computed_at",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, row: CustomerValue) -> str:
+        return str(self.context["currency"])
+
+
+class CustomerValueFilter(django_filters.FilterSet):
+    customer = django_filters.CharFilter(field_name="customer__external_id", help_text="External id.")
+    segment = django_filters.CharFilter(field_name="rfm_segment", help_text="RFM segment, e.g. champions.")
+    tier = django_filters.CharFilter(field_name="value_tier", help_text="Value tier, e.g. top.")
+    lifecycle = django_filters.CharFilter(field_name="lifecycle_stage", help_text="Lifecycle stage.")
+    min_clv = django_filters.NumberFilter(field_name="historical_value", lookup_expr="gte")
+    max_clv = django_filters.NumberFilter(field_name="historical_value", lookup_expr="lte")
+    min_predicted_clv = django_filters.NumberFilter(field_name="predicted_clv", lookup_expr="gte")
+    max_predicted_clv = django_filters.NumberFilter(field_name="predicted_clv", lookup_expr="lte")
+
+    class Meta:
+        model = CustomerValue
+        fields = [
+            "customer",
+            "segment",
+            "tier",
+            "lifecycle",
+            "min_clv",
+            "max_clv",
+            "min_predicted_clv",
+            "max_predicted_clv",
+        ]
+
+
+class CustomerValueListView(OrganizationScopedMixin, generics.ListAPIView):
+    """Per-customer values of the last recompute (historical and predicted CLV, P(alive), expected
+    transactions, value tier, RFM scores and segment, lifecycle stage, latest NPS), a cursor page at a
+    time; filters: customer, segment, tier, lifecycle, min_clv/max_clv (historical),
+    min_predicted_clv/max_predicted_clv."""
+
+    serializer_class = CustomerValueSerializer
+    filterset_class = CustomerValueFilter
+
+    def get_queryset(self) -> QuerySet[CustomerValue]:
+        self.queryset = CustomerValue.objects.using(read_alias()).select_related("customer")
+        return super().get_queryset()
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["currency"] = organization_currency(self.request.organization)  # type: ignore[attr-defined]
+        return context
+
+
+class RecomputeStateSerializer(serializers.Serializer):
+    stale = serializers.BooleanField(help_text="New data arrived since the last recompute.")
+    queued = serializers.BooleanField(help_text="A recompute was asked for and has not started.")
+    running = serializers.BooleanField()
+    requested_at = serializers.DateTimeField(allow_null=True)
+    last_computed_at = serializers.DateTimeField(allow_null=True, source="finished_at")
+    last_error = serializers.CharField(allow_blank=True)
+
+
+class RecomputeView(APIView):
+    """The dashboards' recompute: its state, and asking for one now (as the "Recompute now" button)."""
+
+    @extend_schema(responses=RecomputeStateSerializer, operation_id="metrics_recompute_state")
+    def get(self, request: Request) -> Response:
+        """Whether the dashboards are stale, a recompute is queued or running, and when they were last computed."""
+        state = selectors.recompute_status(organization=request.organization)  # type: ignore[attr-defined]
+        return Response(RecomputeStateSerializer(state).data)
+
+    @extend_schema(
+        request=None, responses={202: RecomputeStateSerializer}, operation_id="metrics_recompute_request"
+    )
+    def post(self, request: Request) -> Response:
+        """Queue a recompute now, skipping the debounce (needs a key that may write); answers 202."""
+        organization = request.organization  # type: ignore[attr-defined]
+        services.recompute_request(organization_id=organization.pk, force=True)
+        state = selectors.recompute_status(organization=organization)
+        return Response(RecomputeStateSerializer(state).data, status=202)
