@@ -213,6 +213,7 @@ class MonetizedNpsView(MetricsView):
             json_safe(
                 {
                     "window": self.window(request, filters),
+                    "currency": organization_currency(organization),
                     **money,
                     "revenue_at_risk": snapshot.payload.get("revenue_at_risk") if snapshot else None,
                     "revenue_at_risk_computed_at": snapshot.computed_at if snapshot else None,

@@ -11,6 +11,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from cxm.core.money import money_label
+
 from .computations.segments import LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS
 
 SEGMENT_LABELS = {
@@ -51,6 +53,14 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list[Any]]
+    # Columns holding amounts in `currency`: the page formats them as money, exports keep numbers
+    # and name the currency in the header.
+    money_columns: tuple[int, ...] = ()
+    currency: str = ""
+
+
+def _money_header(label: str, currency: str) -> str:
+    return money_label(label, currency=currency) if currency else label
 
 
 def _r(value: Any, digits: int = 1) -> Any:
@@ -105,7 +115,8 @@ def _score_headers(first: str) -> list[str]:
     ]
 
 
-def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
+def tables_for(dashboard: str, payload: dict[str, Any], currency: str = "") -> list[Table]:
+    """The dashboard's tables; amounts are in `currency` (the organization's)."""
     if not payload:
         return []
     if dashboard == "overview":
@@ -245,7 +256,12 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
             Table(
                 "tiers",
                 _("Value tiers"),
-                [_("Tier"), _("Customers"), _("Historical value"), _("Predicted CLV")],
+                [
+                    _("Tier"),
+                    _("Customers"),
+                    _money_header(_("Historical value"), currency),
+                    _money_header(_("Predicted CLV"), currency),
+                ],
                 [
                     [
                         str(TIER_LABELS.get(t["tier"], t["tier"])),
@@ -255,11 +271,13 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                     ]
                     for t in payload["tiers"]
                 ],
+                money_columns=(2, 3),
+                currency=currency,
             ),
             Table(
                 "segments",
                 _("RFM segments"),
-                [_("Segment"), _("Customers"), _("Historical value")],
+                [_("Segment"), _("Customers"), _money_header(_("Historical value"), currency)],
                 [
                     [
                         str(SEGMENT_LABELS.get(s["segment"], s["segment"])),
@@ -268,11 +286,18 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                     ]
                     for s in payload["segments"]
                 ],
+                money_columns=(2,),
+                currency=currency,
             ),
             Table(
                 "monetized_nps",
                 _("Monetized NPS (%(days)s days after the response)") % {"days": money["days"]},
-                [_("Category"), _("Customers"), _("Revenue per customer"), _("Repeat purchase %")],
+                [
+                    _("Category"),
+                    _("Customers"),
+                    _money_header(_("Revenue per customer"), currency),
+                    _("Repeat purchase %"),
+                ],
                 [
                     [
                         str(CATEGORY_LABELS[r["category"]]),
@@ -282,6 +307,8 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                     ]
                     for r in money["table"]
                 ],
+                money_columns=(2,),
+                currency=currency,
             ),
             Table(
                 "lifecycle",
