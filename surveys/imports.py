@@ -125,7 +125,10 @@ def _record_invalid(exc: ValidationError) -> RecordInvalid:
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
     name, messages = next(iter(errors.items()))
     column = "q_" + name.split(".", 1)[1] if name.startswith("answers.") else name
-    return RecordInvalid(column or None, f"{column}: {messages[0]}" if column else messages[0])
+    # An answer's message does not say which question it is about: name its column (the command prints
+    # only the reason).
+    reason = f"{column}: {messages[0]}" if column.startswith("q_") else messages[0]
+    return RecordInvalid(column or None, reason)
 
 
 def _derived_key(survey_id: int, submitted_at: datetime, customer: str, answers: dict[int, Any]) -> str:

@@ -387,9 +387,9 @@ def submitted_at_check(*, value: datetime, now: datetime | None = None) -> datet
     if timezone.is_naive(value):
         raise ValidationError({"submitted_at": _("Give the time with its UTC offset.")})
     if value < EARLIEST_SUBMITTED_AT:
-        raise ValidationError({"submitted_at": _("submitted_at is before 2000.")})
+        raise ValidationError({"submitted_at": _("The time is before 2000.")})
     if value > (now or timezone.now()) + SUBMITTED_AT_SKEW:
-        raise ValidationError({"submitted_at": _("submitted_at is in the future.")})
+        raise ValidationError({"submitted_at": _("The time is in the future.")})
     return value
 
 

@@ -107,8 +107,12 @@ def test_organization_currency_defaults_to_usd(organization):
 
 def test_customer_page_shows_the_currency(owner_client, shanghai, moment_data):
     customer, _response = moment_data
+    CustomerValue.objects.create(
+        organization=shanghai, customer=customer, predicted_clv=2000.5, computed_at=MOMENT
+    )
     html = owner_client.get(f"/customers/{customer.pk}/").content.decode()
-    assert "CN¥1,234.50" in html  # the net value KPI and the order in the timeline
+    assert html.count("CN¥1,234.50") == 2  # the net value KPI and the order in the timeline
+    assert "CN¥2,000.50" in html  # predicted CLV beside the segment
     with translation.override("zh-hans"):
         owner_client.cookies["django_language"] = "zh-hans"
         zh = owner_client.get(f"/customers/{customer.pk}/").content.decode()
