@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from cxm.tenancy.models import Organization
 from journeys.imports import ImportKindHandler, header_problem, import_kind_register
 from journeys.ingest import IngestResult, RecordInvalid, parse_datetime_value
+from journeys.models import Customer
 
 from . import services, signals
 from .models import QuestionKind, Response, ResponseChannel, Survey
@@ -181,23 +182,28 @@ def clean_response(record: dict[str, str], ctx: ResponseImportContext) -> Respon
 
 
 def write_responses(organization: Organization, rows: Sequence[ResponseRow], result: IngestResult) -> None:
-    """One transaction per batch; `response_recorded` once for the batch, after commit."""
-    response_ids: list[int] = []
+    """One transaction per batch: the batch's customers resolved once each, new responses inserted in
+    bulk; `response_recorded` once for the batch, after commit."""
     with transaction.atomic():
-        customers: dict[str, int | None] = {}
+        wanted = {row.customer_external_id for row in rows if row.customer_external_id}
+        customers = dict(
+            Customer.objects.filter(organization=organization, external_id__in=wanted).values_list(
+                "external_id", "id"
+            )
+        )
+        for external_id in sorted(wanted - customers.keys()):
+            customer = services.customer_resolve(organization_id=organization.pk, reference=external_id)
+            customers[external_id] = customer.pk if customer else None
+            result.customers_created += 1
         for row in rows:
-            if row.customer_external_id and row.customer_external_id not in customers:
-                customer = services.customer_resolve(
-                    organization_id=organization.pk, reference=row.customer_external_id
-                )
-                customers[row.customer_external_id] = customer.pk if customer else None
             row.prepared.customer_id = customers.get(row.customer_external_id)
-            submitted = services.response_write(prepared=row.prepared, notify=False)
-            if submitted.created:
+        submitted = services.responses_write_many(items=[row.prepared for row in rows])
+        for one in submitted:
+            if one.created:
                 result.created += 1
             else:
                 result.duplicates += 1
-            response_ids.append(submitted.response_id)
+        response_ids = [one.response_id for one in submitted]
         if response_ids:
             transaction.on_commit(
                 lambda: signals.response_recorded.send(
@@ -210,6 +216,7 @@ def _summary(result: IngestResult) -> list[str]:
     return [
         _("%(count)s new") % {"count": result.created},
         _("%(count)s already stored") % {"count": result.duplicates},
+        _("%(count)s new customer(s)") % {"count": result.customers_created},
     ]
 
 

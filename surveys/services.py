@@ -733,6 +733,74 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None, no
     return SubmitResult(response.id, created, score_kind, score, comment, visible_answers, key)
 
 
+def responses_write_many(*, items: list[PreparedResponse]) -> list[SubmitResult]:
+    """Many validated responses of one organization in one transaction (a CSV import of history).
+
+    Responses under new idempotency keys are inserted in bulk (three queries for the batch); a key
+    already stored, or repeated within the batch, merges through `response_write` as a resubmission
+    would. Sends no signal: the caller sends `response_recorded` once, after commit.
+    """
+    if not items:
+        return []
+    organization_id = items[0].snapshot.organization_id
+    results: list[SubmitResult | None] = [None] * len(items)
+    with transaction.atomic():
+        stored = set(
+            Response.objects.filter(
+                organization_id=organization_id, idempotency_key__in={item.key for item in items}
+            ).values_list("survey_id", "idempotency_key")
+        )
+        fresh: list[tuple[int, PendingResponse, dict[int, Any]]] = []
+        later: list[int] = []
+        for index, item in enumerate(items):
+            identity = (item.snapshot.id, item.key)
+            pending = None if identity in stored else response_pending(prepared=item)
+            if pending is None:
+                later.append(index)
+                continue
+            stored.add(identity)
+            fresh.append((index, *pending))
+        rows = Response.objects.bulk_create(
+            [
+                Response(
+                    organization_id=p.organization_id,
+                    survey_id=p.survey_id,
+                    customer_id=p.customer_id,
+                    touchpoint_id=p.touchpoint_id,
+                    channel=p.channel,
+                    locale=p.locale,
+                    page_url=p.page_url,
+                    idempotency_key=p.idempotency_key,
+                    hidden_fields=p.hidden_fields,
+                    score_kind=p.score_kind,
+                    score=p.score,
+                    comment=p.comment,
+                    submitted_at=p.submitted_at,
+                )
+                for _index, p, _visible in fresh
+            ]
+        )
+        Answer.objects.bulk_create(
+            [
+                Answer(
+                    organization_id=organization_id,
+                    response_id=row.pk,
+                    question_id=qid,
+                    number=number,
+                    text=text,
+                    choices=choices,
+                )
+                for row, (_index, p, _visible) in zip(rows, fresh, strict=True)
+                for qid, number, text, choices in p.answers
+            ]
+        )
+        for row, (index, p, visible) in zip(rows, fresh, strict=True):
+            results[index] = pending_result(p, visible, row.pk)
+        for index in later:
+            results[index] = response_write(prepared=items[index], notify=False)
+    return [result for result in results if result is not None]
+
+
 def response_submit_for_survey(*, survey: Survey, **kwargs: Any) -> SubmitResult:
     snapshot = survey_snapshot(public_id=survey.public_id)
     assert snapshot is not None

@@ -231,3 +231,48 @@ def test_import_csv_command_and_page_know_the_kind(
     page = owner_client.get("/imports/")
     assert page.status_code == 200
     assert b'value="responses"' in page.content
+
+
+def test_csv_same_key_twice_in_a_file_merges_like_a_resubmission(organization, nps_survey, questions):
+    q = questions
+    text = (
+        f"survey,submitted_at,customer_external_id,idempotency_key,q_{q['score']},q_{q['promoter']}\n"
+        f"{nps_survey.public_id},2022-01-01T00:00:00Z,C9,same,9,\n"
+        f"{nps_survey.public_id},2022-01-01T00:00:00Z,C9,same,10,Better than ever\n"
+        f"{nps_survey.public_id},2022-02-01T00:00:00Z,C9,other,8,\n"
+    )
+    job = _job(organization, text)
+    assert job.status == ImportStatus.DONE, job.errors
+    assert job.message == "3 row(s) imported, 2 new, 1 already stored, 1 new customer(s)."
+    merged = Response.objects.get(idempotency_key="same")
+    assert (merged.score, merged.comment) == (10, "Better than ever")
+    assert Response.objects.count() == 2
+    assert Customer.objects.filter(organization=organization, external_id="C9").count() == 1
+    assert set(Response.objects.values_list("customer__external_id", flat=True)) == {"C9"}
+
+
+def test_csv_batch_writes_with_a_fixed_number_of_queries(
+    organization, nps_survey, questions, django_assert_max_num_queries
+):
+    from journeys.ingest import IngestResult
+    from surveys.imports import _context, clean_response, write_responses
+
+    ctx = _context(organization)
+    rows = [
+        clean_response(
+            {
+                "survey": nps_survey.public_id,
+                "submitted_at": f"2021-01-{day:02d}T08:00:00Z",
+                "customer_external_id": f"K{day % 3}",
+                f"q_{questions['score']}": str(day % 11),
+            },
+            ctx,
+        )
+        for day in range(1, 29)
+    ]
+    Customer.objects.create(organization=organization, external_id="K0")
+    # 8 for the batch (savepoints, known customers, stored keys, responses, answers) and 4 per new
+    # customer (K1, K2: lookup, savepoint, insert, release): never a query per response
+    with django_assert_max_num_queries(8 + 2 * 4):
+        write_responses(organization, rows, IngestResult())
+    assert Response.objects.count() == 28 and Answer.objects.count() == 28
