@@ -58,6 +58,8 @@ class ImportKindHandler:
     notify: Callable[[Organization], None]
     # The parts of the summary after "N row(s) imported".
     summary: Callable[[IngestResult], list[str]]
+    # The columns, for the import page ("* required").
+    columns_help: Any = ""
 
 
 _REGISTERED_KINDS: dict[str, ImportKindHandler] = {}
@@ -122,6 +124,11 @@ def import_kind_handler(kind: str) -> ImportKindHandler:
 def import_kind_choices() -> list[tuple[str, Any]]:
     """Every kind a file can hold: journeys' own, then the registered ones."""
     return [*ImportKind.choices, *((kind, handler.label) for kind, handler in _REGISTERED_KINDS.items())]
+
+
+def registered_kinds_help() -> list[tuple[Any, Any]]:
+    """(label, columns) of the kinds other apps registered, for the import page."""
+    return [(handler.label, handler.columns_help) for handler in _REGISTERED_KINDS.values()]
 
 
 def header_problem(header: list[str], *, allowed: Sequence[str], required: Sequence[str]) -> str | None:

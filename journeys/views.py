@@ -34,7 +34,7 @@ from .forms import (
     StageForm,
     TouchpointForm,
 )
-from .imports import import_job_create
+from .imports import import_job_create, registered_kinds_help
 from .models import Channel, Customer, ImportJob, Journey, Stage, Touchpoint
 
 # --- Scores on cards ----------------------------------------------------------------------------
@@ -598,7 +598,12 @@ def import_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "journeys/import_index.html",
-        {"nav": "customers", "form": form, "jobs": selectors.import_jobs(organization=organization)},
+        {
+            "nav": "customers",
+            "form": form,
+            "jobs": selectors.import_jobs(organization=organization),
+            "registered_kinds": registered_kinds_help(),
+        },
     )
 
 

@@ -231,5 +231,9 @@ def register() -> None:
             write=write_responses,
             notify=lambda organization: None,  # each batch has told metrics after its commit
             summary=_summary,
+            columns_help=gettext_lazy(
+                "survey* (public id or id), submitted_at*, customer_external_id, touchpoint (key), channel, "
+                "locale, idempotency_key, q_<question id> (one column per question), score, comment"
+            ),
         ),
     )

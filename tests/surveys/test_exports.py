@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import translation
 from openpyxl import load_workbook
 
 from surveys import exports, services
@@ -106,7 +107,8 @@ def test_one_survey_headers_need_no_survey_name(owner_client, answered, nps_surv
 
 def test_choice_labels_follow_the_language(owner_client, answered):
     owner_client.cookies["django_language"] = "zh-hans"
-    rows = _csv(owner_client, "?language=")
+    with translation.override("en"):  # restores this thread's language after the request
+        rows = _csv(owner_client, "?language=")
     header = rows[0]
     colour = next(i for i, h in enumerate(header) if f"q_{answered['colour']}" in h)
     assert header[colour] == f"Product: 颜色 (q_{answered['colour']})"

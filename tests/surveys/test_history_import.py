@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from journeys.imports import import_job_create, import_job_run
@@ -230,7 +230,15 @@ def test_import_csv_command_and_page_know_the_kind(
     assert Response.objects.count() == 3
     page = owner_client.get("/imports/")
     assert page.status_code == 200
-    assert b'value="responses"' in page.content
+    html = page.content.decode()
+    assert 'value="responses"' in html
+    assert "<strong>Survey responses</strong>: survey* (public id or id), submitted_at*" in html
+    owner_client.cookies["django_language"] = "zh-hans"
+    try:
+        zh = owner_client.get("/imports/").content.decode()
+    finally:
+        translation.activate("en")  # the request left its language active on this thread
+    assert "<strong>调查回复</strong>: survey*（公开 ID 或 ID）" in zh
 
 
 def test_csv_same_key_twice_in_a_file_merges_like_a_resubmission(organization, nps_survey, questions):
