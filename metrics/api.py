@@ -342,12 +342,12 @@ class CustomerValueListView(OrganizationScopedMixin, generics.ListAPIView):
     time; filters: customer, segment, tier, lifecycle, min_clv/max_clv (historical),
     min_predicted_clv/max_predicted_clv."""
 
+    queryset = CustomerValue.objects.select_related("customer")
     serializer_class = CustomerValueSerializer
     filterset_class = CustomerValueFilter
 
     def get_queryset(self) -> QuerySet[CustomerValue]:
-        self.queryset = CustomerValue.objects.using(read_alias()).select_related("customer")
-        return super().get_queryset()
+        return super().get_queryset().using(read_alias())
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
