@@ -72,7 +72,7 @@ def customer_values(
     frame["recency_days"] = (pd.Timestamp(today) - frame["last_purchase_day"]).dt.days
 
     buyers = frame[has_purchase]
-    rfm = rfm_scores(buyers["recency_days"], buyers["purchase_count"], buyers["historical_value"])
+    rfm = rfm_scores(buyers["recency_days"], buyers["purchase_days"], buyers["historical_value"])
     frame = frame.join(rfm, how="left")
     frame["rfm_segment"] = frame["rfm_segment"].fillna("")
 

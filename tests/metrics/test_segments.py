@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.computations.segments import (
+    RFM_SEGMENTS,
     lifecycle_stages,
     quintile_scores,
     rfm_scores,
@@ -19,12 +20,28 @@ def test_quintiles_of_ten_distinct_values():
     assert scores.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
 
 
-def test_ties_at_a_quintile_boundary_share_the_lower_score():
-    # values 1,2,2,2,5: ranks (min) 1,2,2,2,5 → 1 + ⌊5(rank−1)/5⌋ = 1,2,2,2,5
+def test_ties_share_the_score_of_their_mid_percentile():
+    # METRICS.md: percentile = (strictly worse + ½ × equal, itself included) / n,
+    # score = min(5, 1 + ⌊5 × percentile⌋). Values 1,2,2,2,5 (n = 5):
+    # 1 → (0 + ½·1)/5 = 0.1 → 1; each 2 → (1 + ½·3)/5 = 0.5 → 3; 5 → (4 + ½)/5 = 0.9 → 5.
     scores = quintile_scores(pd.Series([1, 2, 2, 2, 5], dtype=float))
-    assert scores.tolist() == [1, 2, 2, 2, 5]
-    # all equal: everyone scores 1
-    assert quintile_scores(pd.Series([3, 3, 3], dtype=float)).tolist() == [1, 1, 1]
+    assert scores.tolist() == [1, 3, 3, 3, 5]
+    # all equal: (0 + ½·3)/3 = 0.5 → 3 for everyone
+    assert quintile_scores(pd.Series([3, 3, 3], dtype=float)).tolist() == [3, 3, 3]
+    # 1,1,2,3 (n = 4): 1s → (0 + 1)/4 = 0.25 → 2; 2 → (2 + ½)/4 = 0.625 → 4; 3 → (3 + ½)/4 = 0.875 → 5
+    assert quintile_scores(pd.Series([1, 1, 2, 3], dtype=float)).tolist() == [2, 2, 4, 5]
+
+
+def test_quintile_scores_match_an_independent_percentile_rank():
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    values = pd.Series(rng.integers(0, 12, size=97).astype(float))
+    # scipy's "mean" percentile rank is (strictly below + ½ × equal incl. itself) / n × 100
+    expected = [
+        min(5, 1 + int(np.floor(5 * stats.percentileofscore(values, v, kind="mean") / 100))) for v in values
+    ]
+    assert quintile_scores(values).astype(int).tolist() == expected
 
 
 def test_recency_fewer_days_is_better_and_missing_values_get_no_score():
@@ -34,24 +51,26 @@ def test_recency_fewer_days_is_better_and_missing_values_get_no_score():
 
 
 def test_one_customer_one_order():
+    # a single customer sits at percentile ½ on each dimension → 3, 3, 3
     frame = rfm_scores(pd.Series([3.0]), pd.Series([1.0]), pd.Series([50.0]))
-    assert frame.iloc[0][["r_score", "f_score", "m_score"]].tolist() == [1, 1, 1]
-    assert frame.iloc[0]["rfm_segment"] == "lost"
+    assert frame.iloc[0][["r_score", "f_score", "m_score"]].tolist() == [3, 3, 3]
+    assert frame.iloc[0]["rfm_segment"] == "need_attention"
 
 
-def test_named_segments():
-    assert rfm_segment(5, 5) == "champions"
-    assert rfm_segment(4, 4) == "loyal"
-    assert rfm_segment(5, 2) == "potential_loyalist"
-    assert rfm_segment(5, 1) == "new"
-    assert rfm_segment(4, 1) == "promising"
-    assert rfm_segment(3, 3) == "need_attention"
-    assert rfm_segment(3, 1) == "about_to_sleep"
-    assert rfm_segment(2, 3) == "at_risk"
-    assert rfm_segment(1, 5) == "cannot_lose"
-    assert rfm_segment(2, 1) == "hibernating"
-    assert rfm_segment(1, 2) == "lost"
-    assert rfm_segment(None, 3) == ""
+def test_named_segments_follow_the_grid_cell_by_cell():
+    grid = {
+        5: ["new", "potential_loyalist", "potential_loyalist", "champions", "champions"],
+        4: ["promising", "potential_loyalist", "potential_loyalist", "loyal", "champions"],
+        3: ["about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal"],
+        2: ["hibernating", "hibernating", "at_risk", "at_risk", "cannot_lose"],
+        1: ["lost", "lost", "at_risk", "at_risk", "cannot_lose"],
+    }
+    for r, row in grid.items():
+        for f, name in enumerate(row, start=1):
+            assert rfm_segment(r, f) == name, (r, f)
+            assert rfm_segment(float(r), float(f)) == name
+    assert {rfm_segment(r, f) for r in range(1, 6) for f in range(1, 6)} == set(RFM_SEGMENTS)
+    assert rfm_segment(None, 3) == "" and rfm_segment(np.nan, 3) == ""
 
 
 def test_value_tiers_top_20_next_30():
