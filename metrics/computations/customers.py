@@ -51,11 +51,6 @@ def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame
     )
 
 
-def _days_between(now: datetime, series: pd.Series) -> pd.Series:
-    stamps = pd.to_datetime(series, utc=True)
-    return (pd.Timestamp(now) - stamps).dt.total_seconds() / 86400.0
-
-
 def customer_values(
     *, organization: Organization, using: str, now: datetime, model: Any | None, settings: dict[str, Any]
 ) -> pd.DataFrame:
@@ -64,6 +59,7 @@ def customer_values(
     summary = customer_purchase_summary(organization=organization, using=using, now=now)
     activity = customer_activity(organization=organization, using=using)
     frame = activity.merge(summary, on="customer_id", how="left")
+    frame["median_gap_days"] = pd.to_numeric(frame["median_gap_days"], errors="coerce")
     frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
     frame["purchase_count"] = frame["purchase_count"].fillna(0).astype(int)
     for column in ("gross", "refunds", "historical_value", "trailing_revenue", "first_day_spend"):
@@ -116,21 +112,25 @@ def customer_values(
     value = frame["predicted_clv"].where(frame["predicted_clv"].notna(), frame["historical_value"])
     frame["value_tier"] = value_tiers(value.where(has_purchase))
 
-    last_activity = pd.concat(
-        [
-            pd.to_datetime(frame["last_purchase_at"], utc=True),
-            pd.to_datetime(frame["last_interaction_at"], utc=True),
-        ],
-        axis=1,
-    ).max(axis=1)
-    typical_gap = (frame["last_purchase_day"] - frame["first_purchase_day"]).dt.days / (
-        frame["purchase_days"] - 1
-    ).where(frame["purchase_days"] > 1)
+    # Windows count local days (METRICS.md): the last activity's local date against today's.
+    last_interaction_day = (
+        pd.to_datetime(frame["last_interaction_at"], utc=True)
+        .dt.tz_convert(organization.time_zone)
+        .dt.tz_localize(None)
+        .dt.normalize()
+    )
+    last_activity_day = pd.concat([frame["last_purchase_day"], last_interaction_day], axis=1).max(axis=1)
+    # Typical gap: the median of the customer's gaps between purchase days; for a one-time buyer,
+    # the median of all gaps between consecutive purchase days in the organization.
+    organization_gap = summary.attrs.get("organization_median_gap_days")
+    typical_gap = frame["median_gap_days"].astype(float)
+    if organization_gap is not None:
+        typical_gap = typical_gap.where(~(has_purchase & (frame["purchase_days"] == 1)), organization_gap)
     frame["lifecycle_stage"] = lifecycle_stages(
         has_purchase=has_purchase,
         days_since_first_purchase=(pd.Timestamp(today) - frame["first_purchase_day"]).dt.days,
         days_since_last_purchase=frame["recency_days"],
-        days_since_last_activity=_days_between(now, last_activity),
+        days_since_last_activity=(pd.Timestamp(today) - last_activity_day).dt.days,
         typical_gap_days=typical_gap,
         p_alive=frame["p_alive"],
         new_days=int(settings["new_customer_days"]),

@@ -108,11 +108,13 @@ def lifecycle_stages(
     churn_days: int = 180,
     at_risk_p_alive: float = 0.5,
 ) -> pd.Series:
-    """Lifecycle stage, first rule that applies:
+    """Lifecycle stage, the first that applies, in this order (METRICS.md):
     potential = known, no purchase yet; churned = no activity (purchase or interaction) for more than
     the churn window (default 180 days); new = first purchase in the last 30 days; at risk = P(alive)
-    below 0.5, or no purchase for more than twice the customer's typical gap between purchases;
-    active = the rest. The thresholds are organization settings."""
+    below 0.5, or no purchase for more than twice the customer's typical gap (the median of their
+    gaps between purchase days; for a one-time buyer, the organization's median gap, which the
+    caller passes in `typical_gap_days`); active = the rest. Days are local days; the thresholds
+    are organization settings."""
     stage = pd.Series("active", index=has_purchase.index, dtype=object)
     gap_rule = typical_gap_days.notna() & (days_since_last_purchase > 2 * typical_gap_days)
     alive_rule = p_alive.notna() & (p_alive < at_risk_p_alive)
