@@ -200,6 +200,8 @@ class MonetizedNpsView(MetricsView):
         days = int(organization_setting(organization=organization, name="monetized_nps_days"))
         responses = responses_for(organization=organization, filters=filters, using=read_alias())
         money = monetized_nps(organization=organization, responses=responses, using=read_alias(), days=days)
+        # (`included` answers have had their N days; `maturing` ones have not; `transactions_left_out`
+        # had no exchange rate into the organization's currency.)
         # Revenue at risk needs every customer's latest answer and trailing revenue: the value
         # dashboard's last recompute holds it (None before the first one).
         snapshot = selectors.dashboard_snapshot(

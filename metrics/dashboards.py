@@ -273,6 +273,9 @@ def build_value(
         "clv_source": "predictive" if model is not None else "historical",
         "clv_histogram": histogram(value, bins=20),
         "historical_total": float(frame["historical_value"].sum()),
+        "currency": organization.currency,
+        # Transactions in another currency without a rate: left out of every money figure here.
+        "transactions_left_out": int(frame["unconverted"].fillna(0).sum()) if "unconverted" in frame else 0,
         "predicted_total": float(frame["predicted_clv"].sum())
         if frame["predicted_clv"].notna().any()
         else None,
@@ -294,6 +297,7 @@ def build_value(
             responses=responses,
             using=using,
             days=int(settings["monetized_nps_days"]),
+            now=context.get("now"),
         ),
         "model": context.get("model_payload"),
     }

@@ -244,3 +244,41 @@ def test_fit_clv_command_prints_the_model(shop):
     assert payload["summary"]["customers"] == 2 and payload["summary"]["repeat_customers"] == 1
     assert set(payload["bgnbd"]) == {"r", "alpha", "a", "b", "log_likelihood"}
     assert set(payload["gamma_gamma"]) == {"p", "q", "gamma", "log_likelihood"}
+
+
+def test_monetized_nps_counts_only_matured_answers_in_the_organizations_currency():
+    from journeys.models import ExchangeRate, Transaction
+
+    org = OrganizationFactory(slug="money-mature", time_zone="UTC", currency="EUR")
+    ExchangeRate.objects.create(organization=org, currency="USD", effective_from=date(2026, 1, 1), rate="0.9")
+    s = survey(org)
+    a, b, c = customer(org), customer(org), customer(org)
+    response(org, s, "nps", 9, datetime(2026, 5, 1, tzinfo=UTC), a)  # matured by 1 July (N = 30)
+    response(org, s, "nps", 3, datetime(2026, 6, 20, tzinfo=UTC), a)  # still maturing: not a's answer
+    response(org, s, "nps", 8, datetime(2026, 6, 15, tzinfo=UTC), b)  # still maturing
+    response(org, s, "nps", 5, datetime(2026, 4, 1, tzinfo=UTC), c)
+    for cust, at, amount, currency in [
+        (a, datetime(2026, 5, 10, tzinfo=UTC), "100", "EUR"),
+        (a, datetime(2026, 5, 15, tzinfo=UTC), "10", "USD"),  # 9 EUR
+        (a, datetime(2026, 5, 20, tzinfo=UTC), "5", "GBP"),  # no rate: left out, never added raw
+        (c, datetime(2026, 4, 2, tzinfo=UTC), "0", "EUR"),  # a free order is a purchase
+    ]:
+        Transaction.objects.create(
+            organization=org,
+            customer=cust,
+            order_id=f"{cust.pk}-{at:%m%d}",
+            occurred_at=at,
+            amount=amount,
+            currency=currency,
+        )
+    responses = Response.objects.filter(organization=org)
+    result = monetized_nps(
+        organization=org, responses=responses, using="default", days=30, now=datetime(2026, 7, 1, tzinfo=UTC)
+    )
+    by = {row["category"]: row for row in result["table"]}
+    assert (result["included"], result["maturing"], result["transactions_left_out"]) == (2, 2, 1)
+    assert (by["promoter"]["customers"], by["promoter"]["revenue_per_customer"]) == (1, 109.0)
+    assert by["passive"]["customers"] == 0
+    assert (by["detractor"]["customers"], by["detractor"]["revenue_per_customer"]) == (1, 0.0)
+    assert by["detractor"]["repeat_purchase_rate"] == 1.0
+    assert result["currency"] == "EUR"
