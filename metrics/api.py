@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.db.models import Count
@@ -220,16 +219,24 @@ class MonetizedNpsView(MetricsView):
 
 
 class ClvFitSerializer(serializers.Serializer):
-    calibration_end = serializers.DateField()
+    calibration_end = serializers.DateField(required=False, help_text="Last local day of the calibration.")
+    as_of = serializers.DateField(
+        required=False,
+        help_text="Fit on data up to this local day only and score every customer as of it "
+        "(instead of calibration_end).",
+    )
     period = serializers.ChoiceField(choices=["day", "week", "month"], default="week")
     annual_discount_rate = serializers.FloatField(min_value=0, max_value=1, default=0.1)
 
-    def validate_calibration_end(self, value: date) -> date:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         from django.utils import timezone
 
-        if value > timezone.localdate():
-            raise serializers.ValidationError("The calibration end cannot be in the future.")
-        return value
+        given = [name for name in ("calibration_end", "as_of") if attrs.get(name) is not None]
+        if len(given) != 1:
+            raise serializers.ValidationError({"calibration_end": ["Give either calibration_end or as_of."]})
+        if attrs[given[0]] > timezone.localdate():
+            raise serializers.ValidationError({given[0]: ["The date cannot be in the future."]})
+        return attrs
 
 
 class ClvFitView(APIView):
@@ -239,14 +246,29 @@ class ClvFitView(APIView):
         request=ClvFitSerializer, responses={201: OpenApiTypes.OBJECT}, operation_id="metrics_clv_fit"
     )
     def post(self, request: Request) -> Response:
-        """Fit BG/NBD and Gamma-Gamma on purchases up to the calibration end; returns the model."""
+        """Fit BG/NBD and Gamma-Gamma on purchases up to the calibration end; returns the model. With
+        `as_of` instead: fit on data up to that past local day only and also return the scoring of
+        every customer as of it (`scores`: totals of expected transactions and predicted CLV)."""
         serializer = ClvFitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        as_of = data.pop("as_of", None)
+        field = "as_of" if as_of else "calibration_end"
+        organization = request.organization  # type: ignore[attr-defined]
         try:
-            model = services.clv_fit(organization=request.organization, **serializer.validated_data)  # type: ignore[attr-defined]
+            model = services.clv_fit(
+                organization=organization,
+                calibration_end=as_of or data.pop("calibration_end"),
+                period=data["period"],
+                annual_discount_rate=data["annual_discount_rate"],
+            )
         except ValueError as error:
-            raise ValidationError({"calibration_end": [str(error)]})
-        return Response(services.clv_model_payload(model), status=201)
+            raise ValidationError({field: [str(error)]})
+        payload = services.clv_model_payload(model) or {}
+        if as_of:
+            scores = services.clv_score(organization=organization, model=model, as_of=as_of)
+            payload["scores"] = services.clv_scores_payload(scores=scores, as_of=as_of)
+        return Response(payload, status=201)
 
 
 class ClvModelView(APIView):

@@ -3,7 +3,7 @@ lifecycle stage, latest NPS. Built from per-customer SQL summaries; pandas only 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,40 @@ def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame
     )
 
 
+def clv_predictions(*, buyers: pd.DataFrame, model: Any, calibration_end: date) -> pd.DataFrame:
+    """Per customer with a purchase in `buyers` (a purchase summary holding transactions up to the end
+    of `calibration_end`): expected transactions over the model's one-year horizon, P(alive) and
+    the discounted predicted CLV, with x, t_x and T measured at `calibration_end`."""
+    inputs = clv_math.rfm_inputs(buyers, calibration_end=calibration_end, period=model.period)
+    params = clv_math.BgNbdParams(model.r, model.alpha, model.a, model.b, model.bgnbd_log_likelihood)
+    gg = (
+        clv_math.GammaGammaParams(model.p, model.q, model.gamma, model.gamma_gamma_log_likelihood or 0.0)
+        if model.p is not None
+        else None
+    )
+    x, t_x, T, m = (inputs[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "monetary"))
+    horizon = clv_math.HORIZON_PERIODS[model.period]
+    fallback = float(np.nanmean(m)) if np.isfinite(m).any() else 0.0
+    spend = clv_math.expected_spend(gg, x, m, fallback)
+    return pd.DataFrame(
+        {
+            "customer_id": inputs["customer_id"],
+            "expected_transactions": clv_math.expected_transactions(params, float(horizon), x, t_x, T),
+            "p_alive": clv_math.p_alive(params, x, t_x, T),
+            "predicted_clv": clv_math.discounted_clv(
+                params,
+                spend,
+                x,
+                t_x,
+                T,
+                horizon=horizon,
+                period=model.period,
+                annual_discount_rate=float(model.summary.get("annual_discount_rate", 0.1)),
+            ),
+        }
+    )
+
+
 def customer_values(
     *, organization: Organization, using: str, now: datetime, model: Any | None, settings: dict[str, Any]
 ) -> pd.DataFrame:
@@ -76,38 +110,10 @@ def customer_values(
     frame["p_alive"] = np.nan
     frame["predicted_clv"] = np.nan
     if model is not None and has_purchase.any():
-        inputs = clv_math.rfm_inputs(buyers, calibration_end=today, period=model.period)
-        params = clv_math.BgNbdParams(model.r, model.alpha, model.a, model.b, model.bgnbd_log_likelihood)
-        gg = (
-            clv_math.GammaGammaParams(model.p, model.q, model.gamma, model.gamma_gamma_log_likelihood or 0.0)
-            if model.p is not None
-            else None
+        by_id = clv_predictions(buyers=buyers, model=model, calibration_end=today)
+        frame = frame.drop(columns=["expected_transactions", "p_alive", "predicted_clv"]).merge(
+            by_id, on="customer_id", how="left"
         )
-        x, t_x, T, m = (inputs[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "monetary"))
-        horizon = clv_math.HORIZON_PERIODS[model.period]
-        fallback = float(np.nanmean(m)) if np.isfinite(m).any() else 0.0
-        spend = clv_math.expected_spend(gg, x, m, fallback)
-        by_id = pd.DataFrame(
-            {
-                "customer_id": inputs["customer_id"],
-                "expected_transactions_": clv_math.expected_transactions(params, float(horizon), x, t_x, T),
-                "p_alive_": clv_math.p_alive(params, x, t_x, T),
-                "predicted_clv_": clv_math.discounted_clv(
-                    params,
-                    spend,
-                    x,
-                    t_x,
-                    T,
-                    horizon=horizon,
-                    period=model.period,
-                    annual_discount_rate=float(model.summary.get("annual_discount_rate", 0.1)),
-                ),
-            }
-        )
-        frame = frame.merge(by_id, on="customer_id", how="left")
-        frame["expected_transactions"] = frame.pop("expected_transactions_")
-        frame["p_alive"] = frame.pop("p_alive_")
-        frame["predicted_clv"] = frame.pop("predicted_clv_")
 
     value = frame["predicted_clv"].where(frame["predicted_clv"].notna(), frame["historical_value"])
     frame["value_tier"] = value_tiers(value.where(has_purchase))
