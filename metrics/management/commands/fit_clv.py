@@ -21,7 +21,9 @@ class Command(BaseCommand):
             "--as-of",
             help="YYYY-MM-DD: fit on data up to this local day only and score every customer as of it",
         )
-        parser.add_argument("--scores-csv", help="with --as-of: write each customer's scores to this CSV file")
+        parser.add_argument(
+            "--scores-csv", help="with --as-of: write each customer's scores to this CSV file"
+        )
         parser.add_argument("--period", choices=["day", "week", "month"], default="week")
         parser.add_argument("--discount-rate", type=float, default=0.1, help="annual, e.g. 0.1")
 
