@@ -109,14 +109,22 @@ def customer_cities(*, organization: Organization) -> list[str]:
 
 
 def customer_summary(*, customer: Customer) -> dict[str, Any]:
-    """Order count, net value (refunds netted) and interaction count of one customer. Two queries."""
-    orders = Transaction.objects.filter(
-        organization_id=customer.organization_id, customer=customer
-    ).aggregate(
-        orders=Count("id", filter=Q(amount__gt=0)),
-        refunds=Count("id", filter=Q(amount__lt=0)),
-        net_value=Sum("amount"),
+    """Order count (amounts ≥ 0: a free order is an order), net value (refunds netted, in the
+    organization's currency; transactions without a rate are left out and counted in
+    `left_out`) and interaction count of one customer. Two queries."""
+    organization = customer.organization
+    money = DecimalField(max_digits=30, decimal_places=10)
+    orders = (
+        Transaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+        .annotate(value=transaction_value(organization=organization))
+        .aggregate(
+            orders=Count("id", filter=Q(amount__gte=0)),
+            refunds=Count("id", filter=Q(amount__lt=0)),
+            net_value=Sum("value", output_field=money),
+            left_out=Count("id", filter=Q(value__isnull=True)),
+        )
     )
+    orders["currency"] = organization.currency
     interactions = Interaction.objects.filter(
         organization_id=customer.organization_id, customer=customer
     ).count()
