@@ -94,3 +94,59 @@ def test_lifecycle_rules_in_order():
     )
     # potential, new, active, at risk (gap 100 > 2×30), at risk (P(alive) 0.3), churned (200 > 180)
     assert stages.tolist() == ["potential", "new", "active", "at_risk", "at_risk", "churned"]
+
+
+def test_lifecycle_precedence_when_rules_overlap():
+    index = range(3)
+    stages = lifecycle_stages(
+        has_purchase=pd.Series([True, True, True], index=index),
+        # 0: new (first purchase 20 days ago) and churned (no activity for 200 days): churned first
+        days_since_first_purchase=pd.Series([20, 10, 400], index=index),
+        days_since_last_purchase=pd.Series([200, 10, 20], index=index),
+        days_since_last_activity=pd.Series([200, 10, 20], index=index),
+        typical_gap_days=pd.Series([1, 1, np.nan], index=index),
+        # 1: new and at risk (P(alive) 0.1, gap 10 > 2×1): new first; 2: no gap rule, P(alive) 0.5 → active
+        p_alive=pd.Series([np.nan, 0.1, 0.5], index=index),
+        new_days=30,
+        churn_days=180,
+    )
+    assert stages.tolist() == ["churned", "new", "active"]
+
+
+def test_typical_gap_is_the_median_and_one_time_buyers_use_the_organizations(db):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from cxm.tenancy.selectors import organization_settings
+    from metrics.computations.customers import customer_values
+    from tests.factories import OrganizationFactory
+
+    from .data import customer, order
+
+    sh = ZoneInfo("Asia/Shanghai")
+    org = OrganizationFactory(slug="gaps", time_zone="Asia/Shanghai")
+    now = datetime(2026, 6, 1, 12, tzinfo=sh)
+
+    def at(days_ago: int) -> datetime:
+        return (now - timedelta(days=days_ago)).replace(
+            hour=0, minute=30
+        )  # 00:30 local: the day before in UTC
+
+    a, b, c, d, e = (customer(org) for _ in range(5))
+    for days_ago in (100, 90, 80, 40):  # gaps 10, 10, 40: median 10 (mean 20); 40 > 2 × 10
+        order(org, a, at(days_ago), "10")
+    order(org, b, at(55), "10")  # one-time buyer: organization median gap 25 → 55 > 50
+    for days_ago in (60, 35, 10):  # gaps 25, 25
+        order(org, c, at(days_ago), "10")
+    order(org, d, at(10), "10")
+    frame = customer_values(
+        organization=org,
+        using="default",
+        now=now,
+        model=None,
+        settings=organization_settings(organization=org),
+    ).set_index("customer_id")
+    # organization gaps 10, 10, 40, 25, 25 → median 25
+    stages = frame["lifecycle_stage"].to_dict()
+    assert [stages[x.pk] for x in (a, b, c, d, e)] == ["at_risk", "at_risk", "active", "new", "potential"]
+    assert frame.loc[a.pk, "recency_days"] == 40
