@@ -299,6 +299,10 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
         ]
     if dashboard == "drivers":
         labels = {a["key"]: a["label"] for a in payload.get("analyses", [])}
+        if "touchpoints" in labels:
+            labels["touchpoints"] = str(
+                _("Touchpoint scores from other surveys (per customer, latest answers)")
+            )
         return [
             Table(
                 "drivers",
