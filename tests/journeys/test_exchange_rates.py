@@ -98,3 +98,44 @@ def test_conversion_uses_the_latest_rate_on_or_before_the_local_day():
     )["total"]
     assert total == 155
     assert transactions_without_rate(organization=org) == 2
+
+
+def test_settings_page_enters_rates_and_counts_what_is_left_out(owner_client, organization):
+    organization.currency = "CNY"
+    organization.save()
+    cust = CustomerFactory(organization=organization)
+    Transaction.objects.create(
+        organization=organization,
+        customer=cust,
+        order_id="usd-1",
+        occurred_at=datetime(2026, 3, 1, 12, tzinfo=SH),
+        amount="10",
+        currency="USD",
+    )
+    page = owner_client.get("/settings/exchange-rates/")
+    assert page.status_code == 200 and 'data-left-out="1"' in page.content.decode()
+    bad = owner_client.post(
+        "/settings/exchange-rates/", {"currency": "CNY", "effective_from": "2026-01-01", "rate": "1"}
+    )
+    assert bad.status_code == 200 and "own currency" in bad.content.decode()
+    assert not ExchangeRate.objects.exists()
+    saved = owner_client.post(
+        "/settings/exchange-rates/", {"currency": "usd", "effective_from": "2026-01-01", "rate": "7.1"}
+    )
+    assert saved.status_code == 302
+    rate = ExchangeRate.objects.get(organization=organization)
+    assert (rate.currency, str(rate.effective_from), rate.rate) == ("USD", "2026-01-01", Decimal("7.1"))
+    page = owner_client.get("/settings/exchange-rates/").content.decode()
+    assert "data-left-out" not in page and "7.1" in page
+
+
+def test_settings_page_needs_manage_permission(client, organization, make_member):
+    from cxm.tenancy.roles import Role
+
+    make_member(organization, Role.VIEWER, "viewer@acme.test")
+    client.login(username="viewer@acme.test", password="pw-123456!")
+    assert client.get("/settings/exchange-rates/").status_code in (403, 404)
+    assert client.post(
+        "/settings/exchange-rates/", {"currency": "USD", "effective_from": "2026-01-01", "rate": "7"}
+    ).status_code in (403, 404)
+    assert not ExchangeRate.objects.exists()
