@@ -282,3 +282,21 @@ def test_monetized_nps_counts_only_matured_answers_in_the_organizations_currency
     assert (by["detractor"]["customers"], by["detractor"]["revenue_per_customer"]) == (1, 0.0)
     assert by["detractor"]["repeat_purchase_rate"] == 1.0
     assert result["currency"] == "EUR"
+
+
+def test_lifecycle_history_counts_each_customer_once_in_precedence_order(cohorts):
+    from metrics.computations.retention import lifecycle_history
+
+    # At 31 March with a 110-day "new" window longer than the 30-day churn window: c4 (first
+    # purchase 20 Dec, last 3 Jan) is within "new" by its first purchase but churned comes first;
+    # c3 (last purchase 2 Feb) is churned; c1, c2 (first in January) and c5 are new, ahead of active.
+    [row] = lifecycle_history(
+        organization=cohorts,
+        using="default",
+        month_ends=[date(2026, 3, 31)],
+        new_days=110,
+        activity_days=20,
+        churn_days=30,
+    )
+    assert (row["new"], row["active"], row["at_risk"], row["churned"]) == (3, 0, 0, 2)
+    assert sum(row[s] for s in ("new", "active", "at_risk", "churned")) == 5
