@@ -150,7 +150,7 @@ def uplift_estimate(passive: dict[str, Any], detractor: dict[str, Any]) -> float
 
 
 def revenue_at_risk(customers: pd.DataFrame) -> dict[str, Any]:
-    """Trailing 12-month revenue (net of refunds, the 365 days to the computation time) of customers
+    """Trailing 12-month revenue (net of refunds, the 365 local days to the computation time, today included) of customers
     whose latest NPS answer is a detractor (0–6). Works on the per-customer frame
     (computations.customers.customer_values), which holds both numbers per customer."""
     scores = pd.to_numeric(customers["latest_nps_score"], errors="coerce")

@@ -3,7 +3,7 @@ segment and CLV computation starts from. Aggregated in SQL, one row per customer
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -62,7 +62,8 @@ def customer_purchase_summary(
     - money is in the organization's currency (journeys.selectors.transaction_value); a transaction
       without a rate is left out of every sum and counted in `unconverted`;
     - historical_value = Σ amounts net of refunds (historical CLV);
-    - trailing_revenue = Σ amounts (net) in the 365 days up to `now` (default: `until`, else the current time);
+    - trailing_revenue = Σ amounts (net) over the 365 local days up to `now`, today included (from
+      local midnight 364 days before; `now` defaults to `until`, else the current time);
     - first_day_spend = purchases on the first local purchase day (for the mean repeat spend);
     - median_gap_days = the median of the gaps between consecutive purchase days (NaN for one day).
 
@@ -74,7 +75,8 @@ def customer_purchase_summary(
     from journeys.selectors import transaction_value
 
     now = now or until or timezone.now()
-    trailing_since = now - timedelta(days=365)
+    local_today = now.astimezone(organization.tzinfo).date()
+    trailing_since = datetime.combine(local_today - timedelta(days=364), time.min, tzinfo=organization.tzinfo)
     rows = Transaction.objects.using(using).filter(organization=organization)
     if until is not None:
         rows = rows.filter(occurred_at__lt=until)

@@ -102,3 +102,18 @@ def test_summary_matches_an_independent_pandas_computation():
     np.testing.assert_allclose(
         inputs["T"], (pd.Timestamp("2026-03-31") - expected["first_purchase_day"]).dt.days.astype(float)
     )
+
+
+def test_trailing_revenue_window_starts_at_a_local_midnight():
+    org = OrganizationFactory(slug="east-trailing", time_zone="Asia/Shanghai")
+    a = customer(org)
+    now = datetime(2026, 6, 1, 12, tzinfo=SH)
+    order(org, a, datetime(2025, 6, 1, 23, 30, tzinfo=SH), "7.00")  # 365 local days back: outside
+    order(org, a, datetime(2025, 6, 2, 0, 30, tzinfo=SH), "11.00")  # 364 days back, first day inside
+    order(org, a, datetime(2026, 6, 1, 11, tzinfo=SH), "13.00")
+    row = (
+        customer_purchase_summary(organization=org, using="default", now=now)
+        .set_index("customer_id")
+        .loc[a.pk]
+    )
+    assert row["trailing_revenue"] == 24.0 and row["historical_value"] == 31.0
