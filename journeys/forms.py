@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cxm.core.widgets import IsoDateInput
 from cxm.tenancy.models import Organization
 
 from .models import Channel, ImportKind, Stage
@@ -66,9 +67,7 @@ class CustomerFilterForm(forms.Form):
             ("erased", _("Erased")),
         ],
     )
-    seen_after = forms.DateField(
-        label=_("Seen since"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    seen_after = forms.DateField(label=_("Seen since"), required=False, widget=IsoDateInput())
 
 
 PERIOD_CHOICES = [("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last 12 months"))]
@@ -82,8 +81,8 @@ class MapFilterForm(forms.Form):
 
 
 class DateRangeForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), required=False, widget=IsoDateInput())
+    end = forms.DateField(label=_("To"), required=False, widget=IsoDateInput())
 
 
 class ExchangeRateForm(forms.Form):
@@ -91,7 +90,7 @@ class ExchangeRateForm(forms.Form):
         label=_("Currency"), regex=r"^[A-Za-z]{3}$", max_length=3, help_text=_("ISO 4217 code, e.g. USD.")
     )
     effective_from = forms.DateField(
-        label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}), help_text=_("A local day.")
+        label=_("Effective from"), widget=IsoDateInput(), help_text=_("A local day.")
     )
     rate = forms.DecimalField(
         label=_("Rate"),
