@@ -119,7 +119,9 @@ def lifecycle_stages(
     gap_rule = typical_gap_days.notna() & (days_since_last_purchase > 2 * typical_gap_days)
     alive_rule = p_alive.notna() & (p_alive < at_risk_p_alive)
     stage[gap_rule | alive_rule] = "at_risk"
-    stage[days_since_first_purchase <= new_days] = "new"
-    stage[days_since_last_activity.isna() | (days_since_last_activity > churn_days)] = "churned"
+    # A window of N local days is today and the N − 1 days before it (offsets 0 … N − 1), as in the
+    # lifecycle history and the retention activity windows.
+    stage[days_since_first_purchase < new_days] = "new"
+    stage[days_since_last_activity.isna() | (days_since_last_activity >= churn_days)] = "churned"
     stage[~has_purchase.astype(bool)] = "potential"
     return stage

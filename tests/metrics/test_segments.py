@@ -150,3 +150,19 @@ def test_typical_gap_is_the_median_and_one_time_buyers_use_the_organizations(db)
     stages = frame["lifecycle_stage"].to_dict()
     assert [stages[x.pk] for x in (a, b, c, d, e)] == ["at_risk", "at_risk", "active", "new", "potential"]
     assert frame.loc[a.pk, "recency_days"] == 40
+
+
+def test_lifecycle_windows_count_n_local_days_including_today():
+    index = range(4)
+    stages = lifecycle_stages(
+        has_purchase=pd.Series([True] * 4, index=index),
+        days_since_first_purchase=pd.Series([29, 30, 400, 400], index=index),
+        days_since_last_purchase=pd.Series([29, 30, 179, 180], index=index),
+        days_since_last_activity=pd.Series([29, 30, 179, 180], index=index),
+        typical_gap_days=pd.Series([np.nan] * 4, index=index),
+        p_alive=pd.Series([np.nan] * 4, index=index),
+        new_days=30,
+        churn_days=180,
+    )
+    # 30-day "new" window: offsets 0 … 29; 180-day churn window: activity at offset 179 still counts
+    assert stages.tolist() == ["new", "active", "active", "churned"]
