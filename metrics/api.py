@@ -123,7 +123,8 @@ class RetentionView(MetricsView):
         parameters=FILTER_PARAMETERS, responses=OpenApiTypes.OBJECT, operation_id="metrics_retention"
     )
     def get(self, request: Request) -> Response:
-        """Cohort table, retention and churn by month and over the window, repeat purchase rate."""
+        """Cohort table, retention (|S ∩ E| / S) and churn (|S \\ E| / S) by month and over the window
+        with new and reactivated customers as counts beside them, repeat purchase rate."""
         filters = self.filters(request)
         from cxm.tenancy.selectors import organization_settings
 
@@ -175,7 +176,10 @@ class DriversView(MetricsView):
         parameters=FILTER_PARAMETERS, responses=OpenApiTypes.OBJECT, operation_id="metrics_drivers"
     )
     def get(self, request: Request) -> Response:
-        """Key drivers of NPS: importance (relative weight), correlation, performance and n per driver."""
+        """Key drivers of NPS: one analysis per survey on complete cases (answers rescaled to 0–100) and
+        one of touchpoint scores from other surveys per customer (`analyses`), each with its R² and
+        per driver the relative weight (they sum to R²), correlation, performance (0–100) and n; below
+        10 complete cases per driver, correlations only and `more_answers_needed`."""
         filters = self.filters(request)
         organization = request.organization  # type: ignore[attr-defined]
         start, end = filters.window(organization)
@@ -191,7 +195,9 @@ class MonetizedNpsView(MetricsView):
         parameters=FILTER_PARAMETERS, responses=OpenApiTypes.OBJECT, operation_id="metrics_monetized_nps"
     )
     def get(self, request: Request) -> Response:
-        """Revenue and repeat purchases per NPS category after the response, revenue at risk, uplift."""
+        """Revenue (organization's currency) and repeat purchases per NPS category over the N days after
+        each customer's latest matured answer, with `included` and still `maturing` answers and
+        `transactions_left_out` (no exchange rate); revenue at risk; uplift."""
         from cxm.tenancy.selectors import organization_setting
 
         filters = self.filters(request)
