@@ -30,6 +30,8 @@ SUMMARY_COLUMNS = [
     "historical_value",
     "trailing_revenue",
     "first_day_spend",
+    "repeat_spend",
+    "repeat_spend_days",
     "median_gap_days",
     "unconverted",
 ]
@@ -64,7 +66,9 @@ def customer_purchase_summary(
     - historical_value = Σ amounts net of refunds (historical CLV);
     - trailing_revenue = Σ amounts (net) over the 365 local days up to `now`, today included (from
       local midnight 364 days before; `now` defaults to `until`, else the current time);
-    - first_day_spend = purchases on the first local purchase day (for the mean repeat spend);
+    - first_day_spend = purchases on the first local purchase day;
+    - repeat_spend / repeat_spend_days = the spend and number of the repeat purchase days (after the
+      first) whose purchases all converted: the mean repeat spend is their ratio;
     - median_gap_days = the median of the gaps between consecutive purchase days (NaN for one day).
 
     `frame.attrs["organization_median_gap_days"]` holds the median of all those gaps in the
@@ -104,7 +108,15 @@ def customer_purchase_summary(
     days = purchase_days(rows=rows, organization=organization)
     frame = frame.merge(days, on="customer_id", how="left")
     frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
-    for column in ("gross", "refunds", "historical_value", "trailing_revenue", "first_day_spend"):
+    frame["repeat_spend_days"] = frame["repeat_spend_days"].fillna(0).astype(int)
+    for column in (
+        "gross",
+        "refunds",
+        "historical_value",
+        "trailing_revenue",
+        "first_day_spend",
+        "repeat_spend",
+    ):
         frame[column] = frame[column].map(lambda v: float(v) if v is not None and not pd.isna(v) else 0.0)
     for column in ("first_purchase_day", "last_purchase_day"):
         frame[column] = pd.to_datetime(frame[column])
@@ -122,14 +134,26 @@ def purchase_days(*, rows: QuerySet[Any], organization: Organization) -> pd.Data
     money = DecimalField(max_digits=30, decimal_places=10)
     per_day = (
         rows.filter(PURCHASE)
+        .alias(value=transaction_value(organization=organization))
         .annotate(day=TruncDate("occurred_at", tzinfo=organization.tzinfo))
         .values("customer_id", "day")
-        .annotate(spend=Sum(transaction_value(organization=organization), output_field=money))
+        .annotate(
+            spend=Sum("value", output_field=money),
+            unconverted=Count("id", filter=Q(value__isnull=True)),
+        )
         .order_by()
-        .values_list("customer_id", "day", "spend")
+        .values_list("customer_id", "day", "spend", "unconverted")
     )
-    days = pd.DataFrame.from_records(list(per_day), columns=["customer_id", "day", "spend"])
-    columns = ["customer_id", "purchase_days", "first_purchase_day", "last_purchase_day", "first_day_spend"]
+    days = pd.DataFrame.from_records(list(per_day), columns=["customer_id", "day", "spend", "unconverted"])
+    columns = [
+        "customer_id",
+        "purchase_days",
+        "first_purchase_day",
+        "last_purchase_day",
+        "first_day_spend",
+        "repeat_spend",
+        "repeat_spend_days",
+    ]
     if days.empty:
         empty = pd.DataFrame(columns=[*columns, "median_gap_days"])
         empty.attrs["organization_median_gap_days"] = None
@@ -138,6 +162,11 @@ def purchase_days(*, rows: QuerySet[Any], organization: Organization) -> pd.Data
     days["spend"] = days["spend"].map(lambda v: float(v) if v is not None and not pd.isna(v) else 0.0)
     days = days.sort_values(["customer_id", "day"], kind="mergesort")
     days["gap"] = days.groupby("customer_id")["day"].diff().dt.days
+    # Repeat days whose every purchase converted into the organization's currency: the mean repeat
+    # spend is taken over these only (a day with a transaction left out has no known spend).
+    priced_repeat = days["gap"].notna() & (days["unconverted"] == 0)
+    days["repeat_spend"] = days["spend"].where(priced_repeat, 0.0)
+    days["repeat_spend_day"] = priced_repeat.astype(int)
     by = days.groupby("customer_id", sort=False)
     result = pd.DataFrame(
         {
@@ -145,6 +174,8 @@ def purchase_days(*, rows: QuerySet[Any], organization: Organization) -> pd.Data
             "first_purchase_day": by["day"].first(),
             "last_purchase_day": by["day"].last(),
             "first_day_spend": by["spend"].first(),
+            "repeat_spend": by["repeat_spend"].sum(),
+            "repeat_spend_days": by["repeat_spend_day"].sum(),
             "median_gap_days": by["gap"].median(),
         }
     ).reset_index()
@@ -159,9 +190,10 @@ def historical_clv(summary: pd.DataFrame) -> pd.Series:
 
 
 def mean_repeat_spend(summary: pd.DataFrame) -> pd.Series:
-    """Mean spend per repeat purchase day: (purchases − first-day purchases) / repeat days; NaN with no repeat."""
-    repeats = summary["purchase_days"] - 1
-    values = (summary["gross"] - summary["first_day_spend"]) / repeats.where(repeats > 0)
+    """Mean spend per repeat purchase day (same-day purchases merged, the first day excluded), over
+    the repeat days whose purchases all converted into the organization's currency; NaN without one."""
+    days = summary["repeat_spend_days"].astype(float)
+    values = summary["repeat_spend"].astype(float) / days.where(days > 0)
     return pd.Series(values.to_numpy(), index=summary["customer_id"])
 
 

@@ -117,3 +117,28 @@ def test_trailing_revenue_window_starts_at_a_local_midnight():
         .loc[a.pk]
     )
     assert row["trailing_revenue"] == 24.0 and row["historical_value"] == 31.0
+
+
+def test_mean_repeat_spend_in_the_organizations_currency_over_priced_days_only():
+    from journeys.models import ExchangeRate, Transaction
+
+    org = OrganizationFactory(slug="east-fx", time_zone="Asia/Shanghai", currency="CNY")
+    ExchangeRate.objects.create(organization=org, currency="USD", effective_from=date(2026, 1, 1), rate="7")
+    a = customer(org)
+    for order_id, at, amount, currency in [
+        ("1", datetime(2026, 2, 1, 10, tzinfo=SH), "100", "CNY"),  # first day
+        ("2", datetime(2026, 2, 5, 10, tzinfo=SH), "10", "USD"),  # 70 CNY
+        ("3", datetime(2026, 2, 9, 10, tzinfo=SH), "5", "EUR"),  # no rate: a purchase day, no known spend
+        ("4", datetime(2026, 2, 9, 11, tzinfo=SH), "30", "CNY"),
+    ]:
+        Transaction.objects.create(
+            organization=org, customer=a, order_id=order_id, occurred_at=at, amount=amount, currency=currency
+        )
+    summary = customer_purchase_summary(organization=org, using="default")
+    row = summary.set_index("customer_id").loc[a.pk]
+    assert row["purchase_days"] == 3 and row["gross"] == 200.0 and row["unconverted"] == 1
+    assert (row["repeat_spend"], row["repeat_spend_days"]) == (70.0, 1)
+    inputs = clv_math.rfm_inputs(summary, calibration_end=date(2026, 2, 28), period="day").set_index(
+        "customer_id"
+    )
+    assert inputs.loc[a.pk, "x"] == 2 and inputs.loc[a.pk, "monetary"] == 70.0  # not (200 − 100) / 2
