@@ -14,7 +14,7 @@ from cxm.tenancy.models import Organization
 
 from . import clv as clv_math
 from .segments import lifecycle_stages, rfm_scores, value_tiers
-from .value import customer_purchase_summary
+from .value import MONEY_COLUMNS, customer_purchase_summary
 
 
 def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame:
@@ -96,7 +96,7 @@ def customer_values(
     frame["median_gap_days"] = pd.to_numeric(frame["median_gap_days"], errors="coerce")
     frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
     frame["purchase_count"] = frame["purchase_count"].fillna(0).astype(int)
-    for column in ("gross", "refunds", "historical_value", "trailing_revenue", "first_day_spend"):
+    for column in MONEY_COLUMNS:
         frame[column] = frame[column].fillna(0.0)
     has_purchase = frame["purchase_days"] > 0
     frame["recency_days"] = (pd.Timestamp(today) - frame["last_purchase_day"]).dt.days

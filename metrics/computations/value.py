@@ -17,6 +17,15 @@ from cxm.tenancy.models import Organization
 PURCHASE = Q(amount__gte=0)
 REFUND = Q(amount__lt=0)
 
+# Sums of money in the organization's currency (0 where a customer has none).
+MONEY_COLUMNS = (
+    "gross",
+    "refunds",
+    "historical_value",
+    "trailing_revenue",
+    "first_day_spend",
+    "repeat_spend",
+)
 SUMMARY_COLUMNS = [
     "customer_id",
     "first_purchase_at",
@@ -25,12 +34,7 @@ SUMMARY_COLUMNS = [
     "last_purchase_day",
     "purchase_days",
     "purchase_count",
-    "gross",
-    "refunds",
-    "historical_value",
-    "trailing_revenue",
-    "first_day_spend",
-    "repeat_spend",
+    *MONEY_COLUMNS,
     "repeat_spend_days",
     "median_gap_days",
     "unconverted",
@@ -109,14 +113,7 @@ def customer_purchase_summary(
     frame = frame.merge(days, on="customer_id", how="left")
     frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
     frame["repeat_spend_days"] = frame["repeat_spend_days"].fillna(0).astype(int)
-    for column in (
-        "gross",
-        "refunds",
-        "historical_value",
-        "trailing_revenue",
-        "first_day_spend",
-        "repeat_spend",
-    ):
+    for column in MONEY_COLUMNS:
         frame[column] = frame[column].map(lambda v: float(v) if v is not None and not pd.isna(v) else 0.0)
     for column in ("first_purchase_day", "last_purchase_day"):
         frame[column] = pd.to_datetime(frame[column])
