@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from cxm.core.labels import language_label
+from cxm.core.spreadsheet import formula_safe
 from journeys.models import Channel
 
 from .computations.segments import LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS
@@ -350,11 +351,7 @@ def table_csv(table: Table) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _safe_cell(value: Any) -> Any:
-    """Cells starting with = + - @ are prefixed so spreadsheets never run them as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+_safe_cell = formula_safe  # spreadsheets never run a cell as a formula
 
 
 def table_xlsx(table: Table) -> bytes:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from cxm.core.spreadsheet import formula_safe
 from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
 from journeys import selectors as journeys_selectors
 from metrics import selectors as metrics_selectors
@@ -443,11 +444,7 @@ def _export_rows(responses: Any) -> Iterator[list[Any]]:
         yield values
 
 
-def _safe_cell(value: Any) -> Any:
-    # Spreadsheet apps run cells starting with these as formulas; a customer's comment must stay text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+_safe_cell = formula_safe  # a customer's comment must stay text in a spreadsheet
 
 
 class _Echo:
@@ -540,7 +537,9 @@ def _link_context(
                 "is_text": q.kind == QuestionKind.TEXT,
             }
         )
-    hidden = {k: params.get(k, "")[:200] for k in ("customer", "touchpoint", "order", "channel", "inv")}
+    hidden = {
+        k: params.get(k, "")[:200] for k in ("customer", "signature", "touchpoint", "order", "channel", "inv")
+    }
     return {
         "survey": survey,
         "language": language,
@@ -574,6 +573,8 @@ def _form_answers(survey: Survey, post: Any) -> dict[int, Any]:
 
 def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
     """The link survey: works without JavaScript; nothing is recorded until the customer submits."""
+    if not selectors.public_id_valid(public_id):
+        raise Http404  # not a public id: no lookup
     survey = (
         unscoped_queryset(Survey)
         .filter(public_id=public_id)
@@ -608,7 +609,7 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
             )
         params = source.copy()
         if invitation is not None:
-            params["idempotency_key"] = f"inv-{invitation.pk}"
+            params.pop("idempotency_key", None)  # the service keys the answer by the invitation itself
         if request.method != "POST":
             values = {}
             if invitation is not None and invitation.response_id:
@@ -642,15 +643,21 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
         if channel not in CHANNELS:
             channel = ResponseChannel.LINK
         try:
-            customer = (
-                invitation.customer
-                if invitation
-                else services.customer_resolve(
-                    organization_id=survey.organization_id, reference=request.POST.get("customer") or None
-                )
-            )
             snapshot = selectors.survey_snapshot(public_id=survey.public_id)
             assert snapshot is not None
+            customer = invitation.customer if invitation else None
+            if invitation is None and request.POST.get("customer"):
+                # `?customer=` counts only with its `&signature=` (see cxm.tenancy.identity).
+                reference = services.customer_reference_signed(
+                    snapshot=snapshot,
+                    reference={
+                        "id": request.POST.get("customer"),
+                        "signature": request.POST.get("signature", ""),
+                    },
+                )
+                customer = services.customer_resolve(
+                    organization_id=survey.organization_id, reference=reference
+                )
             services.response_submit(
                 snapshot=snapshot,
                 answers=answers,
@@ -685,6 +692,8 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def survey_thanks(request: HttpRequest, public_id: str) -> HttpResponse:
+    if not selectors.public_id_valid(public_id):
+        raise Http404
     survey = unscoped_queryset(Survey).filter(public_id=public_id).first()
     if survey is None:
         raise Http404
