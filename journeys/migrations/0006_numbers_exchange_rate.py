@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('journeys', '0005_import_language'),
-        ('tenancy', '0002_numbers_organization_currency'),
+        ('tenancy', '0003_numbers_organization_currency'),
     ]
 
     operations = [
