@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import django_filters
@@ -128,7 +127,8 @@ class RetentionView(MetricsView):
         parameters=FILTER_PARAMETERS, responses=OpenApiTypes.OBJECT, operation_id="metrics_retention"
     )
     def get(self, request: Request) -> Response:
-        """Cohort table, retention and churn by month and over the window, repeat purchase rate."""
+        """Cohort table, retention (|S ∩ E| / S) and churn (|S \\ E| / S) by month and over the window
+        with new and reactivated customers as counts beside them, repeat purchase rate."""
         filters = self.filters(request)
         from cxm.tenancy.selectors import organization_settings
 
@@ -180,7 +180,10 @@ class DriversView(MetricsView):
         parameters=FILTER_PARAMETERS, responses=OpenApiTypes.OBJECT, operation_id="metrics_drivers"
     )
     def get(self, request: Request) -> Response:
-        """Key drivers of NPS: importance (relative weight), correlation, performance and n per driver."""
+        """Key drivers of NPS: one analysis per survey on complete cases (answers rescaled to 0–100) and
+        one of touchpoint scores from other surveys per customer (`analyses`), each with its R² and
+        per driver the relative weight (they sum to R²), correlation, performance (0–100) and n; below
+        10 complete cases per driver, correlations only and `more_answers_needed`."""
         filters = self.filters(request)
         organization = request.organization  # type: ignore[attr-defined]
         start, end = filters.window(organization)
@@ -196,7 +199,9 @@ class MonetizedNpsView(MetricsView):
         parameters=FILTER_PARAMETERS, responses=OpenApiTypes.OBJECT, operation_id="metrics_monetized_nps"
     )
     def get(self, request: Request) -> Response:
-        """Revenue and repeat purchases per NPS category after the response, revenue at risk, uplift."""
+        """Revenue (organization's currency) and repeat purchases per NPS category over the N days after
+        each customer's latest matured answer, with `included` and still `maturing` answers and
+        `transactions_left_out` (no exchange rate); revenue at risk; uplift."""
         from cxm.tenancy.selectors import organization_setting
 
         filters = self.filters(request)
@@ -204,6 +209,8 @@ class MonetizedNpsView(MetricsView):
         days = int(organization_setting(organization=organization, name="monetized_nps_days"))
         responses = responses_for(organization=organization, filters=filters, using=read_alias())
         money = monetized_nps(organization=organization, responses=responses, using=read_alias(), days=days)
+        # (`included` answers have had their N days; `maturing` ones have not; `transactions_left_out`
+        # had no exchange rate into the organization's currency.)
         # Revenue at risk needs every customer's latest answer and trailing revenue: the value
         # dashboard's last recompute holds it (None before the first one).
         snapshot = selectors.dashboard_snapshot(
@@ -223,16 +230,24 @@ class MonetizedNpsView(MetricsView):
 
 
 class ClvFitSerializer(serializers.Serializer):
-    calibration_end = serializers.DateField()
+    calibration_end = serializers.DateField(required=False, help_text="Last local day of the calibration.")
+    as_of = serializers.DateField(
+        required=False,
+        help_text="Fit on data up to this local day only and score every customer as of it "
+        "(instead of calibration_end).",
+    )
     period = serializers.ChoiceField(choices=["day", "week", "month"], default="week")
     annual_discount_rate = serializers.FloatField(min_value=0, max_value=1, default=0.1)
 
-    def validate_calibration_end(self, value: date) -> date:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         from django.utils import timezone
 
-        if value > timezone.localdate():
-            raise serializers.ValidationError("The calibration end cannot be in the future.")
-        return value
+        given = [name for name in ("calibration_end", "as_of") if attrs.get(name) is not None]
+        if len(given) != 1:
+            raise serializers.ValidationError({"calibration_end": ["Give either calibration_end or as_of."]})
+        if attrs[given[0]] > timezone.localdate():
+            raise serializers.ValidationError({given[0]: ["The date cannot be in the future."]})
+        return attrs
 
 
 class ClvFitView(APIView):
@@ -242,14 +257,29 @@ class ClvFitView(APIView):
         request=ClvFitSerializer, responses={201: OpenApiTypes.OBJECT}, operation_id="metrics_clv_fit"
     )
     def post(self, request: Request) -> Response:
-        """Fit BG/NBD and Gamma-Gamma on purchases up to the calibration end; returns the model."""
+        """Fit BG/NBD and Gamma-Gamma on purchases up to the calibration end; returns the model. With
+        `as_of` instead: fit on data up to that past local day only and also return the scoring of
+        every customer as of it (`scores`: totals of expected transactions and predicted CLV)."""
         serializer = ClvFitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        as_of = data.pop("as_of", None)
+        field = "as_of" if as_of else "calibration_end"
+        organization = request.organization  # type: ignore[attr-defined]
         try:
-            model = services.clv_fit(organization=request.organization, **serializer.validated_data)  # type: ignore[attr-defined]
+            model = services.clv_fit(
+                organization=organization,
+                calibration_end=as_of or data.pop("calibration_end"),
+                period=data["period"],
+                annual_discount_rate=data["annual_discount_rate"],
+            )
         except ValueError as error:
-            raise ValidationError({"calibration_end": [str(error)]})
-        return Response(services.clv_model_payload(model), status=201)
+            raise ValidationError({field: [str(error)]})
+        payload = services.clv_model_payload(model) or {}
+        if as_of:
+            scores = services.clv_score(organization=organization, model=model, as_of=as_of)
+            payload["scores"] = services.clv_scores_payload(scores=scores, as_of=as_of)
+        return Response(payload, status=201)
 
 
 class ClvModelView(APIView):

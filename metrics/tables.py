@@ -238,8 +238,10 @@ def tables_for(dashboard: str, payload: dict[str, Any], currency: str = "") -> l
                     _("To"),
                     _("Active at start"),
                     _("Active at end"),
-                    _("New"),
+                    _("Retained"),
                     _("Churned"),
+                    _("New"),
+                    _("Reactivated"),
                     _("Retention %"),
                     _("Churn %"),
                 ],
@@ -249,8 +251,10 @@ def tables_for(dashboard: str, payload: dict[str, Any], currency: str = "") -> l
                         r["end"],
                         r["active_at_start"],
                         r["active_at_end"],
-                        r["new"],
+                        r.get("retained"),
                         r["churned"],
+                        r["new"],
+                        r.get("reactivated"),
                         _pct(r["retention_rate"]),
                         _pct(r["churn_rate"]),
                     ]
@@ -329,24 +333,31 @@ def tables_for(dashboard: str, payload: dict[str, Any], currency: str = "") -> l
             ),
         ]
     if dashboard == "drivers":
+        labels = {a["key"]: a["label"] for a in payload.get("analyses", [])}
+        if "touchpoints" in labels:
+            labels["touchpoints"] = str(
+                _("Touchpoint scores from other surveys (per customer, latest answers)")
+            )
         return [
             Table(
                 "drivers",
                 _("Key drivers"),
                 [
+                    _("Analysis"),
                     _("Driver"),
+                    _("Relative weight"),
                     _("Importance %"),
                     _("Correlation"),
-                    _("Performance (mean)"),
                     _("Performance (0–100)"),
                     "n",
                 ],
                 [
                     [
+                        labels.get(d.get("analysis"), ""),
                         d["label"],
+                        _r(d.get("relative_weight"), 4),
                         _r(d["importance"]),
                         _r(d["correlation"], 2),
-                        _r(d["performance"], 2),
                         _r(d["performance_pct"]),
                         d["n"],
                     ]
