@@ -21,12 +21,8 @@ SYMBOLS: dict[str, dict[str, str]] = {
 
 
 def organization_currency(organization: Any) -> str:
-    """The organization's ISO 4217 currency (Organization.currency; its settings on older schemas)."""
-    if organization is None:
-        return DEFAULT_CURRENCY
-    code = getattr(organization, "currency", "") or (getattr(organization, "settings", None) or {}).get(
-        "currency", ""
-    )
+    """The organization's ISO 4217 currency (Organization.currency), USD without an organization."""
+    code = getattr(organization, "currency", "") if organization is not None else ""
     return str(code or DEFAULT_CURRENCY).upper()
 
 

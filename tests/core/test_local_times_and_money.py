@@ -23,9 +23,7 @@ UTC_TEXT = "2026-06-30 20:00"
 @pytest.fixture
 def shanghai(organization):
     organization.time_zone = "Asia/Shanghai"
-    organization.settings = {**organization.settings, "currency": "CNY"}
-    if hasattr(organization, "currency"):
-        organization.currency = "CNY"
+    organization.currency = "CNY"
     organization.save()
     return organization
 

@@ -152,9 +152,7 @@ def test_scoped_to_the_organization(other_api_client, values):
 
 
 def test_currency_is_the_organizations(api_client, organization, values):
-    organization.settings = {**organization.settings, "currency": "CNY"}
-    if hasattr(organization, "currency"):
-        organization.currency = "CNY"
+    organization.currency = "CNY"
     organization.save()
     assert {row["currency"] for row in api_client.get(URL).json()["results"]} == {"CNY"}
 
