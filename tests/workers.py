@@ -42,7 +42,8 @@ def celery_worker_process(
         command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        yield Celery(broker=redis_url, backend=redis_url), queue, worker
+        # Not the current app: shared tasks of this process must keep resolving to cxm's own app.
+        yield Celery(broker=redis_url, backend=redis_url, set_as_current=False), queue, worker
     finally:
         worker.terminate()
         try:

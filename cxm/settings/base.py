@@ -32,8 +32,11 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# The public origin of this instance, used in emails, QR codes and the embed snippet.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public origin of this instance, used in emails, QR codes and the embed snippet. Unset, it is
+# the local server on PORT (`make run PORT=9000` passes it).
+SITE_URL = (os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}").rstrip("/")
+# Demo data (`seed_demo`) may be created; production.py turns it off.
+DEMO_DATA_ALLOWED = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -120,8 +123,10 @@ else:
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://"
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL) or None
-# Without a broker (the embedded default) tasks run in-process, with the same code path.
+# Without a broker (the embedded default) tasks run in-process, with the same code path: queued to
+# background threads of the process (cxm.core.background), so no request waits for one.
 CELERY_TASK_ALWAYS_EAGER = not (REDIS_URL or os.environ.get("CELERY_BROKER_URL"))
+TASKS_IN_BACKGROUND = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("metrics"), Queue("imports"), Queue("notifications")]
@@ -166,10 +171,10 @@ IMPORT_BATCH_SIZE = int(os.environ.get("CXM_IMPORT_BATCH_SIZE", "5000"))
 METRICS_RECOMPUTE_DEBOUNCE = int(os.environ.get("METRICS_RECOMPUTE_DEBOUNCE", "30"))
 # Filtered views over at most this many responses are computed within the request; larger ones are queued.
 METRICS_ON_DEMAND_MAX_RESPONSES = int(os.environ.get("METRICS_ON_DEMAND_MAX_RESPONSES", "200000"))
-# With a broker, new data queues a debounced recompute. Without one (the embedded default) new data
-# only marks the dashboards stale, and the next dashboard visit brings them up to date in-process,
-# so that no customer's survey answer waits for a recompute.
-METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", not CELERY_TASK_ALWAYS_EAGER)
+# New data queues a debounced recompute (on a worker, or without a broker in a background thread of
+# this process). Off: new data only marks the dashboards stale, and beat (or, without a broker, the
+# next dashboard visit) queues the recompute.
+METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", True)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
