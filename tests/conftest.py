@@ -19,7 +19,9 @@ from cxm.tenancy.models import Organization
 from cxm.tenancy.roles import Role
 from cxm.tenancy.services import api_key_create
 
+from .clock import Clock, install
 from .factories import MembershipFactory, OrganizationFactory, UserFactory
+from .waiting import BROWSER_TIMEOUT_MS
 
 # Playwright's sync API keeps an event loop on the test thread; the ORM calls in the same tests are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -148,14 +150,38 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def browser(chromium_path: str) -> Any:
-    from playwright.sync_api import sync_playwright
+    """Chromium through Playwright. Every page it opens (new_page, new_context().new_page) and
+    expect() wait up to BROWSER_TIMEOUT_MS by default: generous for a busy machine."""
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        instance = p.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True, timeout=BROWSER_TIMEOUT_MS
+        )
+        new_context, new_page = instance.new_context, instance.new_page
+
+        def generous(target: Any) -> Any:  # a context or a page
+            target.set_default_timeout(BROWSER_TIMEOUT_MS)
+            target.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
+            return target
+
+        instance.new_context = lambda *a, **kw: generous(new_context(*a, **kw))
+        instance.new_page = lambda *a, **kw: generous(new_page(*a, **kw))
         try:
             yield instance
         finally:
             instance.close()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """django.utils.timezone.now() pinned (see tests/clock.py): for tests whose expectations depend
+    on the date. Starts mid-month at noon UTC and advances with real time; clock.set(), .tick(),
+    .freeze() move it."""
+    pinned = Clock()
+    install(monkeypatch, pinned)
+    return pinned
 
 
 @pytest.fixture

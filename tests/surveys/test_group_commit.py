@@ -11,6 +11,7 @@ from surveys import services
 from surveys.committer import committer
 from surveys.models import Answer, Response
 from surveys.selectors import survey_snapshot
+from tests.waiting import GENEROUS
 
 
 @pytest.mark.django_db(transaction=True)
@@ -47,7 +48,8 @@ def test_concurrent_submissions_are_committed_once_each(postgres, organization, 
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(GENEROUS)
+    assert not [t for t in threads if t.is_alive()], f"submissions still running after {GENEROUS} s"
     assert errors == []
     assert len(results) == len(set(results)) == 80
     assert Response.objects.filter(survey=survey).count() == 80
@@ -93,6 +95,7 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
         return json.dumps({"answers": {str(score): n % 11, **answers}, "idempotency_key": f"a{n}"}).encode()
 
     async def scenario() -> tuple[list, list]:
+        loop = asyncio.get_running_loop()
         first = await asyncio.gather(*(call(application, "POST", path, body(n), headers) for n in range(40)))
         # The comment after the score, same key: the ordinary path (a thread) merges it.
         later = await asyncio.gather(
@@ -104,7 +107,11 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
             {"answers": {str(score): 10}, "idempotency_key": "c1", "customer": {"id": "C-9", "name": "Li"}}
         ).encode()
         later.append(await call(application, "POST", path, with_customer, headers))
-        await asyncio.sleep(0.3)  # listeners run in their thread, a moment after the commit
+        # Listeners run in their thread, a moment after the commit: wait until they have seen them all.
+        expected = {r.json()["id"] for r in first}
+        deadline = loop.time() + GENEROUS
+        while not expected <= set(recorded) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
         loop_committer().close()
         return first, later
 
