@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -174,11 +175,41 @@ def browser(chromium_path: str) -> Any:
             instance.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "now(at): run the test with django.utils.timezone.now() pinned at `at`, an aware datetime "
+        "(from before its fixtures run: sessions, objects created by fixtures); see the clock fixture",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _pinned_now(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Clock | None:
+    """Pins the clock before any other fixture runs, for @pytest.mark.now(at) or CXM_TEST_NOW.
+
+    CXM_TEST_NOW=2027-01-01T00:30:00+00:00 runs the tests as if it were then (the 1st of a month,
+    New Year, 23:59...): a test that passes today but not on such a day depends on the date. Tests
+    with a worker process keep the real clock (the worker has it)."""
+    marker = request.node.get_closest_marker("now")
+    if marker is not None:
+        at = marker.args[0]
+    elif os.environ.get("CXM_TEST_NOW") and request.node.get_closest_marker("worker") is None:
+        at = datetime.fromisoformat(os.environ["CXM_TEST_NOW"])
+    else:
+        return None
+    pinned = Clock(at)
+    install(monkeypatch, pinned)
+    return pinned
+
+
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def clock(_pinned_now: Clock | None, monkeypatch: pytest.MonkeyPatch) -> Clock:
     """django.utils.timezone.now() pinned (see tests/clock.py): for tests whose expectations depend
-    on the date. Starts mid-month at noon UTC and advances with real time; clock.set(), .tick(),
-    .freeze() move it."""
+    on the date. Starts where @pytest.mark.now(at) says, else mid-month at noon UTC, and advances with
+    real time; clock.set(), .tick(), .freeze() move it (a session logged in before a jump of more
+    than two weeks expires: pin with the marker instead)."""
+    if _pinned_now is not None:
+        return _pinned_now
     pinned = Clock()
     install(monkeypatch, pinned)
     return pinned

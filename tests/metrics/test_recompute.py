@@ -4,7 +4,7 @@ beat, replica routing, and a real worker on Redis."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -262,7 +262,7 @@ def test_demo_seed_fits_clv_and_recomputes(organization):
     from metrics import demo
     from metrics.models import ClvModel
 
-    seed_dataset(organization, customers=60, now=datetime.now(UTC))
+    seed_dataset(organization, customers=60, now=timezone.now())
     out = StringIO()
     demo.seed(organization=organization, stdout=out, size="small")
     demo.seed(organization=organization, stdout=out, size="small")  # idempotent
