@@ -45,7 +45,7 @@ def redis_url() -> str:
         try:
             import redis
 
-            redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+            redis.Redis.from_url(url, socket_connect_timeout=10).ping()
             ok = True
         except Exception as exc:  # noqa: BLE001
             why = f"{url}: {exc}"
@@ -213,6 +213,18 @@ def clock(_pinned_now: Clock | None, monkeypatch: pytest.MonkeyPatch) -> Clock:
     pinned = Clock()
     install(monkeypatch, pinned)
     return pinned
+
+
+@pytest.fixture
+def throttle_window(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The public submit throttle counts per fixed window (a minute at "2/min"): a test whose
+    requests straddle a window's end would see the count start again. Its clock stays at the start
+    of one window for the test."""
+    from cxm.api.throttling import PublicRateThrottle
+
+    at = 1_800_000_000.0 + 1  # a multiple of every window length used (60, 3600, 86400) plus 1 s
+    monkeypatch.setattr(PublicRateThrottle, "timer", staticmethod(lambda: at))
+    return at
 
 
 @pytest.fixture
