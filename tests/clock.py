@@ -36,10 +36,10 @@ class Clock:
         self._since = time.monotonic()
 
     def freeze(self) -> None:
-        self._at, self.advance = self.now(), False
+        self._at, self.advance = self.now(UTC), False
 
     def tick(self, delta: timedelta) -> None:
-        self.set(self.now() + delta)
+        self.set(self.now(UTC) + delta)
 
     def now(self, tz: tzinfo | None = None) -> datetime:
         at = self._at + (timedelta(seconds=time.monotonic() - self._since) if self.advance else timedelta())
