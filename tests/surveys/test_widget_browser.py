@@ -31,6 +31,19 @@ TRACK_FETCHES = """
 """
 
 
+# Keeps the text of the widget's thank-you ([role=status]) in window.__thanks when it appears.
+THANKS_OBSERVER = """
+() => {
+  window.__thanks = null;
+  const root = document.querySelector('[data-cxm-widget]').shadowRoot;
+  new MutationObserver(() => {
+    const status = root.querySelector('[role=status]');
+    if (status && window.__thanks === null) window.__thanks = status.textContent;
+  }).observe(root, { subtree: true, childList: true });
+}
+"""
+
+
 def _wait_for_fetches(page, at_least: int) -> None:
     page.wait_for_function(f"window.__fetchesSettled({at_least})", polling=50)
 
@@ -81,11 +94,13 @@ def test_widget_on_another_origin_records_score_then_comment(
     response = Response.objects.filter(survey=survey).first()
     assert response is not None and response.score == 3 and response.channel == "widget"
     page.locator("[data-cxm-widget] textarea").fill("送货太慢 the parcel was late")
+    # The thank-you shows at once and the widget closes itself 3 s later, maybe before the comment's
+    # post returns on a busy machine: note the thank-you when it appears, then wait for the post.
+    page.evaluate(THANKS_OBSERVER)
     page.locator("[data-cxm-widget] button.go").click()
-    page.wait_for_function(
-        "localStorage.getItem('cxm_pending') === '{}' && !!document.querySelector('[data-cxm-widget]')"
-        " && document.querySelector('[data-cxm-widget]').shadowRoot.querySelector('[role=status]')"
-    )
+    page.wait_for_function("window.__thanks !== null")
+    assert page.evaluate("window.__thanks") == "Thank you for your feedback!"
+    page.wait_for_function("localStorage.getItem('cxm_pending') === '{}'")
     response = Response.objects.get(survey=survey)
     assert (response.score, response.comment) == (3, "送货太慢 the parcel was late")
     assert response.page_url == f"{origin}/index.html" and Response.objects.count() == 1
