@@ -7,7 +7,8 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings.local")
 
-app = Celery("cxm")
+# Without a broker, tasks run in background threads of the process that queues them (cxm.core.background).
+app = Celery("cxm", task_cls="cxm.core.background:BackgroundTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -22,14 +22,16 @@ from rest_framework.views import APIView
 from cxm.api.exceptions import PayloadTooLarge
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import request_allows
+from cxm.core.jsonsafe import JsonRejected, loads_strict
 
 from . import selectors, services
 from .ingest import MAX_RECORDS, IngestResult
-from .models import Channel, Customer, Interaction, Journey, Stage, Touchpoint, Transaction
+from .models import Channel, Customer, ExchangeRate, Interaction, Journey, Stage, Touchpoint, Transaction
 from .serializers import (
     CustomerExportSerializer,
     CustomerRecordSerializer,
     CustomerSerializer,
+    ExchangeRateSerializer,
     IngestResultSerializer,
     InteractionRecordSerializer,
     InteractionSerializer,
@@ -356,9 +358,11 @@ def read_records(request: Request) -> list[Any]:
     if len(raw) > limit:
         raise PayloadTooLarge()
     try:
-        payload = json.loads(raw)
-    except ValueError:
-        raise exceptions.ParseError("The body is not valid JSON.")
+        # NaN, Infinity and deep nesting: 400 before any write; text a database cannot store (NUL,
+        # a lone surrogate) rejects only its own record (journeys.ingest).
+        payload = loads_strict(raw, check_text=False)
+    except JsonRejected as exc:
+        raise exceptions.ParseError(str(exc)) from None
     if isinstance(payload, dict) and set(payload) == {"records"}:
         payload = payload["records"]
     if not isinstance(payload, list):
@@ -472,3 +476,21 @@ class TransactionListView(OrganizationScopedMixin, generics.ListAPIView):
     queryset = Transaction.objects.select_related("customer", "touchpoint")
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilter
+
+
+class ExchangeRateListView(OrganizationScopedMixin, generics.ListCreateAPIView):
+    """The organization's exchange rates into its own currency (`GET`), and a new rate (`POST`;
+    the same currency and day again replaces the rate). Money figures convert every transaction in
+    another currency at the latest rate on or before its local day."""
+
+    queryset = ExchangeRate.objects.all()
+    serializer_class = ExchangeRateSerializer
+    write_permission = "edit"
+
+    def perform_create(self, serializer: Any) -> None:
+        try:
+            serializer.instance = services.exchange_rate_set(
+                organization=self.request.organization, **serializer.validated_data
+            )
+        except ValidationError as exc:
+            raise _validation(exc)

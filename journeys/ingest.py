@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -24,6 +24,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.core.jsonsafe import JsonRejected, loads_strict, text_problem, unstorable
 from cxm.tenancy.models import Organization
 
 from .models import Channel, Touchpoint
@@ -77,6 +78,11 @@ REQUIRED_BY_KIND = {
 }
 
 
+def _driver() -> Any:
+    """The DB-API module under Django's connection (psycopg2 or sqlite3): its own error classes."""
+    return cast(Any, connection).Database
+
+
 class RecordInvalid(Exception):
     def __init__(self, field: str | None, reason: str) -> None:
         super().__init__(reason)
@@ -126,7 +132,7 @@ class CleanContext:
 
 def _text(record: dict[str, Any], name: str, max_length: int, *, required: bool = False) -> str | None:
     value = record.get(name)
-    if type(value) is str and 0 < len(value) <= max_length and "\x00" not in value:
+    if type(value) is str and 0 < len(value) <= max_length and "\x00" not in value and value.isascii():
         stripped = value.strip()
         if stripped or not required:
             return stripped
@@ -145,6 +151,8 @@ def _text(record: dict[str, Any], name: str, max_length: int, *, required: bool 
         )
     if "\x00" in value:
         raise RecordInvalid(name, _("%(field)s contains a NUL character") % {"field": name})
+    if text_problem(value):
+        raise RecordInvalid(name, _("%(field)s contains a lone surrogate") % {"field": name})
     return value
 
 
@@ -190,11 +198,18 @@ def _json_object(record: dict[str, Any], name: str, ctx: CleanContext) -> str | 
         return None
     if isinstance(value, str) and ctx.from_csv:
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = loads_strict(value)
+        except JsonRejected:
             raise RecordInvalid(name, _("%(field)s is not valid JSON") % {"field": name})
     if not isinstance(value, dict):
         raise RecordInvalid(name, _("%(field)s must be a JSON object") % {"field": name})
+    problem = unstorable(value)
+    if problem and "NUL" in problem:
+        raise RecordInvalid(name, _("%(field)s contains a NUL character") % {"field": name})
+    if problem and "surrogate" in problem:
+        raise RecordInvalid(name, _("%(field)s contains a lone surrogate") % {"field": name})
+    if problem:
+        raise RecordInvalid(name, _("%(field)s is not valid JSON") % {"field": name})
     text = _JSON.encode(value)
     if len(text) > MAX_JSON_BYTES:
         raise RecordInvalid(
@@ -535,7 +550,7 @@ def _pg_copy_events(
             with transaction.atomic():
                 raw = getattr(cursor, "cursor", cursor)
                 raw.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-        except (IntegrityError, connection.Database.IntegrityError):
+        except (IntegrityError, _driver().IntegrityError):
             return False
     result.created += written
     return True
@@ -757,7 +772,7 @@ def write_clean_rows(
                 organization=organization, kind=kind, rows=rows, result=result, notify=notify
             )
             return
-        except (OperationalError, connection.Database.OperationalError) as exc:
+        except (OperationalError, _driver().OperationalError) as exc:
             # Two batches touching the same customers in another order: retry, the loser's work was rolled back.
             if attempt == 2 or "deadlock" not in str(exc):
                 raise
@@ -770,7 +785,7 @@ def _write_clean_rows_once(
     try:
         with transaction.atomic():
             _write_batch(organization=organization, kind=kind, rows=rows, result=result, notify=notify)
-    except (OperationalError, connection.Database.OperationalError):
+    except (OperationalError, _driver().OperationalError):
         result.created, result.updated, result.duplicates, result.customers_created = snapshot
         raise
 

@@ -15,9 +15,7 @@ from . import services
 from .filters import MetricFilters
 from .models import RecomputeState
 
-# Beat runs every 15 minutes; organizations whose last run is older than this are refreshed too
-# (relative windows such as "the last 365 days" move with the calendar).
-REFRESH_AFTER = timedelta(hours=6)
+REFRESH_AFTER = services.REFRESH_AFTER
 
 
 @shared_task(

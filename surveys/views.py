@@ -25,11 +25,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from cxm.core.spreadsheet import formula_safe
 from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
 from journeys import selectors as journeys_selectors
 from metrics import selectors as metrics_selectors
 
-from . import selectors, services
+from . import exports, selectors, services
 from .content import TEMPLATES, localised, pick_language, scale_labels
 from .emails import survey_url
 from .forms import (
@@ -408,46 +409,7 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-EXPORT_COLUMNS = [
-    "id",
-    "submitted_at",
-    "survey",
-    "touchpoint",
-    "channel",
-    "language",
-    "customer",
-    "score_kind",
-    "score",
-    "comment",
-    "page_url",
-]
-
-
-def _export_rows(responses: Any) -> Iterator[list[Any]]:
-    rows = responses.order_by("id").values_list(
-        "id",
-        "submitted_at",
-        "survey__name",
-        "touchpoint__key",
-        "channel",
-        "locale",
-        "customer__external_id",
-        "score_kind",
-        "score",
-        "comment",
-        "page_url",
-    )
-    for row in rows.iterator(chunk_size=2000):
-        values = list(row)
-        values[1] = values[1].isoformat()
-        yield values
-
-
-def _safe_cell(value: Any) -> Any:
-    # Spreadsheet apps run cells starting with these as formulas; a customer's comment must stay text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+_safe_cell = formula_safe  # a customer's comment must stay text in a spreadsheet
 
 
 class _Echo:
@@ -457,29 +419,40 @@ class _Echo:
 
 @organization_required("export")
 def response_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    """CSV or XLSX of the filtered responses, streamed: rows are read in chunks, never all at once."""
+    """CSV or XLSX of the filtered responses, streamed: rows are read in chunks, never all at once.
+    One column per question of the exported surveys; times in the organization's zone (CSV: ISO 8601
+    with the offset; XLSX: real dates, which Excel keeps without a zone)."""
     if fmt not in ("csv", "xlsx"):
         raise Http404
+    organization = request.organization  # type: ignore[attr-defined]
     _form, responses = _filtered_responses(request)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    columns = exports.question_columns(responses=responses, language=translation.get_language() or "en")
+    rows = exports.export_rows(responses=responses, columns=columns, tz=organization.tzinfo)
+    stamp = timezone.localtime(timezone.now(), organization.tzinfo).strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         writer = csv.writer(_Echo())
 
         def stream() -> Iterator[str]:
-            yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
-            for row in _export_rows(responses):
+            yield "\ufeff" + writer.writerow(exports.export_headers(columns=columns))
+            for row in rows:
+                row[1] = row[1].isoformat()
                 yield writer.writerow([_safe_cell(v) for v in row])
 
         response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="responses-{stamp}.csv"'
         return response
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("responses")
-    sheet.append(EXPORT_COLUMNS)
-    for row in _export_rows(responses):
-        sheet.append([_safe_cell(v) for v in row])
+    sheet.append(exports.export_headers(columns=columns, time_zone=organization.time_zone))
+    for row in rows:
+        submitted = WriteOnlyCell(sheet, value=row[1].replace(tzinfo=None))
+        submitted.number_format = "yyyy-mm-dd hh:mm:ss"
+        cells = [_safe_cell(v) for v in row]
+        cells[1] = submitted
+        sheet.append(cells)
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     workbook.save(path)
@@ -540,7 +513,9 @@ def _link_context(
                 "is_text": q.kind == QuestionKind.TEXT,
             }
         )
-    hidden = {k: params.get(k, "")[:200] for k in ("customer", "touchpoint", "order", "channel", "inv")}
+    hidden = {
+        k: params.get(k, "")[:200] for k in ("customer", "signature", "touchpoint", "order", "channel", "inv")
+    }
     return {
         "survey": survey,
         "language": language,
@@ -574,6 +549,8 @@ def _form_answers(survey: Survey, post: Any) -> dict[int, Any]:
 
 def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
     """The link survey: works without JavaScript; nothing is recorded until the customer submits."""
+    if not selectors.public_id_valid(public_id):
+        raise Http404  # not a public id: no lookup
     survey = (
         unscoped_queryset(Survey)
         .filter(public_id=public_id)
@@ -608,7 +585,7 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
             )
         params = source.copy()
         if invitation is not None:
-            params["idempotency_key"] = f"inv-{invitation.pk}"
+            params.pop("idempotency_key", None)  # the service keys the answer by the invitation itself
         if request.method != "POST":
             values = {}
             if invitation is not None and invitation.response_id:
@@ -642,15 +619,21 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
         if channel not in CHANNELS:
             channel = ResponseChannel.LINK
         try:
-            customer = (
-                invitation.customer
-                if invitation
-                else services.customer_resolve(
-                    organization_id=survey.organization_id, reference=request.POST.get("customer") or None
-                )
-            )
             snapshot = selectors.survey_snapshot(public_id=survey.public_id)
             assert snapshot is not None
+            customer = invitation.customer if invitation else None
+            if invitation is None and request.POST.get("customer"):
+                # `?customer=` counts only with its `&signature=` (see cxm.tenancy.identity).
+                reference = services.customer_reference_signed(
+                    snapshot=snapshot,
+                    reference={
+                        "id": request.POST.get("customer"),
+                        "signature": request.POST.get("signature", ""),
+                    },
+                )
+                customer = services.customer_resolve(
+                    organization_id=survey.organization_id, reference=reference
+                )
             services.response_submit(
                 snapshot=snapshot,
                 answers=answers,
@@ -685,6 +668,8 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def survey_thanks(request: HttpRequest, public_id: str) -> HttpResponse:
+    if not selectors.public_id_valid(public_id):
+        raise Http404
     survey = unscoped_queryset(Survey).filter(public_id=public_id).first()
     if survey is None:
         raise Http404

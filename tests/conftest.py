@@ -230,3 +230,26 @@ def throttle_window(monkeypatch: pytest.MonkeyPatch) -> float:
 @pytest.fixture
 def settings_languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES]
+
+
+@pytest.fixture
+def background_tasks(settings: Any) -> Any:
+    """The embedded default: `delay()`/`apply_async()` queue to this process's background threads
+    instead of running in the caller. Waits at the end for what the test queued."""
+    from cxm.core import background
+
+    settings.TASKS_IN_BACKGROUND = True
+    settings.METRICS_RECOMPUTE_DEBOUNCE = 1
+    yield background.runner
+    assert background.runner.wait_idle(180), "background tasks were still running after the test"
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """A page requested in Chinese leaves Chinese active on the test's thread (LocaleMiddleware
+    activates, nothing deactivates): each test starts and ends in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()

@@ -51,7 +51,8 @@ def celery_worker(*, redis_url: str, **env: str) -> Iterator[tuple[Celery, str]]
             worker = subprocess.Popen(
                 command, cwd=ROOT, env=full_env, stdout=output, stderr=subprocess.STDOUT
             )
-        app = Celery(broker=redis_url, backend=redis_url)
+        # Not the current app: shared tasks of this process must keep resolving to cxm's own app.
+        app = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
         try:
             _wait_until_ready(app, worker, node, log)
             yield app, queue

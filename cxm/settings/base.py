@@ -5,6 +5,7 @@ Configuration comes from the environment (see README.md for the full list).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -31,8 +32,11 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# The public origin of this instance, used in emails, QR codes and the embed snippet.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public origin of this instance, used in emails, QR codes and the embed snippet. Unset, it is
+# the local server on PORT (`make run PORT=9000` passes it).
+SITE_URL = (os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}").rstrip("/")
+# Demo data (`seed_demo`) may be created; production.py turns it off.
+DEMO_DATA_ALLOWED = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -60,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cxm.core.middleware.ContentSecurityPolicyMiddleware",
+    "cxm.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -117,8 +122,10 @@ else:
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://"
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL) or None
-# Without a broker (the embedded default) tasks run in-process, with the same code path.
+# Without a broker (the embedded default) tasks run in-process, with the same code path: queued to
+# background threads of the process (cxm.core.background), so no request waits for one.
 CELERY_TASK_ALWAYS_EAGER = not (REDIS_URL or os.environ.get("CELERY_BROKER_URL"))
+TASKS_IN_BACKGROUND = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("metrics"), Queue("imports"), Queue("notifications")]
@@ -143,10 +150,10 @@ CELERY_TIMEZONE = "UTC"
 METRICS_RECOMPUTE_DEBOUNCE = int(os.environ.get("METRICS_RECOMPUTE_DEBOUNCE", "30"))
 # Filtered views over at most this many responses are computed within the request; larger ones are queued.
 METRICS_ON_DEMAND_MAX_RESPONSES = int(os.environ.get("METRICS_ON_DEMAND_MAX_RESPONSES", "200000"))
-# With a broker, new data queues a debounced recompute. Without one (the embedded default) new data
-# only marks the dashboards stale, and the next dashboard visit brings them up to date in-process,
-# so that no customer's survey answer waits for a recompute.
-METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", not CELERY_TASK_ALWAYS_EAGER)
+# New data queues a debounced recompute (on a worker, or without a broker in a background thread of
+# this process). Off: new data only marks the dashboards stale, and beat (or, without a broker, the
+# next dashboard visit) queues the recompute.
+METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", True)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -158,6 +165,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Proxies (CIDRs) whose X-Forwarded-For is believed when they are the peer (cxm.core.clientip).
+TRUSTED_PROXIES = [
+    value.strip() for value in os.environ.get("TRUSTED_PROXIES", "").split(",") if value.strip()
+]
+for _proxy in TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo stops the start, not the first request
+
 # Login attempts allowed per (IP, username) and per IP within LOGIN_RATE_WINDOW seconds.
 LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", "10"))
 LOGIN_RATE_WINDOW = int(os.environ.get("LOGIN_RATE_WINDOW", "300"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 from typing import Any
 
@@ -21,6 +22,10 @@ def default_org_settings() -> dict[str, Any]:
     return {}
 
 
+def new_widget_secret() -> str:
+    return secrets.token_hex(32)
+
+
 class Organization(models.Model):
     """A tenant. Everything a customer of cxm owns hangs from one of these."""
 
@@ -32,8 +37,14 @@ class Organization(models.Model):
     default_language = models.CharField(
         _("default language"), max_length=16, choices=settings.LANGUAGES, default="en"
     )
+    # ISO 4217 code every money figure is shown in; other currencies are converted at the
+    # organization's exchange rates (journeys.ExchangeRate).
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
     # Thresholds and rules with documented defaults (see OrganizationSettings in selectors).
     settings = models.JSONField(_("settings"), default=default_org_settings, blank=True)
+    # Signs customer ids for the widget and links (`identity.customer_signature`): only the
+    # organization's own servers know it, so a visitor cannot claim to be another customer.
+    widget_secret = models.CharField(_("widget secret"), max_length=64, default=new_widget_secret)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,5 +1,7 @@
 /*! cxm survey widget: <script src=".../static/cxm/embed.js" data-survey="PUBLIC_ID" async></script>
- * window.cxm.survey({customer: {id, email, name, properties}, touchpoint, delay, force, lang})
+ * window.cxm.survey({customer: {id, signature, email, name, properties}, touchpoint, delay, force, lang})
+ * signature: HMAC-SHA256 (hex) of id with the organization's widget secret, made by your server;
+ * without it the answer is anonymous.
  * One global (cxm), no dependencies, Shadow DOM, never throws into the host page. */
 (function (w, d) {
   "use strict";
@@ -168,8 +170,8 @@
           var customer = opts.customer || {};
           var lang = opts.lang || attr("data-lang") || (w.navigator && w.navigator.language) || "";
           var url = endpoint(id) + "?lang=" + encodeURIComponent(lang) +
-            (customer.id ? "&customer=" + encodeURIComponent(customer.id) : "") +
-            (customer.email ? "&email=" + encodeURIComponent(customer.email) : "");
+            (customer.id && customer.signature ? "&customer=" + encodeURIComponent(customer.id) +
+              "&signature=" + encodeURIComponent(customer.signature) : "");
           w.fetch(url, { mode: "cors", credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (cfg) {
             if (!cfg || open) return;
             if (!opts.force) {

@@ -163,7 +163,9 @@
     "clv": function (p, L) {
       var h = p.clv_histogram, x = [];
       for (var i = 0; i < h.counts.length; i++) x.push((h.edges[i] + h.edges[i + 1]) / 2);
-      return [[{ type: "bar", x: x, y: h.counts, name: L.customers, marker: { color: COLORS.primary } }], { xaxis: { title: L.value }, yaxis: { title: L.customers }, bargap: 0.05 }];
+      return [[{ type: "bar", x: x, y: h.counts, name: L.customers, marker: { color: COLORS.primary },
+        hovertemplate: L.currency_symbol + "%{x:,.2f}: %{y}<extra></extra>" }],
+        { xaxis: { title: L.value, tickprefix: L.currency_symbol, separatethousands: true }, yaxis: { title: L.customers }, bargap: 0.05 }];
     },
     "tiers": function (p, L) {
       var t = p.tiers;
@@ -213,14 +215,15 @@
   function poll() {
     var status = document.querySelector(".dash-status[data-poll]");
     if (!status) return;
-    var url = status.getAttribute("data-status-url"), wasRunning = true;
+    // The page shows the snapshot computed at `shown`; reload once a newer one is stored.
+    var url = status.getAttribute("data-status-url"), shown = status.getAttribute("data-computed-at") || "";
     var timer = window.setInterval(function () {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) { return r.json(); }).then(function (s) {
         var bar = document.querySelector("[data-progress]");
         if (bar) bar.style.width = Math.round(100 * (s.progress || 0)) + "%";
         var job = document.querySelector("[data-job]");
-        if ((job && s.ready) || (wasRunning && !s.running && !job)) { window.clearInterval(timer); window.location.reload(); }
-        wasRunning = s.running;
+        var newer = (s.computed_at && s.computed_at !== shown && !s.running) || (shown && !s.computed_at);
+        if ((job && s.ready) || newer) { window.clearInterval(timer); window.location.reload(); }
       }).catch(function () { window.clearInterval(timer); });
     }, 2000);
   }
