@@ -24,6 +24,11 @@ app.conf.beat_schedule = {
         "schedule": 120.0,
         "options": {"expires": 110},
     },
+    "surveys-sweep-invitations": {
+        "task": "surveys.tasks.sweep_invitations",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
         "schedule": 60.0,

@@ -207,9 +207,21 @@ class Invitation(TenantModel):
     answered_at = models.DateTimeField(null=True, blank=True)
     response = models.ForeignKey(Response, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     error = models.TextField(blank=True)
+    # The rows are the outbox, the broker message only a nudge: `dispatched_at` is empty until a send
+    # task reached the broker (the sweep sends the rest again), `attempts` counts those sends, and
+    # `sending_at` is the claim of the one send that emails it (never two, even when sends race).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sending_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["organization", "customer", "created_at"], name="invitation_org_cust_time")
+            models.Index(fields=["organization", "customer", "created_at"], name="invitation_org_cust_time"),
+            # The sweep's: only the few queued rows are in it, however many invitations were sent.
+            models.Index(
+                fields=["organization", "created_at"],
+                condition=Q(status=InvitationStatus.QUEUED),
+                name="invitation_org_queued",
+            ),
         ]

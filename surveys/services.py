@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
@@ -12,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,6 +47,8 @@ from .selectors import (
 )
 
 Actor = AbstractBaseUser | AnonymousUser | None
+logger = logging.getLogger(__name__)
+
 MAX_TEXT = 5000
 MAX_KEY = 128
 # Historical answers (imports, integrators) carry their own time: not before 2000, and not later than
@@ -914,47 +918,113 @@ def invitations_create(
         )
         if send and invitations:
             ids = [i.id for i in invitations]
-            transaction.on_commit(lambda: _enqueue_send(ids))
+            transaction.on_commit(lambda: invitations_dispatch(invitation_ids=ids))
     return InviteResult(invitations, skipped)
 
 
-def _enqueue_send(ids: list[int]) -> None:
+# The invitation rows are the outbox and the broker message only a nudge: the request queues rows
+# and, after commit, tries to send them; beat's `invitations_sweep` sends again the ones whose message
+# never reached the broker or was lost (or whose email failed), at most INVITATION_MAX_ATTEMPTS times.
+# A queued invitation never sent (the broker was down) is sent again after this long.
+INVITATION_UNSENT_AFTER = timedelta(minutes=1)
+# One sent to the broker this long ago and still queued (its message lost, its email failed) is sent again.
+INVITATION_REQUEUE_AFTER = timedelta(minutes=30)
+# A send that claimed an invitation this long ago and never finished was killed (the task's time
+# limit is 5 minutes): it may have reached the mail server, so it is failed, not sent twice.
+INVITATION_SENDING_STALE_AFTER = timedelta(minutes=30)
+INVITATION_MAX_ATTEMPTS = 3
+# Ids per task message, so that one message's emails fit in the task's time limit.
+INVITATION_DISPATCH_BATCH = 200
+
+
+def invitations_dispatch(*, invitation_ids: list[int]) -> bool:
+    """Sends the send task of these invitations to the broker (in batches) and notes when. With the
+    broker down they stay queued, a warning is logged, nothing is raised: the sweep sends them once it
+    is back. True if every batch was sent."""
+    from kombu.exceptions import OperationalError as BrokerUnreachable
+
     from .tasks import send_invitation_emails
 
-    send_invitation_emails.delay(ids)
+    for start in range(0, len(invitation_ids), INVITATION_DISPATCH_BATCH):
+        batch = invitation_ids[start : start + INVITATION_DISPATCH_BATCH]
+        try:
+            # Nobody waits for the result: no result subscription to set up.
+            send_invitation_emails.apply_async((batch,), ignore_result=True)
+        except BrokerUnreachable as exc:
+            logger.warning(
+                "%d invitation(s) from id %s: the broker is unreachable (%s); they stay queued",
+                len(invitation_ids) - start,
+                batch[0],
+                exc,
+            )
+            return False
+        Invitation.objects.filter(pk__in=batch).update(
+            dispatched_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    return True
+
+
+def invitations_sweep(
+    *, now: datetime | None = None, dispatch: Callable[[list[int]], bool] | None = None
+) -> dict[str, int]:
+    """Beat: sends again the queued invitations nothing is sending (never sent after
+    INVITATION_UNSENT_AFTER, or sent INVITATION_REQUEUE_AFTER ago), fails the ones already sent
+    INVITATION_MAX_ATTEMPTS times and the ones whose send was killed half way, with a reason."""
+    now = now or timezone.now()
+    send = dispatch or (lambda ids: invitations_dispatch(invitation_ids=ids))
+    counts = {"sent": 0, "failed": 0}
+    queued = Invitation.objects.filter(status=InvitationStatus.QUEUED)
+    counts["failed"] += queued.filter(sending_at__lt=now - INVITATION_SENDING_STALE_AFTER).update(
+        status=InvitationStatus.FAILED,
+        error="The send was interrupted (its worker stopped) and may have reached the mail server; "
+        "it is not sent again.",
+    )
+    due = queued.filter(sending_at__isnull=True).filter(
+        Q(dispatched_at__isnull=True, created_at__lt=now - INVITATION_UNSENT_AFTER)
+        | Q(dispatched_at__lt=now - INVITATION_REQUEUE_AFTER)
+    )
+    for invitation_id, attempts, error in due.filter(attempts__gte=INVITATION_MAX_ATTEMPTS).values_list(
+        "pk", "attempts", "error"
+    ):
+        reason = f"Not sent after {attempts} attempts: " + (error or "no worker took the send task.")
+        counts["failed"] += due.filter(pk=invitation_id).update(
+            status=InvitationStatus.FAILED, error=reason[:500]
+        )
+    ids = list(due.filter(attempts__lt=INVITATION_MAX_ATTEMPTS).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), INVITATION_DISPATCH_BATCH):
+        batch = ids[start : start + INVITATION_DISPATCH_BATCH]
+        if not send(batch):
+            break  # the broker is down: the next sweep tries again
+        counts["sent"] += len(batch)
+    return counts
 
 
 def invitation_send(*, invitation_id: int) -> str:
-    """Send one invitation email (HTML and text). Idempotent: only a queued invitation is sent."""
+    """Send one invitation email (HTML and text), at most once: the send first claims the queued
+    invitation with a conditional update, so of two sends that race only one emails it. A failed
+    email leaves it queued (the sweep tries again)."""
     from .emails import invitation_message
 
-    with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update()
-            .select_related("survey", "customer", "organization")
-            .filter(pk=invitation_id)
-            .first()
-        )
-        if invitation is None or invitation.status != InvitationStatus.QUEUED:
-            return "ignored"
-        if invitation.customer.unsubscribed or not invitation.customer.email:
-            invitation.status = InvitationStatus.SKIPPED
-            invitation.save(update_fields=["status"])
-            return "skipped"
-        if invitation.survey.status != SurveyStatus.ACTIVE:
-            invitation.status = InvitationStatus.SKIPPED
-            invitation.error = "survey not active"
-            invitation.save(update_fields=["status", "error"])
-            return "skipped"
-        message = invitation_message(invitation=invitation)
-        try:
-            message.send()
-        except Exception as exc:  # noqa: BLE001  (recorded on the invitation; the task may retry)
-            invitation.status = InvitationStatus.FAILED
-            invitation.error = str(exc)[:500]
-            invitation.save(update_fields=["status", "error"])
-            return "failed"
-        invitation.status = InvitationStatus.SENT
-        invitation.sent_at = timezone.now()
-        invitation.save(update_fields=["status", "sent_at"])
-        return "sent"
+    claimed_at = timezone.now()
+    claimed = Invitation.objects.filter(
+        pk=invitation_id, status=InvitationStatus.QUEUED, sending_at__isnull=True
+    ).update(sending_at=claimed_at)
+    if not claimed:
+        return "ignored"
+    invitation = Invitation.objects.select_related("survey", "customer", "organization").get(pk=invitation_id)
+    mine = Invitation.objects.filter(pk=invitation_id, status=InvitationStatus.QUEUED, sending_at=claimed_at)
+    if invitation.customer.unsubscribed or not invitation.customer.email:
+        mine.update(status=InvitationStatus.SKIPPED)
+        return "skipped"
+    if invitation.survey.status != SurveyStatus.ACTIVE:
+        mine.update(status=InvitationStatus.SKIPPED, error="survey not active")
+        return "skipped"
+    message = invitation_message(invitation=invitation)
+    try:
+        message.send()
+    except Exception as exc:  # noqa: BLE001  (recorded on the invitation; the sweep sends it again)
+        logger.warning("invitation %s: the email could not be sent (%s)", invitation_id, exc)
+        mine.update(sending_at=None, error=str(exc)[:500])
+        return "failed"
+    mine.update(status=InvitationStatus.SENT, sent_at=timezone.now(), error="")
+    return "sent"

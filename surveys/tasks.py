@@ -15,3 +15,9 @@ def send_invitation_emails(invitation_ids: list[int]) -> dict[str, int]:
         outcome = services.invitation_send(invitation_id=invitation_id)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+@shared_task(name="surveys.tasks.sweep_invitations", time_limit=5 * 60)
+def sweep_invitations() -> dict[str, int]:
+    """Beat: sends again the queued invitations nothing is sending, fails the hopeless ones."""
+    return services.invitations_sweep()
