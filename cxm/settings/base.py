@@ -154,7 +154,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # With the broker down, a send fails within seconds (web processes send with ignore_result=True:
 # nothing reads a result, and subscribing to one retried the dead Redis for 20 s); the row it was
-# for stays queued and a sweep (beat) sends it again later (`journeys.tasks.sweep_import_jobs`, `metrics.tasks.recompute_all_organizations`).
+# for stays queued and a sweep (beat) sends it again later (`journeys.tasks.sweep_import_jobs`,
+# `metrics.tasks.recompute_all_organizations`, `surveys.tasks.sweep_invitations`).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,
