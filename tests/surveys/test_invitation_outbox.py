@@ -232,3 +232,35 @@ def test_the_sweep_runs_on_beat():
     assert entry["task"] == sweep_invitations.name == "surveys.tasks.sweep_invitations"
     assert entry["options"]["expires"] < entry["schedule"]
     assert app.tasks[entry["task"]].name == entry["task"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_swept_invitations_once(postgres, redis_url, organization, nps_survey):
+    from tests.journeys.test_import_worker import _database_url
+    from tests.waiting import GENEROUS
+    from tests.workers import celery_worker
+
+    customers = Customer.objects.bulk_create(
+        Customer(organization=organization, external_id=f"W{k}", email=f"w{k}@example.com") for k in range(3)
+    )
+    created = services.invitations_create(survey=nps_survey, customers=customers, send=False).invitations
+    ids = sorted(i.pk for i in created)
+    later = after_the_grace_period()
+    with celery_worker(redis_url=redis_url, DATABASE_URL=_database_url()) as (app, queue):
+        results = []
+
+        def to_the_worker(batch):
+            results.append(app.send_task("surveys.tasks.send_invitation_emails", args=[batch], queue=queue))
+            return True
+
+        # Two sweeps send the same invitations (the fake dispatch notes no send): two messages.
+        assert services.invitations_sweep(now=later, dispatch=to_the_worker) == {"sent": 3, "failed": 0}
+        assert services.invitations_sweep(now=later, dispatch=to_the_worker) == {"sent": 3, "failed": 0}
+        # This process is no task, but after the in-process tests beside this one Celery's guard
+        # against waiting inside a task can be left on.
+        outcomes = [result.get(timeout=GENEROUS, disable_sync_subtasks=False) for result in results]
+    assert outcomes == [{"sent": 3}, {"ignored": 3}]
+    sent = Invitation.objects.filter(pk__in=ids)
+    assert set(sent.values_list("status", flat=True)) == {"sent"}
+    assert all(i.sent_at is not None and i.sending_at is not None for i in sent)
