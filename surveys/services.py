@@ -893,6 +893,8 @@ def customer_unsubscribe(*, token: str) -> Customer | None:
 class InviteResult:
     invitations: list[Invitation]
     skipped: list[Customer]
+    # After commit: whether their send reached the broker (False: it was down; they stay queued).
+    dispatched: bool | None = None
 
 
 def invitations_create(
@@ -916,10 +918,15 @@ def invitations_create(
                 for c in {c.id: c for c in eligible}.values()
             ]
         )
+        result = InviteResult(invitations, skipped)
         if send and invitations:
             ids = [i.id for i in invitations]
-            transaction.on_commit(lambda: invitations_dispatch(invitation_ids=ids))
-    return InviteResult(invitations, skipped)
+
+            def dispatch() -> None:
+                result.dispatched = invitations_dispatch(invitation_ids=ids)
+
+            transaction.on_commit(dispatch)
+    return result
 
 
 # The invitation rows are the outbox and the broker message only a nudge: the request queues rows

@@ -289,6 +289,13 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
                     )
                     % {"sent": len(result.invitations), "skipped": len(result.skipped)},
                 )
+                if result.dispatched is False:
+                    messages.warning(
+                        request,
+                        _(
+                            "The task queue cannot be reached right now; the invitations are sent as soon as it is back."
+                        ),
+                    )
                 return redirect("survey-share", pk=survey.pk)
     # The QR form and the customer search share the page's query string: each reads only its own fields.
     qr_bound = bool({"touchpoint", "channel"} & set(request.GET))

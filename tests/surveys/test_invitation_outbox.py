@@ -37,19 +37,21 @@ def after_the_grace_period():
     return timezone.now() + services.INVITATION_UNSENT_AFTER + timedelta(seconds=1)
 
 
+# Real commits: the send is tried when the request's transaction commits, before the page is made.
+@pytest.mark.django_db(transaction=True)
 def test_the_share_page_queues_invitations_while_the_broker_is_down_and_the_sweep_sends_them_later(
-    owner_client, nps_survey, customer, broker_down, monkeypatch, caplog, django_capture_on_commit_callbacks
+    owner_client, nps_survey, customer, broker_down, monkeypatch, caplog
 ):
-    with (
-        caplog.at_level("WARNING", logger="surveys.services"),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with caplog.at_level("WARNING", logger="surveys.services"):
         response = owner_client.post(
             f"/surveys/{nps_survey.pk}/share/", {"customers": [customer.pk], "language": "en"}, follow=True
         )
     assert response.status_code == 200
     page = response.content.decode()
     assert "1 invitations queued; 0 customers skipped" in page
+    assert (
+        "The task queue cannot be reached right now; the invitations are sent as soon as it is back." in page
+    )
     invitation = Invitation.objects.get()
     assert (invitation.status, invitation.dispatched_at, invitation.attempts) == ("queued", None, 0)
     assert '<div class="label">Queued</div><div class="value">1</div>' in page
@@ -70,6 +72,20 @@ def test_the_share_page_queues_invitations_while_the_broker_is_down_and_the_swee
     far_later = later + services.INVITATION_REQUEUE_AFTER + timedelta(minutes=1)
     assert services.invitations_sweep(now=far_later) == {"sent": 0, "failed": 0}
     assert len(mail.outbox) == 1
+
+
+def test_with_the_broker_up_the_share_page_sends_at_once_and_says_nothing_of_the_queue(
+    owner_client, nps_survey, customer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            f"/surveys/{nps_survey.pk}/share/", {"customers": [customer.pk], "language": "en"}, follow=True
+        )
+    page = response.content.decode()
+    assert "1 invitations queued; 0 customers skipped" in page and "task queue" not in page
+    invitation = Invitation.objects.get()
+    assert (invitation.status, invitation.attempts) == ("sent", 1) and invitation.dispatched_at is not None
+    assert [m.to for m in mail.outbox] == [["li@example.com"]]
 
 
 def test_the_api_creates_invitations_while_the_broker_is_down_and_each_is_sent_once_later(
