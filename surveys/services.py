@@ -900,7 +900,8 @@ class InviteResult:
 def invitations_create(
     *, survey: Survey, customers: list[Customer], language: str | None = None, send: bool = True
 ) -> InviteResult:
-    """Queue one invitation per eligible customer (fatigue and unsubscribe honoured), then send."""
+    """Queue one invitation per eligible customer (fatigue and unsubscribe honoured); after commit,
+    try to send them (with `send=False`, or the broker down, `invitations_sweep` sends them later)."""
     if survey.status != SurveyStatus.ACTIVE:
         raise ValidationError({"survey": _("Only an active survey can be sent.")})
     organization = survey.organization
@@ -940,6 +941,9 @@ INVITATION_REQUEUE_AFTER = timedelta(minutes=30)
 # limit is 5 minutes): it may have reached the mail server, so it is failed, not sent twice.
 INVITATION_SENDING_STALE_AFTER = timedelta(minutes=30)
 INVITATION_MAX_ATTEMPTS = 3
+# One still not sent this long after it was created is failed, not sent: the question comes too late
+# (and rows queued before invitations were swept are not all mailed at once).
+INVITATION_EXPIRES_AFTER = timedelta(days=7)
 # Ids per task message, so that one message's emails fit in the task's time limit.
 INVITATION_DISPATCH_BATCH = 200
 
@@ -976,7 +980,8 @@ def invitations_sweep(
 ) -> dict[str, int]:
     """Beat: sends again the queued invitations nothing is sending (never sent after
     INVITATION_UNSENT_AFTER, or sent INVITATION_REQUEUE_AFTER ago), fails the ones already sent
-    INVITATION_MAX_ATTEMPTS times and the ones whose send was killed half way, with a reason."""
+    INVITATION_MAX_ATTEMPTS times, the ones INVITATION_EXPIRES_AFTER old and the ones whose send was
+    killed half way, with a reason."""
     now = now or timezone.now()
     send = dispatch or (lambda ids: invitations_dispatch(invitation_ids=ids))
     counts = {"sent": 0, "failed": 0}
@@ -989,6 +994,9 @@ def invitations_sweep(
     due = queued.filter(sending_at__isnull=True).filter(
         Q(dispatched_at__isnull=True, created_at__lt=now - INVITATION_UNSENT_AFTER)
         | Q(dispatched_at__lt=now - INVITATION_REQUEUE_AFTER)
+    )
+    counts["failed"] += due.filter(created_at__lt=now - INVITATION_EXPIRES_AFTER).update(
+        status=InvitationStatus.FAILED, error="Not sent within 7 days of its creation: too late to ask."
     )
     for invitation_id, attempts, error in due.filter(attempts__gte=INVITATION_MAX_ATTEMPTS).values_list(
         "pk", "attempts", "error"

@@ -175,12 +175,23 @@ def test_lost_messages_and_interrupted_sends_are_not_left_queued(nps_survey, cus
         attempts=1,
         created_at=long_ago,
     )
+    too_old = Invitation.objects.create(
+        organization=organization,
+        survey=nps_survey,
+        customer=Customer.objects.create(organization=organization, external_id="C3", email="c3@example.com"),
+        created_at=timezone.now() - services.INVITATION_EXPIRES_AFTER - timedelta(minutes=1),
+    )
     assert services.invitations_sweep(dispatch=lambda ids: pytest.fail(f"{ids} sent")) == {
         "sent": 0,
-        "failed": 2,
+        "failed": 3,
     }
     lost.refresh_from_db()
     interrupted.refresh_from_db()
+    too_old.refresh_from_db()
+    assert (too_old.status, too_old.error) == (
+        "failed",
+        "Not sent within 7 days of its creation: too late to ask.",
+    )
     assert (lost.status, lost.error) == ("failed", "Not sent after 3 attempts: no worker took the send task.")
     assert interrupted.status == "failed" and interrupted.error.startswith("The send was interrupted")
     assert mail.outbox == []
