@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -26,9 +26,15 @@ from .routers import read_alias
 
 FILTER_PARAMETERS = [
     OpenApiParameter(
-        "start", OpenApiTypes.DATE, description="First local day (default: 365 days before end)"
+        "start",
+        OpenApiTypes.DATE,
+        description="First local day (default: 365 days before end); 1970-01-01 to 2100-12-31, at most 10 years before end",
     ),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="Last local day, included (default: today)"),
+    OpenApiParameter(
+        "end",
+        OpenApiTypes.DATE,
+        description="Last local day, included (default: today); 1970-01-01 to 2100-12-31",
+    ),
     OpenApiParameter("bucket", OpenApiTypes.STR, enum=["day", "week", "month"]),
     OpenApiParameter("survey", OpenApiTypes.INT),
     OpenApiParameter("touchpoint", OpenApiTypes.INT),
@@ -248,7 +254,13 @@ class ClvFitView(APIView):
 
 
 class ClvModelView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="metrics_clv_model")
+    @extend_schema(
+        responses={
+            200: OpenApiTypes.OBJECT,
+            404: OpenApiResponse(description="No CLV model has been fitted yet."),
+        },
+        operation_id="metrics_clv_model",
+    )
     def get(self, request: Request) -> Response:
         """The latest fitted model: r, alpha, a, b; p, q, gamma; the log-likelihoods; the data summary."""
         model = services.current_clv_model(organization=request.organization)  # type: ignore[attr-defined]
