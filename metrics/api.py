@@ -54,7 +54,7 @@ class MetricsView(APIView):
         try:
             return MetricFilters.from_params(request.query_params)
         except FilterError as error:
-            raise ValidationError(error.errors)
+            raise ValidationError({name: [message] for name, message in error.errors.items()})
 
     def window(self, request: Request, filters: MetricFilters) -> dict[str, Any]:
         resolved = filters.resolved(request.organization)  # type: ignore[attr-defined]
