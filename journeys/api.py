@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cxm.api.exceptions import PayloadTooLarge
+from cxm.api.filters import IdFilter
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import request_allows
 
@@ -144,7 +145,7 @@ class StageViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
 
 
 class TouchpointFilter(django_filters.FilterSet):
-    journey = django_filters.NumberFilter(field_name="stage__journey")
+    journey = IdFilter(field_name="stage__journey")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
 
     class Meta:
@@ -458,8 +459,12 @@ class TransactionFilter(django_filters.FilterSet):
         field_name="customer__external_id", help_text="Customer external id."
     )
     currency = django_filters.CharFilter(lookup_expr="iexact")
-    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
-    max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    min_amount = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="gte", max_digits=14, decimal_places=2
+    )
+    max_amount = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="lte", max_digits=14, decimal_places=2
+    )
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -20,7 +21,7 @@ from .computations.drivers import key_drivers
 from .computations.money import monetized_nps
 from .computations.trends import DIMENSIONS, score_breakdown, score_trend
 from .dashboards import build_retention, json_safe
-from .filters import FilterError, MetricFilters
+from .filters import EARLIEST_DATE, FilterError, MetricFilters
 from .models import CustomerValue
 from .routers import read_alias
 
@@ -233,6 +234,11 @@ class ClvFitSerializer(serializers.Serializer):
 
         if value > timezone.localdate():
             raise serializers.ValidationError("The calibration end cannot be in the future.")
+        if value < EARLIEST_DATE:
+            raise serializers.ValidationError(
+                _("Enter a date between %(earliest)s and %(latest)s.")
+                % {"earliest": EARLIEST_DATE.isoformat(), "latest": timezone.localdate().isoformat()}
+            )
         return value
 
 

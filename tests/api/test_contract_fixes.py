@@ -125,3 +125,27 @@ def test_schema_documents_the_json_errors_of_every_operation(openapi):
 def test_schema_is_valid_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
     assert (tmp_path / "schema.yml").read_text().startswith("openapi: 3")
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/responses?survey=-9.60375957175869e%2B176", "survey"),
+        ("/api/v1/responses?survey=99999999999999999999", "survey"),
+        ("/api/v1/questions?survey=1.5", "survey"),
+        ("/api/v1/touchpoints/?journey=0", "journey"),
+        ("/api/v1/transactions/?min_amount=-9.6e%2B176", "min_amount"),
+        ("/api/v1/transactions/?max_amount=0.001", "max_amount"),
+    ],
+)
+def test_list_filters_out_of_range_are_a_400(api_client, url, field):
+    response = api_client.get(url)
+    assert response.status_code == 400, response.content[:300]
+    assert field in response.json()["error"]["fields"]
+
+
+def test_clv_fit_refuses_a_calibration_end_before_1970(api_client):
+    response = api_client.post("/api/v1/metrics/clv/fit", {"calibration_end": "0001-01-01"}, format="json")
+    assert response.status_code == 400
+    [message] = response.json()["error"]["fields"]["calibration_end"]
+    assert message.startswith("Enter a date between 1970-01-01 and ")
