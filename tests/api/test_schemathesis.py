@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.wsgi import get_wsgi_application
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode, checks
 
 from cxm.tenancy.services import api_key_create
+from cxm.wsgi import application
 
 from ..factories import OrganizationFactory
 from ..metrics.data import seed_dataset
@@ -42,7 +44,7 @@ MAX_EXAMPLES = 6
 EXCLUDED_CHECKS = [checks.positive_data_acceptance, checks.negative_data_rejection]
 
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
-schema.app = get_wsgi_application()
+schema.app = application  # the production entry point, with the public submission's lean lane
 
 
 def _seed() -> tuple[str, dict[str, list[str]]]:
@@ -85,9 +87,17 @@ def _seed() -> tuple[str, dict[str, list[str]]]:
 
 
 @pytest.fixture
-def contract_org(db: Any) -> tuple[str, dict[str, list[str]], Iterator[int]]:
+def contract_org(db: Any) -> Iterator[tuple[str, dict[str, list[str]], Iterator[int]]]:
     key, real = _seed()
-    return key, real, itertools.count()
+    # As Django's test client does: the end of a request must not close the connection that holds
+    # the test's transaction (on PostgreSQL that would lose the seeded rows and fail every later call).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield key, real, itertools.count()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def _use_real_rows(case: Any, real: dict[str, list[str]], turn: int) -> None:
