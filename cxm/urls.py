@@ -6,10 +6,12 @@ from django.views.defaults import bad_request, page_not_found, permission_denied
 from cxm.api import exceptions as api_errors
 from cxm.api.urls import docs_urlpatterns
 from cxm.core import views as core_views
+from cxm.tenancy import views as tenancy_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("admin/login/", tenancy_views.admin_login),  # the site's login limits, before the admin's own URL
     path("admin/", admin.site.urls),
     path("api/v1/", include("cxm.api.urls")),
     path("api/", include(docs_urlpatterns)),

@@ -23,6 +23,7 @@ from cxm.api.exceptions import PayloadTooLarge
 from cxm.api.filters import IdFilter
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import request_allows
+from cxm.core.jsonsafe import JsonRejected, loads_strict
 
 from . import selectors, services
 from .ingest import MAX_RECORDS, IngestResult
@@ -357,9 +358,11 @@ def read_records(request: Request) -> list[Any]:
     if len(raw) > limit:
         raise PayloadTooLarge()
     try:
-        payload = json.loads(raw)
-    except ValueError:
-        raise exceptions.ParseError("The body is not valid JSON.")
+        # NaN, Infinity and deep nesting: 400 before any write; text a database cannot store (NUL,
+        # a lone surrogate) rejects only its own record (journeys.ingest).
+        payload = loads_strict(raw, check_text=False)
+    except JsonRejected as exc:
+        raise exceptions.ParseError(str(exc)) from None
     if isinstance(payload, dict) and set(payload) == {"records"}:
         payload = payload["records"]
     if not isinstance(payload, list):

@@ -143,7 +143,12 @@ def seed(*, organization: Organization, stdout: Any = None, size: str = "full") 
         moment = datetime.combine(
             day, time(rng.randint(hour_low, hour_high - 1), rng.randint(0, 59)), tzinfo=tz
         )
-        return min(moment, now - timedelta(minutes=1))
+        if moment < now:
+            return moment
+        # Today, later than the seed: the same hour, scaled into the part of the day that has passed
+        # (never the seed time itself, and the random draws stay the same).
+        midnight = datetime.combine(day, time.min, tzinfo=tz)
+        return midnight + (moment - midnight) * ((now - midnight) / timedelta(days=1))
 
     serial = iter(range(10**9))
 
@@ -220,7 +225,9 @@ def seed(*, organization: Organization, stdout: Any = None, size: str = "full") 
                 }
             )
             if rng.random() < 0.04:
-                refund_at = min(moment + timedelta(days=rng.randint(3, 20)), now - timedelta(minutes=1))
+                refund_at = moment + timedelta(days=rng.randint(3, 20))
+                if refund_at >= now:  # a refund still to come lands between the order and the seed
+                    refund_at = moment + (now - moment) * ((refund_at - moment) / timedelta(days=21))
                 orders.append(
                     {
                         "order_id": f"{order_id}-R",

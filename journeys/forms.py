@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cxm.core.widgets import IsoDateInput
 from cxm.tenancy.models import Organization
 
 from .models import Channel, ImportKind, Stage
@@ -65,9 +66,7 @@ class CustomerFilterForm(forms.Form):
             ("erased", _("Erased")),
         ],
     )
-    seen_after = forms.DateField(
-        label=_("Seen since"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    seen_after = forms.DateField(label=_("Seen since"), required=False, widget=IsoDateInput())
 
 
 PERIOD_CHOICES = [("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last 12 months"))]
@@ -81,5 +80,5 @@ class MapFilterForm(forms.Form):
 
 
 class DateRangeForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), required=False, widget=IsoDateInput())
+    end = forms.DateField(label=_("To"), required=False, widget=IsoDateInput())

@@ -24,6 +24,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.core.jsonsafe import JsonRejected, loads_strict, text_problem, unstorable
 from cxm.tenancy.models import Organization
 
 from .models import Channel, Touchpoint
@@ -126,7 +127,7 @@ class CleanContext:
 
 def _text(record: dict[str, Any], name: str, max_length: int, *, required: bool = False) -> str | None:
     value = record.get(name)
-    if type(value) is str and 0 < len(value) <= max_length and "\x00" not in value:
+    if type(value) is str and 0 < len(value) <= max_length and "\x00" not in value and value.isascii():
         stripped = value.strip()
         if stripped or not required:
             return stripped
@@ -145,6 +146,8 @@ def _text(record: dict[str, Any], name: str, max_length: int, *, required: bool 
         )
     if "\x00" in value:
         raise RecordInvalid(name, _("%(field)s contains a NUL character") % {"field": name})
+    if text_problem(value):
+        raise RecordInvalid(name, _("%(field)s contains a lone surrogate") % {"field": name})
     return value
 
 
@@ -190,11 +193,18 @@ def _json_object(record: dict[str, Any], name: str, ctx: CleanContext) -> str | 
         return None
     if isinstance(value, str) and ctx.from_csv:
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = loads_strict(value)
+        except JsonRejected:
             raise RecordInvalid(name, _("%(field)s is not valid JSON") % {"field": name})
     if not isinstance(value, dict):
         raise RecordInvalid(name, _("%(field)s must be a JSON object") % {"field": name})
+    problem = unstorable(value)
+    if problem and "NUL" in problem:
+        raise RecordInvalid(name, _("%(field)s contains a NUL character") % {"field": name})
+    if problem and "surrogate" in problem:
+        raise RecordInvalid(name, _("%(field)s contains a lone surrogate") % {"field": name})
+    if problem:
+        raise RecordInvalid(name, _("%(field)s is not valid JSON") % {"field": name})
     text = _JSON.encode(value)
     if len(text) > MAX_JSON_BYTES:
         raise RecordInvalid(

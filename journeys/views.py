@@ -374,6 +374,7 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "csat": _("CSAT (percent satisfied)"),
         "ces": _("CES (mean, 1–7)"),
         "title": _("Scores by month"),
+        "no_data": _("No data for this period."),
     }
     return render(
         request,
@@ -445,6 +446,7 @@ def journey_paths(request: HttpRequest, pk: int) -> HttpResponse:
         "labels": {
             "funnel": _("Customers reaching each stage"),
             "sankey": _("Touchpoint sequences (first steps)"),
+            "no_data": _("No data for this period."),
         },
     }
     return render(

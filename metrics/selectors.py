@@ -182,3 +182,31 @@ def metric_summary(*, organization: Organization, filters: MetricFilters) -> dic
         "previous": previous,
         "comparison": period_comparison(current, previous),
     }
+
+
+SEGMENT_FIELDS = ("rfm_segment", "value_tier", "lifecycle_stage")
+
+
+def segment_choices() -> list[tuple[str, str]]:
+    """Every customer segment as ("<field>:<code>", "<kind>: <label>"), in the active language:
+    RFM segments, value tiers and lifecycle stages of the last recompute."""
+    from django.utils.translation import gettext as _
+
+    from .tables import LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS
+
+    return (
+        [("rfm_segment:" + k, _("RFM") + ": " + str(v)) for k, v in SEGMENT_LABELS.items()]
+        + [("value_tier:" + k, _("Value tier") + ": " + str(v)) for k, v in TIER_LABELS.items()]
+        + [("lifecycle_stage:" + k, _("Lifecycle") + ": " + str(v)) for k, v in LIFECYCLE_LABELS.items()]
+    )
+
+
+def segment_customer_ids(*, organization: Organization, segment: str) -> Any:
+    """The ids of the customers in `segment` ("rfm_segment:at_risk", "value_tier:high", …) as a
+    subquery; an unknown segment matches nobody. Reads the primary so the subquery joins its query."""
+    from .models import CustomerValue
+
+    field, _sep, code = segment.partition(":")
+    if field not in SEGMENT_FIELDS or not code:
+        return CustomerValue.objects.none().values("customer_id")
+    return CustomerValue.objects.filter(organization=organization, **{field: code}).values("customer_id")

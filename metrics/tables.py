@@ -11,6 +11,10 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from cxm.core.labels import language_label
+from cxm.core.spreadsheet import formula_safe
+from journeys.models import Channel
+
 from .computations.segments import LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS
 
 SEGMENT_LABELS = {
@@ -43,6 +47,11 @@ CATEGORY_LABELS = {
     "passive": gettext_lazy("Passives"),
     "detractor": gettext_lazy("Detractors"),
 }
+
+
+def channel_label(code: Any) -> str:
+    """A touchpoint channel's name in the active language (codes never reach the page)."""
+    return str(dict(Channel.choices).get(code, code)) if code else "—"
 
 
 @dataclass
@@ -132,7 +141,7 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                 "by_locale",
                 _("By language"),
                 _score_headers(_("Language")),
-                _score_rows(payload["by_locale"]),
+                _score_rows(payload["by_locale"], language_label),
             ),
             Table(
                 "comments",
@@ -156,7 +165,7 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                     [
                         stage["name"],
                         tp["name"],
-                        tp["channel"],
+                        channel_label(tp["channel"]),
                         tp["interactions"],
                         tp["customers"],
                         nps.get("n", 0),
@@ -190,7 +199,7 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                 "by_channel",
                 _("By channel"),
                 _score_headers(_("Channel")),
-                _score_rows(payload["by_channel"]),
+                _score_rows(payload["by_channel"], channel_label),
             ),
         ]
     if dashboard == "retention":
@@ -331,11 +340,7 @@ def table_csv(table: Table) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _safe_cell(value: Any) -> Any:
-    """Cells starting with = + - @ are prefixed so spreadsheets never run them as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+_safe_cell = formula_safe  # spreadsheets never run a cell as a formula
 
 
 def table_xlsx(table: Table) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -48,9 +49,15 @@ def on_demand_limit() -> int:
 
 def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
     try:
-        return MetricFilters.from_params(request.GET), {}
+        filters = MetricFilters.from_params(request.GET)
     except FilterError as error:
         return MetricFilters(), error.errors
+    # The date inputs always show the window; applied unchanged, they name the default window, whose
+    # snapshot is precomputed.
+    default = MetricFilters().resolved(request.organization)  # type: ignore[attr-defined]
+    if filters.start and (filters.start, filters.end) == (default.start, default.end):
+        filters = replace(filters, start=None, end=None)
+    return filters, {}
 
 
 def _resolve_snapshot(
@@ -104,9 +111,7 @@ def _filter_options(organization: Any) -> dict[str, Any]:
             Stage.objects.filter(organization=organization).order_by("position", "id").values("id", "name")
         ),
         "channels": Channel.choices,
-        "segments": [("rfm_segment:" + k, _("RFM") + ": " + str(v)) for k, v in SEGMENT_LABELS.items()]
-        + [("value_tier:" + k, _("Value tier") + ": " + str(v)) for k, v in TIER_LABELS.items()]
-        + [("lifecycle_stage:" + k, _("Lifecycle") + ": " + str(v)) for k, v in LIFECYCLE_LABELS.items()],
+        "segments": selectors.segment_choices(),
     }
 
 
@@ -134,6 +139,7 @@ def _chart_labels() -> dict[str, Any]:
         "importance": _("Importance (share of explained variance, %)"),
         "performance": _("Performance (0–100)"),
         "interactions": _("Customers reached"),
+        "no_data": _("No data for this period."),
         "segments": {k: str(v) for k, v in SEGMENT_LABELS.items()},
         "tiers": {k: str(v) for k, v in TIER_LABELS.items()},
         "lifecycle": {k: str(v) for k, v in LIFECYCLE_LABELS.items()},
@@ -148,6 +154,10 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
     status = selectors.recompute_status(organization=organization)
     payload = snapshot.payload if snapshot is not None else {}
     query = urlencode(filters.query_params())
+    # The window on screen, shown in the date inputs even when the URL names none (the default window
+    # ends on the day the snapshot was computed).
+    computed_at = timezone.localtime(snapshot.computed_at, organization.tzinfo) if snapshot else None
+    window = filters.resolved(organization, today=computed_at.date() if computed_at else None)
     context = {
         "nav": "dashboards",
         "dashboard": dashboard,
@@ -157,10 +167,12 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
             for name in DASHBOARDS
         ],
         "filters": filters,
+        "window": window,
+        "default_window": filters.start is None and filters.end is None,
         "filter_errors": errors,
         "options": _filter_options(organization),
         "snapshot": snapshot,
-        "computed_at": timezone.localtime(snapshot.computed_at, organization.tzinfo) if snapshot else None,
+        "computed_at": computed_at,
         "payload": payload,
         "tables": tables_for(dashboard, payload),
         "status": status,

@@ -22,6 +22,7 @@ from cxm.api.filters import IdFilter
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import PublicEndpoint
 from cxm.api.throttling import PublicRateThrottle
+from cxm.tenancy.identity import customer_signature_valid
 from cxm.tenancy.models import Organization
 from journeys.models import Customer
 
@@ -60,7 +61,13 @@ def _submit(
     snapshot: selectors.SurveySnapshot, data: dict[str, Any], default_channel: str, request: Any
 ) -> ApiResponse:
     try:
-        result = submit_envelope(snapshot, data, request.headers.get("Idempotency-Key", ""), default_channel)
+        result = submit_envelope(
+            snapshot,
+            data,
+            request.headers.get("Idempotency-Key", ""),
+            default_channel,
+            trusted_identity=True,  # only the integrator endpoint (API key) submits through here
+        )
     except services.SurveyNotAccepting as exc:
         raise SurveyClosed(f"This survey is {exc.status} and is not accepting responses.") from exc
     except DjangoValidationError as exc:
@@ -88,11 +95,24 @@ class PublicSurveyMixin:
     snapshot: selectors.SurveySnapshot | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        self.snapshot = selectors.survey_snapshot(public_id=kwargs.get("public_id", ""))
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        public_id = kwargs.get("public_id", "")
+        refused = collect.id_refused(public_id)
+        if refused is not None:
+            assert refused.body is not None
+            error = refused.body["error"]
+            raise (exceptions.NotFound if refused.status == 404 else exceptions.ParseError)(error["message"])
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]  (the throttle before any lookup)
+        self.snapshot = selectors.survey_snapshot(public_id=public_id)
 
     def _origin(self, request: Any) -> str:
         return request.headers.get("Origin", "")
+
+    def _allowed(self, request: Any) -> bool:
+        origin = self._origin(request)
+        if self.snapshot is not None:
+            return origin_allowed(origin=origin, snapshot=self.snapshot, request=request)
+        public_id = str(self.kwargs.get("public_id", "")) if hasattr(self, "kwargs") else ""  # type: ignore[attr-defined]
+        return collect.cached_origin_allowed(origin=origin, public_id=public_id, request=request)
 
     def check_origin(self, request: Request) -> None:
         if not origin_allowed(origin=self._origin(request), snapshot=self.snapshot, request=request):
@@ -101,7 +121,7 @@ class PublicSurveyMixin:
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         origin = self._origin(request)
-        if origin and origin_allowed(origin=origin, snapshot=self.snapshot, request=request):
+        if origin and self._allowed(request):
             response["Access-Control-Allow-Origin"] = origin
             response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
@@ -121,8 +141,12 @@ class PublicSurveyView(PublicSurveyMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("lang", str, description="Language wanted (else Accept-Language)."),
-            OpenApiParameter("customer", str, description="The customer's external id."),
-            OpenApiParameter("email", str, description="The customer's email."),
+            OpenApiParameter("customer", str, description="The customer's external id (counts only signed)."),
+            OpenApiParameter(
+                "signature",
+                str,
+                description="HMAC-SHA256 (hex) of the customer id with the organization's widget secret.",
+            ),
         ],
         responses=PublicSurveySerializer,
     )
@@ -144,16 +168,17 @@ class PublicSurveyView(PublicSurveyMixin, APIView):
         if snapshot.status != "active":
             show, reason = False, "not_active"
         else:
+            # Only a signed id is looked up: an unsigned id or an email gets the answer any
+            # anonymous visitor gets, so this endpoint never tells who is a customer.
             customer = None
-            external_id = request.query_params.get("customer", "").strip()
-            email = request.query_params.get("email", "").strip()
-            if external_id:
+            external_id = request.query_params.get("customer", "").strip()[:255]
+            if external_id and customer_signature_valid(
+                secret=snapshot.widget_secret,
+                external_id=external_id,
+                signature=request.query_params.get("signature", ""),
+            ):
                 customer = Customer.objects.filter(
                     organization=survey.organization, external_id=external_id
-                ).first()
-            elif email:
-                customer = Customer.objects.filter(
-                    organization=survey.organization, email__iexact=email
                 ).first()
             if customer is not None:
                 if customer.unsubscribed:
@@ -229,10 +254,18 @@ class PublicResponseView(PublicSurveyMixin, APIView):
 
 def fast_public_submit(request: HttpRequest, public_id: str) -> HttpResponse:
     """The collection sequence of `surveys.collect` as a Django view (runserver and WSGI servers)."""
-    snapshot = selectors.survey_snapshot(public_id=public_id)
     origin = request.headers.get("Origin", "")
-    allowed = origin_allowed(origin=origin, snapshot=snapshot, request=request)
-    outcome = _fast_submit(request, snapshot, allowed)
+    outcome = collect.id_refused(public_id)
+    allowed = False
+    if outcome is None:
+        # The throttle comes before any lookup (see collect._outcome).
+        outcome = collect.throttled(request)
+        if outcome is not None:
+            allowed = collect.cached_origin_allowed(origin=origin, public_id=public_id, request=request)
+    if outcome is None:
+        snapshot = selectors.survey_snapshot(public_id=public_id)
+        allowed = origin_allowed(origin=origin, snapshot=snapshot, request=request)
+        outcome = _fast_submit(request, snapshot, allowed)
     response = (
         HttpResponse(status=outcome.status)
         if outcome.body is None
@@ -246,9 +279,6 @@ def fast_public_submit(request: HttpRequest, public_id: str) -> HttpResponse:
 def _fast_submit(
     request: HttpRequest, snapshot: selectors.SurveySnapshot | None, allowed: bool
 ) -> collect.Outcome:
-    limited = collect.throttled(request)
-    if limited is not None:
-        return limited
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

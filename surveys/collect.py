@@ -40,7 +40,9 @@ from rest_framework import exceptions, status
 
 from cxm.api.exceptions import _first_message, error_body
 from cxm.api.throttling import PublicRateThrottle
-from cxm.core.logging import request_id_var
+from cxm.core.clientip import client_ip_of
+from cxm.core.jsonsafe import JsonRejected, loads_strict
+from cxm.core.logging import client_ip_var, request_id_var
 from cxm.core.middleware import CSP, valid_request_id
 
 from . import selectors, services
@@ -306,6 +308,24 @@ def preflight(*, allowed: bool) -> Outcome:
     return Outcome(204)
 
 
+def id_refused(public_id: str) -> Outcome | None:
+    """None for a public id of the right form; else the answer, without a lookup or a cache entry:
+    400 for a control character (`%00`), 404 for anything else."""
+    if selectors.public_id_valid(public_id):
+        return None
+    if any(ord(character) < 32 for character in public_id):
+        return _error(400, "invalid_character", "The survey id contains a control character (such as %00).")
+    return _error(404, "not_found", "No survey has this id.")
+
+
+def cached_origin_allowed(*, origin: str, public_id: str, **kwargs: Any) -> bool:
+    """`origin_allowed` from this process's snapshot cache only (no query): for an answer given
+    before the lookup (a throttled request), so that the widget can still read why."""
+    cached = selectors.survey_snapshot_cached(public_id=public_id)
+    snapshot = None if cached is selectors.MISS else cast(selectors.SurveySnapshot | None, cached)
+    return origin_allowed(origin=origin, snapshot=snapshot, **kwargs)
+
+
 def throttled(client: Any) -> Outcome | None:
     throttle = PublicSubmitThrottle()
     return None if throttle.allow_request(client, _ThrottleView()) else _throttled(throttle)
@@ -413,9 +433,9 @@ def screen(
     if not content_type.startswith("application/json"):
         return None, _error(415, "unsupported_media_type", 'Send JSON with "Content-Type: application/json".')
     try:
-        data = json.loads(body or b"null")
-    except ValueError as exc:
-        return None, _error(400, "parse_error", f"JSON parse error - {exc}")
+        data = loads_strict(body or b"null")
+    except JsonRejected as exc:
+        return None, _error(400, "parse_error", str(exc))
     errors = envelope_errors(data)
     if errors:
         return None, _error(400, "invalid", _first_message(errors), errors)
@@ -444,12 +464,21 @@ SUBMIT_ERRORS = (services.SurveyNotAccepting, ValidationError, TimeoutError)
 
 
 def submit_envelope(
-    snapshot: selectors.SurveySnapshot, data: dict[str, Any], idempotency_header: str, default_channel: str
+    snapshot: selectors.SurveySnapshot,
+    data: dict[str, Any],
+    idempotency_header: str,
+    default_channel: str,
+    *,
+    trusted_identity: bool = False,
 ) -> services.SubmitResult:
-    """The one mapping of a submission envelope onto the service, for every collection endpoint."""
-    customer = services.customer_resolve(
-        organization_id=snapshot.organization_id, reference=data.get("customer")
-    )
+    """The one mapping of a submission envelope onto the service, for every collection endpoint.
+
+    `trusted_identity`: the caller is the organization itself (an API key), whose customer ids need
+    no signature; a public caller's customer counts only when signed."""
+    reference = data.get("customer")
+    if not trusted_identity:
+        reference = services.customer_reference_signed(snapshot=snapshot, reference=reference)
+    customer = services.customer_resolve(organization_id=snapshot.organization_id, reference=reference)
     return services.response_submit(
         snapshot=snapshot,
         answers=data["answers"],
@@ -580,9 +609,10 @@ async def _submit(
         )
     fields = envelope_fields(data, idempotency_header, ResponseChannel.WIDGET)
     customer_id = None
-    if data.get("customer") not in (None, "", {}):
+    reference = services.customer_reference_signed(snapshot=snapshot, reference=data.get("customer"))
+    if reference is not None:
         customer = await in_db_thread(
-            services.customer_resolve, organization_id=snapshot.organization_id, reference=data["customer"]
+            services.customer_resolve, organization_id=snapshot.organization_id, reference=reference
         )
         customer_id = customer.id if customer is not None else None
     touchpoint_key = fields.pop("touchpoint_key")
@@ -622,13 +652,18 @@ async def _outcome(
     own_origin: Callable[[], str | None],
 ) -> tuple[Outcome, str, bool]:
     origin = headers.get("origin", "")
+    refused = id_refused(public_id)
+    if refused is not None:
+        return refused, origin, False
+    # The throttle comes before any lookup: unknown ids cost a stranger their budget, not a query.
+    limited = await throttled_async(_client(scope, headers))
+    if limited is not None:
+        allowed = cached_origin_allowed(origin=origin, public_id=public_id, own_origin=own_origin)
+        return limited, origin, allowed
     snapshot = await _snapshot(public_id)
     allowed = origin_allowed(origin=origin, snapshot=snapshot, own_origin=own_origin)
     if scope["method"] == "OPTIONS":
         return preflight(allowed=allowed), origin, allowed
-    limited = await throttled_async(_client(scope, headers))
-    if limited is not None:
-        return limited, origin, allowed
     body = await _read_body(receive, headers)
     if body is None:
         return too_large(), origin, allowed
@@ -651,6 +686,7 @@ async def asgi_public_responses(scope: dict[str, Any], receive: Any, send: Any) 
     incoming = headers.get("x-request-id", "")
     request_id = incoming if incoming and valid_request_id(incoming) else os.urandom(16).hex()
     token = request_id_var.set(request_id)
+    ip_token = client_ip_var.set(client_ip_of(_client(scope, headers).META))
     try:
         secure = _is_secure(scope, headers)
         public_id = PATH.match(scope["path"]).group("public_id")  # type: ignore[union-attr]
@@ -679,3 +715,4 @@ async def asgi_public_responses(scope: dict[str, Any], receive: Any, send: Any) 
         await send({"type": "http.response.body", "body": body})
     finally:
         request_id_var.reset(token)
+        client_ip_var.reset(ip_token)

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import psycopg2
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DataError, IntegrityError, close_old_connections, connection
 from psycopg2 import OperationalError
 from psycopg2.extensions import POLL_OK, POLL_READ, POLL_WRITE
 
@@ -45,6 +45,10 @@ logger = logging.getLogger("cxm.surveys")
 
 MAX_BATCH = 256
 WAIT_TIMEOUT = 10.0
+# What one row can cause (the connection stays usable; the statement ran in autocommit): text
+# psycopg2 cannot send (a NUL, a lone surrogate: ValueError), a value PostgreSQL refuses. Anything
+# else (a connection lost) fails the batch, whose members then take the ordinary path.
+ROW_ERRORS = (ValueError, psycopg2.DataError, psycopg2.IntegrityError, DataError, IntegrityError)
 
 
 @functools.cache
@@ -143,7 +147,17 @@ class GroupCommitter:
                     break
                 batch.extend(more)
             try:
-                self._commit(batch)
+                try:
+                    self._commit(batch)
+                except ROW_ERRORS:
+                    # One member's row was refused: the others must not fail with it.
+                    logger.warning("group commit: a row was refused; committing the batch one by one")
+                    for item in batch:
+                        try:
+                            self._commit([item])
+                        except ROW_ERRORS:
+                            logger.exception("group commit: a row was refused; it takes the ordinary path")
+                            item.response_id, item.failed = None, True
             except Exception:  # noqa: BLE001  (the request threads fall back, nothing is lost)
                 logger.exception("group commit failed; falling back to single commits")
                 for item in batch:
@@ -331,9 +345,19 @@ class LoopCommitter:
                     async with asyncio.timeout(WAIT_TIMEOUT):
                         if connection_ is None:
                             connection_ = await _connect()
-                        fresh, name, params = batch_statement(batch, prepared=True)
-                        rows = await _execute(connection_, name, params)
-                    apply_ids(fresh, rows)
+                        try:
+                            await _commit_batch(connection_, batch)
+                        except ROW_ERRORS:
+                            # One member's row was refused: the others must not fail with it.
+                            logger.warning("group commit: a row was refused; committing the batch one by one")
+                            for item in batch:
+                                try:
+                                    await _commit_batch(connection_, [item])
+                                except ROW_ERRORS:
+                                    logger.exception(
+                                        "group commit: a row was refused; it takes the ordinary path"
+                                    )
+                                    item.response_id, item.failed = None, True
                 except Exception:  # noqa: BLE001  (the waiters fall back, nothing is lost)
                     logger.exception("group commit failed; falling back to single commits")
                     for item in batch:
@@ -433,6 +457,11 @@ async def _connect() -> Any:
     await _wait(connection_)
     cursor.close()
     return connection_
+
+
+async def _commit_batch(connection_: Any, batch: list[PendingResponse]) -> None:
+    fresh, name, params = batch_statement(batch, prepared=True)
+    apply_ids(fresh, await _execute(connection_, name, params))
 
 
 async def _execute(connection_: Any, sql: str, params: list[list[Any]]) -> list[tuple[Any, ...]]:

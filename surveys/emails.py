@@ -19,6 +19,12 @@ def survey_url(*, public_id: str, **params: object) -> str:
     return f"{settings.SITE_URL}{reverse('survey-link', args=[public_id])}" + (f"?{query}" if query else "")
 
 
+def html_lang(language: str) -> str:
+    """The BCP 47 tag of a language code for `<html lang>`: "zh-hans" -> "zh-Hans", "en" -> "en"."""
+    first, *rest = (language or "en").split("-")
+    return "-".join([first.lower(), *(p.title() if len(p) == 4 else p.upper() for p in rest)])
+
+
 def invitation_message(*, invitation: Invitation) -> EmailMultiAlternatives:
     from .services import unsubscribe_token
 
@@ -44,6 +50,7 @@ def invitation_message(*, invitation: Invitation) -> EmailMultiAlternatives:
         "labels": scale_labels(primary.kind if primary else "nps", language),
         "open_url": survey_url(public_id=survey.public_id, inv=invitation.token, lang=language),
         "unsubscribe_url": unsubscribe,
+        "html_lang": html_lang(language),
     }
     with translation.override(language):
         subject = render_to_string("surveys/email/invitation_subject.txt", context).strip()

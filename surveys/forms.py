@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from cxm.core.widgets import IsoDateInput
 from journeys.models import Touchpoint
 
 from .models import CSAT_SCALES, Question, QuestionKind, ResponseChannel, Survey
@@ -92,6 +94,76 @@ class SurveyForm(forms.ModelForm):
         }
 
 
+CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+
+
+class OptionForm(forms.Form):
+    """One answer option of a choice question: the stored value and its label in each language."""
+
+    value = forms.CharField(
+        label=_("Value"),
+        required=False,
+        max_length=64,
+        help_text=_("Stored with each answer and in exports."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    label_en = forms.CharField(label=_("English label"), required=False, max_length=200)
+    label_zh = forms.CharField(label=_("Chinese label"), required=False, max_length=200)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            not data.get("DELETE")
+            and not data.get("value")
+            and (data.get("label_en") or data.get("label_zh"))
+        ):
+            self.add_error("value", _("Give this option a value."))
+        return data
+
+    def option(self) -> dict[str, Any] | None:
+        data = self.cleaned_data
+        if not data or data.get("DELETE") or not data.get("value"):
+            return None
+        label = {"en": data.get("label_en") or data["value"]}
+        if data.get("label_zh"):
+            label["zh-hans"] = data["label_zh"]
+        return {"value": data["value"], "label": label}
+
+
+class BaseOptionFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        values = [o["value"] for o in self.options()]
+        duplicates = sorted({v for v in values if values.count(v) > 1})
+        if duplicates:
+            raise forms.ValidationError(
+                _("Each option needs its own value: %(values)s used twice.")
+                % {"values": ", ".join(duplicates)}
+            )
+
+    def options(self) -> list[dict[str, Any]]:
+        """The options in the order of the rows; empty and removed rows are left out."""
+        return [o for o in (form.option() for form in self.forms) if o is not None]
+
+
+OptionFormSet = forms.formset_factory(
+    OptionForm, formset=BaseOptionFormSet, extra=2, can_delete=True, max_num=50
+)
+
+
+def option_initial(question: Question | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "value": str(o.get("value", "")),
+            "label_en": (o.get("label") or {}).get("en", ""),
+            "label_zh": (o.get("label") or {}).get("zh-hans", ""),
+        }
+        for o in (question.options if question is not None else [])
+    ]
+
+
 class QuestionForm(forms.Form):
     kind = forms.ChoiceField(label=_("Type"), choices=QuestionKind.choices)
     text_en = forms.CharField(label=_("Question (English)"), required=False, max_length=500)
@@ -103,12 +175,6 @@ class QuestionForm(forms.Form):
         coerce=int,
         empty_value=None,
         required=False,
-    )
-    options_text = forms.CharField(
-        label=_("Options"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One per line: value | English label | Chinese label"),
     )
     show_if_question = forms.TypedChoiceField(
         label=_("Show only when the answer to"), required=False, coerce=int, empty_value=None
@@ -134,16 +200,6 @@ class QuestionForm(forms.Form):
                     "text_zh": question.text.get("zh-hans", ""),
                     "required": question.required,
                     "scale_max": question.scale_max,
-                    "options_text": "\n".join(
-                        " | ".join(
-                            [
-                                str(o.get("value", "")),
-                                (o.get("label") or {}).get("en", ""),
-                                (o.get("label") or {}).get("zh-hans", ""),
-                            ]
-                        )
-                        for o in question.options
-                    ),
                     "show_if_question": question.show_if.get("question"),
                     "show_if_min": question.show_if.get("min"),
                     "show_if_max": question.show_if.get("max"),
@@ -160,17 +216,8 @@ class QuestionForm(forms.Form):
             self.add_error("show_if_min", _("Give the range of answers that shows this question."))
         return data
 
-    def question_fields(self) -> dict[str, Any]:
+    def question_fields(self, *, options: list[dict[str, Any]]) -> dict[str, Any]:
         data = self.cleaned_data
-        options = []
-        for line in (data.get("options_text") or "").splitlines():
-            parts = [p.strip() for p in line.split("|")]
-            if not parts[0]:
-                continue
-            label = {"en": parts[1] if len(parts) > 1 and parts[1] else parts[0]}
-            if len(parts) > 2 and parts[2]:
-                label["zh-hans"] = parts[2]
-            options.append({"value": parts[0], "label": label})
         show_if = {}
         if data.get("show_if_question"):
             show_if = {
@@ -182,15 +229,15 @@ class QuestionForm(forms.Form):
             "kind": data["kind"],
             "text": {k: v for k, v in (("en", data.get("text_en")), ("zh-hans", data.get("text_zh"))) if v},
             "required": data.get("required", False),
-            "options": options,
+            "options": options if data["kind"] in CHOICE_KINDS else [],
             "show_if": show_if,
             "scale_max": data.get("scale_max") if data["kind"] == QuestionKind.CSAT else None,
         }
 
 
 class ResponseFilterForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), required=False, widget=IsoDateInput())
+    end = forms.DateField(label=_("To"), required=False, widget=IsoDateInput())
     survey = forms.ModelChoiceField(label=_("Survey"), queryset=Survey.objects.none(), required=False)
     touchpoint = forms.ModelChoiceField(
         label=_("Touchpoint"), queryset=Touchpoint.objects.none(), required=False
@@ -237,6 +284,22 @@ class ResponseFilterForm(forms.Form):
         return data
 
 
+class CustomerPickerForm(forms.Form):
+    """The share page's customer search: text (external id, name, email) and a metrics segment."""
+
+    q = forms.CharField(
+        label=_("Search customers"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("External id, name or email")}),
+    )
+    segment = forms.ChoiceField(label=_("Segment"), required=False)
+
+    def __init__(self, *args: Any, segment_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].choices = [("", _("All customers")), *segment_choices]  # type: ignore[attr-defined]
+
+
 class InviteForm(forms.Form):
     customers = forms.ModelMultipleChoiceField(
         label=_("Customers"),
@@ -244,6 +307,7 @@ class InviteForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    everyone_matching = forms.BooleanField(label=_("Every customer matching the search"), required=False)
     external_ids = forms.CharField(
         label=_("Or paste customer ids"),
         required=False,
@@ -252,21 +316,48 @@ class InviteForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Email language"), choices=LANGUAGE_CHOICES)
 
-    def __init__(self, *args: Any, organization: Any, customer_queryset: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organization: Any, customer_queryset: Any, matching_queryset: Any, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["customers"].queryset = customer_queryset  # type: ignore[attr-defined]
         self.organization = organization
+        self.matching_queryset = matching_queryset
+        self.found: dict[int, Any] = {}
 
-    def chosen(self) -> list[Any]:
+    def clean(self) -> dict[str, Any]:
         from journeys.models import Customer
 
-        chosen = {c.id: c for c in self.cleaned_data.get("customers") or []}
-        raw = (self.cleaned_data.get("external_ids") or "").replace(",", "\n")
-        ids = [x.strip() for x in raw.splitlines() if x.strip()]
-        if ids:
-            for c in Customer.objects.filter(organization=self.organization, external_id__in=ids):
-                chosen[c.id] = c
-        return list(chosen.values())
+        data = super().clean()
+        raw = (data.get("external_ids") or "").replace(",", "\n")
+        ids = list(dict.fromkeys(x.strip() for x in raw.splitlines() if x.strip()))
+        found = {
+            c.external_id: c
+            for c in Customer.objects.filter(organization=self.organization, external_id__in=ids)
+        }
+        missing = [x for x in ids if x not in found]
+        if missing:
+            # Every pasted id is accounted for: a typo is shown, never dropped without a word.
+            self.add_error(
+                "external_ids",
+                ngettext(
+                    "%(count)d id not found: %(ids)s",
+                    "%(count)d ids not found: %(ids)s",
+                    len(missing),
+                )
+                % {"count": len(missing), "ids": ", ".join(missing)},
+            )
+        chosen = {c.id: c for c in data.get("customers") or []}
+        chosen.update({c.id: c for c in found.values()})
+        if data.get("everyone_matching"):
+            chosen.update({c.id: c for c in self.matching_queryset})
+        if not chosen and not missing:
+            raise forms.ValidationError(_("Choose at least one customer."))
+        self.found = chosen
+        return data
+
+    def chosen(self) -> list[Any]:
+        return list(self.found.values())
 
 
 class QrForm(forms.Form):

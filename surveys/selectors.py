@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,11 +52,71 @@ class SurveySnapshot:
     by_id: dict[int, QuestionSnapshot] = field(hash=False, compare=False)
     primary: QuestionSnapshot | None
     comment_ids: tuple[int, ...]
+    # The organization's widget secret: signed customer ids are checked without a query.
+    widget_secret: str = field(default="", repr=False, compare=False)
 
 
-_snapshots: dict[str, tuple[float, SurveySnapshot | None]] = {}
-_touchpoints: dict[tuple[int, str], tuple[float, int | None]] = {}
-_lock = threading.Lock()
+# A public id is what `models.new_public_id` makes (12 URL-safe characters); anything else is refused
+# before any lookup or cache entry.
+PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{6,32}$")
+# The caches are bounded: the least recently used entries go first. Unknown ids (anyone can send
+# them) have their own, smaller cache, so they never push out the surveys customers are answering.
+SNAPSHOT_CACHE_MAX = 2048
+MISSING_CACHE_MAX = 512
+TOUCHPOINT_CACHE_MAX = 4096
+
+
+def public_id_valid(public_id: str) -> bool:
+    return bool(PUBLIC_ID.fullmatch(public_id))
+
+
+class _Lru:
+    """A bounded map of (expiry, value), least recently used first out. Thread-safe."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        """The fresh value, or MISS."""
+        hit = self._items.get(key)
+        if hit is None or hit[0] <= time.monotonic():
+            return MISS
+        try:
+            self._items.move_to_end(key)
+        except KeyError:  # dropped by another thread meanwhile
+            pass
+        return hit[1]
+
+    def put(self, key: Any, expires: float, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (expires, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+    def pop(self, key: Any) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+MISS = object()  # a cache-only lookup found nothing fresh
+_snapshots = _Lru(SNAPSHOT_CACHE_MAX)
+_missing = _Lru(MISSING_CACHE_MAX)
+_touchpoints = _Lru(TOUCHPOINT_CACHE_MAX)
+
+
+def snapshot_cache_size() -> int:
+    """Entries this process holds for public ids (known and unknown)."""
+    return len(_snapshots) + len(_missing)
 
 
 def _build_snapshot(survey: Survey) -> SurveySnapshot:
@@ -91,16 +153,17 @@ def _build_snapshot(survey: Survey) -> SurveySnapshot:
         by_id={q.id: q for q in questions},
         primary=primary,
         comment_ids=tuple(q.id for q in questions if q.kind == QuestionKind.TEXT),
+        widget_secret=survey.organization.widget_secret,
     )
 
 
-MISS = object()  # a cache-only lookup found nothing fresh
-
-
 def survey_snapshot_cached(*, public_id: str) -> SurveySnapshot | None | object:
-    """The snapshot if this process holds a fresh one, else `MISS` (no query: safe in an event loop)."""
+    """The snapshot if this process holds a fresh one, else `MISS` (no query: safe in an event loop).
+    A public id of the wrong form is None at once."""
+    if not public_id_valid(public_id):
+        return None
     hit = _snapshots.get(public_id)
-    return hit[1] if hit is not None and hit[0] > time.monotonic() else MISS
+    return _missing.get(public_id) if hit is MISS else hit
 
 
 def survey_snapshot(*, public_id: str) -> SurveySnapshot | None:
@@ -109,26 +172,34 @@ def survey_snapshot(*, public_id: str) -> SurveySnapshot | None:
     if cached is not MISS:
         return cached  # type: ignore[return-value]
     now = time.monotonic()
-    survey = unscoped_queryset(Survey).filter(public_id=public_id).prefetch_related("questions").first()
-    snapshot = _build_snapshot(survey) if survey is not None else None
-    with _lock:
-        _snapshots[public_id] = (now + SNAPSHOT_TTL, snapshot)
+    survey = (
+        unscoped_queryset(Survey)
+        .filter(public_id=public_id)
+        .select_related("organization")
+        .prefetch_related("questions")
+        .first()
+    )
+    if survey is None:
+        _missing.put(public_id, now + SNAPSHOT_TTL, None)
+        return None
+    snapshot = _build_snapshot(survey)
+    _snapshots.put(public_id, now + SNAPSHOT_TTL, snapshot)
     return snapshot
 
 
 def snapshot_invalidate(*, public_id: str | None = None) -> None:
-    with _lock:
-        if public_id is None:
-            _snapshots.clear()
-            _touchpoints.clear()
-        else:
-            _snapshots.pop(public_id, None)
+    if public_id is None:
+        _snapshots.clear()
+        _missing.clear()
+        _touchpoints.clear()
+    else:
+        _snapshots.pop(public_id)
+        _missing.pop(public_id)
 
 
 def touchpoint_id_cached(*, organization_id: int, key: str) -> int | None | object:
     """Like `touchpoint_id_for_key` from this process's cache only, else `MISS`."""
-    hit = _touchpoints.get((organization_id, key))
-    return hit[1] if hit is not None and hit[0] > time.monotonic() else MISS
+    return _touchpoints.get((organization_id, key))
 
 
 def touchpoint_id_for_key(*, organization_id: int, key: str) -> int | None:
@@ -141,8 +212,7 @@ def touchpoint_id_for_key(*, organization_id: int, key: str) -> int | None:
         .values_list("id", flat=True)
         .first()
     )
-    with _lock:
-        _touchpoints[(organization_id, key)] = (now + SNAPSHOT_TTL, pk)
+    _touchpoints.put((organization_id, key), now + SNAPSHOT_TTL, pk)
     return pk
 
 

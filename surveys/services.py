@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.tenancy.identity import customer_signature_valid
 from cxm.tenancy.models import Organization
 from journeys.models import Customer
 
@@ -45,6 +47,9 @@ from .selectors import (
 Actor = AbstractBaseUser | AnonymousUser | None
 MAX_TEXT = 5000
 MAX_KEY = 128
+# Idempotency keys the server derives (an invitation's answer); a client's key never starts so.
+# "inv-" is how invitations' answers were keyed before: those stored keys stay out of reach too.
+RESERVED_KEY_PREFIXES = ("inv:", "inv-")
 
 
 class SurveyNotAccepting(Exception):
@@ -427,10 +432,8 @@ def _answer_value(answer: Answer, snapshot: SurveySnapshot) -> Any:
     return answer.text
 
 
-def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None:
-    """A customer by external id (created when unknown) or by email (never created)."""
-    if reference in (None, "", {}):
-        return None
+def _customer_reference(reference: Any) -> tuple[dict[str, Any], str, str]:
+    """(the reference as an object, its external id, its email); raises ValidationError for a bad shape."""
     if isinstance(reference, str | int) and not isinstance(reference, bool):
         reference = {"id": str(reference)}
     if not isinstance(reference, dict):
@@ -439,6 +442,32 @@ def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None
     email = str(reference.get("email") or "").strip()[:254]
     if email and "@" not in email:
         raise ValidationError({"customer": _("The customer's email is not valid.")})
+    return reference, external_id, email
+
+
+def customer_reference_signed(*, snapshot: SurveySnapshot, reference: Any) -> dict[str, Any] | None:
+    """The customer a public caller names, only when its id carries the signature the organization's
+    server made (`cxm.tenancy.identity`); else None. No query: the event loop calls it.
+
+    A bare id or an email is a claim anyone can make: it never attaches an answer to a customer nor
+    creates one. Raises ValidationError for a reference of the wrong shape, signed or not."""
+    if reference in (None, "", {}):
+        return None
+    reference, external_id, _email = _customer_reference(reference)
+    if customer_signature_valid(
+        secret=snapshot.widget_secret, external_id=external_id, signature=reference.get("signature")
+    ):
+        return reference
+    return None
+
+
+def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None:
+    """A customer by external id (created when unknown) or by email (never created). The reference
+    must be trusted: an integrator's (API key), or a public caller's signed one
+    (`customer_reference_signed`)."""
+    if reference in (None, "", {}):
+        return None
+    reference, external_id, email = _customer_reference(reference)
     if external_id:
         customer = Customer.objects.filter(organization_id=organization_id, external_id=external_id).first()
         if customer is not None:
@@ -502,14 +531,21 @@ def response_prepare(
     idempotency_key: str | None = None,
     hidden_fields: dict[str, Any] | None = None,
     now: datetime | None = None,
+    server_key: bool = False,
 ) -> PreparedResponse:
-    """Every check a submission passes before anything is written (no query: the event loop calls it)."""
+    """Every check a submission passes before anything is written (no query: the event loop calls it).
+
+    `server_key`: the key was derived by the server (an invitation's), not sent by a client."""
     if snapshot.status != SurveyStatus.ACTIVE:
         raise SurveyNotAccepting(snapshot.status)
     clean = answers_validate(snapshot=snapshot, answers=answers)
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
     if len(key) > MAX_KEY:
         raise ValidationError({"idempotency_key": _("At most %(n)d characters.") % {"n": MAX_KEY}})
+    if not server_key and key[:4].lower() in RESERVED_KEY_PREFIXES:
+        raise ValidationError(
+            {"idempotency_key": _("Keys starting with “inv:” or “inv-” are reserved; choose another key.")}
+        )
     if channel not in CHANNELS:
         raise ValidationError({"channel": _("Unknown channel.")})
     # The columns a new response gets, whichever path writes it (group commit or one transaction).
@@ -580,7 +616,10 @@ def response_submit(
 
     The same key again stores nothing twice; with new answers (the comment after the score) it adds
     them, and a changed answer replaces the earlier one (a customer may change their score).
+    With an invitation the key is the invitation's own (`invitation_response_key`), whatever was sent.
     """
+    if invitation is not None:
+        idempotency_key = invitation_response_key(invitation=invitation)
     prepared = response_prepare(
         snapshot=snapshot,
         answers=answers,
@@ -592,6 +631,7 @@ def response_submit(
         idempotency_key=idempotency_key,
         hidden_fields=hidden_fields,
         now=now,
+        server_key=invitation is not None,
     )
     if invitation is None and group_commit_enabled() and not transaction.get_connection().in_atomic_block:
         pending = response_pending(prepared=prepared)
@@ -696,6 +736,22 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None) ->
                 )
             )
     return SubmitResult(response.id, created, score_kind, score, comment, visible_answers, key)
+
+
+def invitation_response_key(*, invitation: Invitation) -> str:
+    """The idempotency key of an invitation's answer, derived from its unguessable token (never from
+    its sequential id), in the reserved namespace no client key may use. An invitation answered
+    before keeps the key its response has."""
+    if invitation.response_id is not None:
+        stored = (
+            Response.objects.filter(pk=invitation.response_id, organization_id=invitation.organization_id)
+            .values_list("idempotency_key", flat=True)
+            .first()
+        )
+        if stored:
+            return stored
+    digest = hashlib.sha256(f"cxm-invitation:{invitation.token}".encode()).hexdigest()
+    return f"inv:{digest}"
 
 
 def response_submit_for_survey(*, survey: Survey, **kwargs: Any) -> SubmitResult:

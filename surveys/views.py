@@ -20,20 +20,34 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from cxm.core.spreadsheet import formula_safe
 from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
-from journeys.models import Customer
+from journeys import selectors as journeys_selectors
+from metrics import selectors as metrics_selectors
 
 from . import selectors, services
 from .content import TEMPLATES, localised, pick_language, scale_labels
 from .emails import survey_url
-from .forms import InviteForm, QrForm, QuestionForm, ResponseFilterForm, SurveyForm
+from .forms import (
+    CHOICE_KINDS,
+    CustomerPickerForm,
+    InviteForm,
+    OptionFormSet,
+    QrForm,
+    QuestionForm,
+    ResponseFilterForm,
+    SurveyForm,
+    option_initial,
+)
 from .models import (
     CHANNELS,
     Invitation,
+    InvitationStatus,
     Question,
     QuestionKind,
     Response,
@@ -131,16 +145,33 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey, pk=pk)
     question = scoped_get_or_404(request, Question, pk=question_pk, survey=survey) if question_pk else None
-    form = QuestionForm(request.POST or None, survey=survey, question=question)
-    if request.method == "POST" and form.is_valid():
+    data = request.POST.copy() if request.method == "POST" else None
+    adding_row = data is not None and "add_option" in data
+    if adding_row and data is not None:
+        # Without JavaScript, "Add an option" posts the form back with one more empty row.
+        total = data.get("options-TOTAL_FORMS", "0")
+        data["options-TOTAL_FORMS"] = str(int(total) + 1 if total.isdigit() else 1)
+    form = QuestionForm(data, survey=survey, question=question)
+    # Posted rows are read as they are (compared with no initial, an unchanged row still counts).
+    options = OptionFormSet(
+        data, initial=None if data is not None else option_initial(question), prefix="options"
+    )
+    options_errors: list[str] = []
+    # Only a choice question has options: another kind's rows (or none posted at all) are not checked.
+    needs_options = data is not None and data.get("kind") in CHOICE_KINDS
+    if data is not None and not adding_row and form.is_valid() and (not needs_options or options.is_valid()):
         try:
+            fields = form.question_fields(options=options.options() if needs_options else [])
             if question is None:
-                services.question_create(survey=survey, **form.question_fields())
+                services.question_create(survey=survey, **fields)
             else:
-                services.question_update(question=question, **form.question_fields())
+                services.question_update(question=question, **fields)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
-                target = {"show_if": "show_if_question", "options": "options_text"}.get(field, field)
+                if field == "options":
+                    options_errors.extend(errors)
+                    continue
+                target = {"show_if": "show_if_question"}.get(field, field)
                 form.add_error(target if target in form.fields else None, errors)
         else:
             messages.success(request, _("Question saved."))
@@ -148,7 +179,15 @@ def question_edit(request: HttpRequest, pk: int, question_pk: int | None = None)
     return render(
         request,
         "surveys/question_form.html",
-        {"nav": "surveys", "survey": survey, "question": question, "form": form},
+        {
+            "nav": "surveys",
+            "survey": survey,
+            "question": question,
+            "form": form,
+            "options": options,
+            "options_errors": options_errors,
+            "choice_kinds": [str(k) for k in CHOICE_KINDS],
+        },
     )
 
 
@@ -204,15 +243,30 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey, pk=pk)
     organization = request.organization  # type: ignore[attr-defined]
-    customers = (
-        Customer.objects.filter(organization=organization, unsubscribed=False)
-        .exclude(email="")
-        .order_by("-id")
+    # Who can be invited: subscribed customers with an email; the picker narrows them by a search
+    # and a metrics segment, a page at a time.
+    invitable = journeys_selectors.customer_list(
+        organization=organization, filters={"unsubscribed": "false", "erased": "false"}
+    ).exclude(email="")
+    picker = CustomerPickerForm(
+        request.GET or request.POST or None, segment_choices=metrics_selectors.segment_choices()
     )
+    matching = invitable
+    if picker.is_bound and picker.is_valid():
+        if picker.cleaned_data["q"]:
+            matching = matching.filter(journeys_selectors.customer_search(picker.cleaned_data["q"]))
+        if picker.cleaned_data["segment"]:
+            matching = matching.filter(
+                id__in=metrics_selectors.segment_customer_ids(
+                    organization=organization, segment=picker.cleaned_data["segment"]
+                )
+            )
+    matching = matching.order_by("name", "external_id", "id")
     invite_form = InviteForm(
         request.POST or None,
         organization=organization,
-        customer_queryset=customers,
+        customer_queryset=invitable,
+        matching_queryset=matching,
         initial={"language": survey.default_language},
     )
     if request.method == "POST":
@@ -236,7 +290,9 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
                     % {"sent": len(result.invitations), "skipped": len(result.skipped)},
                 )
                 return redirect("survey-share", pk=survey.pk)
-    qr_form = QrForm(request.GET or None, organization=organization)
+    # The QR form and the customer search share the page's query string: each reads only its own fields.
+    qr_bound = bool({"touchpoint", "channel"} & set(request.GET))
+    qr_form = QrForm(request.GET if qr_bound else None, organization=organization)
     qr_params = {}
     if qr_form.is_valid():
         tp = qr_form.cleaned_data.get("touchpoint")
@@ -249,11 +305,18 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("customer")
         .order_by("-created_at")[:50]
     )
-    counts = dict(
-        Invitation.objects.filter(organization=organization, survey=survey)
+    status_labels = dict(InvitationStatus.choices)
+    counts = [
+        (str(status_labels.get(status, status)), n)
+        for status, n in Invitation.objects.filter(organization=organization, survey=survey)
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
+        .order_by("status")
+    ]
+    customer_page = Paginator(matching, 50).get_page(request.GET.get("page"))
+    picker_query = urlencode(
+        {k: v for k, v in (picker.data.items() if picker.is_bound else []) if k in ("q", "segment") and v}
     )
     return render(
         request,
@@ -266,10 +329,13 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
             "qr_query": query,
             "embed_src": settings.SITE_URL + "/static/cxm/embed.js",
             "invite_form": invite_form,
+            "picker": picker,
+            "picker_query": picker_query,
             "qr_form": qr_form,
             "invitations": invitations,
             "invitation_counts": counts,
-            "customers_shown": customers[:100],
+            "customer_page": customer_page,
+            "selected_ids": {str(v) for v in invite_form["customers"].value() or []},
         },
     )
 
@@ -378,11 +444,7 @@ def _export_rows(responses: Any) -> Iterator[list[Any]]:
         yield values
 
 
-def _safe_cell(value: Any) -> Any:
-    # Spreadsheet apps run cells starting with these as formulas; a customer's comment must stay text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+_safe_cell = formula_safe  # a customer's comment must stay text in a spreadsheet
 
 
 class _Echo:
@@ -475,7 +537,9 @@ def _link_context(
                 "is_text": q.kind == QuestionKind.TEXT,
             }
         )
-    hidden = {k: params.get(k, "")[:200] for k in ("customer", "touchpoint", "order", "channel", "inv")}
+    hidden = {
+        k: params.get(k, "")[:200] for k in ("customer", "signature", "touchpoint", "order", "channel", "inv")
+    }
     return {
         "survey": survey,
         "language": language,
@@ -509,6 +573,8 @@ def _form_answers(survey: Survey, post: Any) -> dict[int, Any]:
 
 def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
     """The link survey: works without JavaScript; nothing is recorded until the customer submits."""
+    if not selectors.public_id_valid(public_id):
+        raise Http404  # not a public id: no lookup
     survey = (
         unscoped_queryset(Survey)
         .filter(public_id=public_id)
@@ -543,7 +609,7 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
             )
         params = source.copy()
         if invitation is not None:
-            params["idempotency_key"] = f"inv-{invitation.pk}"
+            params.pop("idempotency_key", None)  # the service keys the answer by the invitation itself
         if request.method != "POST":
             values = {}
             if invitation is not None and invitation.response_id:
@@ -551,6 +617,12 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
                     a.question_id: (a.number if a.number is not None else (a.choices or a.text))
                     for a in invitation.response.answers.all()  # type: ignore[union-attr]
                 }
+                if params.get("score", ""):
+                    # The score the customer just clicked in the email wins over the one they sent
+                    # before (each link of the email's row names its score).
+                    primary = next((q for q in survey.questions.all() if q.score_range()), None)
+                    if primary is not None:
+                        values.pop(primary.id, None)
             return render(
                 request, "surveys/link.html", _link_context(survey, language, params, values=values)
             )
@@ -571,15 +643,21 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
         if channel not in CHANNELS:
             channel = ResponseChannel.LINK
         try:
-            customer = (
-                invitation.customer
-                if invitation
-                else services.customer_resolve(
-                    organization_id=survey.organization_id, reference=request.POST.get("customer") or None
-                )
-            )
             snapshot = selectors.survey_snapshot(public_id=survey.public_id)
             assert snapshot is not None
+            customer = invitation.customer if invitation else None
+            if invitation is None and request.POST.get("customer"):
+                # `?customer=` counts only with its `&signature=` (see cxm.tenancy.identity).
+                reference = services.customer_reference_signed(
+                    snapshot=snapshot,
+                    reference={
+                        "id": request.POST.get("customer"),
+                        "signature": request.POST.get("signature", ""),
+                    },
+                )
+                customer = services.customer_resolve(
+                    organization_id=survey.organization_id, reference=reference
+                )
             services.response_submit(
                 snapshot=snapshot,
                 answers=answers,
@@ -614,6 +692,8 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def survey_thanks(request: HttpRequest, public_id: str) -> HttpResponse:
+    if not selectors.public_id_valid(public_id):
+        raise Http404
     survey = unscoped_queryset(Survey).filter(public_id=public_id).first()
     if survey is None:
         raise Http404

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from asgiref.sync import async_to_sync, sync_to_async
 
@@ -53,7 +54,7 @@ async def call(
         "http_version": "1.1",
         "method": method,
         "scheme": "http",
-        "path": path,
+        "path": unquote(path),  # servers decode the path (%00 arrives as a NUL)
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",

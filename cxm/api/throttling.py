@@ -5,8 +5,17 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from cxm.core.clientip import client_ip_of
 
-class ApiKeyRateThrottle(SimpleRateThrottle):
+
+class ClientIpMixin:
+    """The client's address from `cxm.core.clientip` (DRF's own believes any X-Forwarded-For)."""
+
+    def get_ident(self, request: Any) -> str:
+        return client_ip_of(request.META)
+
+
+class ApiKeyRateThrottle(ClientIpMixin, SimpleRateThrottle):
     """Per API key (or per signed-in user, or per IP for anonymous calls)."""
 
     scope = "api_key"
@@ -22,7 +31,7 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class PublicRateThrottle(SimpleRateThrottle):
+class PublicRateThrottle(ClientIpMixin, SimpleRateThrottle):
     """Per client IP, for endpoints customers reach without credentials."""
 
     scope = "public"

@@ -5,6 +5,7 @@ Configuration comes from the environment (see README.md for the full list).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cxm.core.middleware.ContentSecurityPolicyMiddleware",
+    "cxm.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "cxm.api.middleware.ApiCommonMiddleware",
@@ -159,6 +161,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Proxies (CIDRs) whose X-Forwarded-For is believed when they are the peer (cxm.core.clientip).
+TRUSTED_PROXIES = [
+    value.strip() for value in os.environ.get("TRUSTED_PROXIES", "").split(",") if value.strip()
+]
+for _proxy in TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo stops the start, not the first request
+
 # Login attempts allowed per (IP, username) and per IP within LOGIN_RATE_WINDOW seconds.
 LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", "10"))
 LOGIN_RATE_WINDOW = int(os.environ.get("LOGIN_RATE_WINDOW", "300"))

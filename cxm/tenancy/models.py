@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 from typing import Any
 
@@ -21,6 +22,10 @@ def default_org_settings() -> dict[str, Any]:
     return {}
 
 
+def new_widget_secret() -> str:
+    return secrets.token_hex(32)
+
+
 class Organization(models.Model):
     """A tenant. Everything a customer of cxm owns hangs from one of these."""
 
@@ -34,6 +39,9 @@ class Organization(models.Model):
     )
     # Thresholds and rules with documented defaults (see OrganizationSettings in selectors).
     settings = models.JSONField(_("settings"), default=default_org_settings, blank=True)
+    # Signs customer ids for the widget and links (`identity.customer_signature`): only the
+    # organization's own servers know it, so a visitor cannot claim to be another customer.
+    widget_secret = models.CharField(_("widget secret"), max_length=64, default=new_widget_secret)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -199,3 +199,13 @@ def user_set_preferences(
     if fields:
         preference.save(update_fields=fields)
     return preference
+
+
+def organization_widget_secret_rotate(*, organization: Organization) -> str:
+    """A new widget secret: signatures made with the old one stop attaching answers to customers
+    (each web process within its survey snapshot's few seconds)."""
+    from .models import new_widget_secret
+
+    organization.widget_secret = new_widget_secret()
+    organization.save(update_fields=["widget_secret"])
+    return organization.widget_secret

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,7 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+
+from cxm.core.clientip import client_ip_of
 
 from . import services
 from .forms import (
@@ -30,9 +34,37 @@ from .models import ApiKey, MemberInvitation, Membership
 from .scoping import organization_required, scoped, scoped_get_or_404
 from .selectors import api_keys_for_organization, organization_settings
 
+logger = logging.getLogger("cxm.tenancy")
 
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
+
+class AttemptLimit:
+    """Failed attempts counted per (client IP, account) and per client IP, LOGIN_RATE_WINDOW seconds
+    at a time. Nothing is counted per account alone: a stranger failing from elsewhere never locks
+    the account's owner out; each address is slowed on its own."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def _keys(self, request: HttpRequest, account: str) -> tuple[str, str]:
+        ip = client_ip_of(request.META)
+        subject = account.strip().lower()[:254]
+        return f"{self.scope}:{ip}:{subject}", f"{self.scope}:{ip}"
+
+    def blocked(self, request: HttpRequest, account: str) -> bool:
+        limit = settings.LOGIN_RATE_LIMIT
+        per_account, per_ip = self._keys(request, account)
+        try:
+            counts = cache.get_many([per_account, per_ip])
+        except Exception:  # noqa: BLE001  (a limiter that cannot count lets people in)
+            return False
+        return int(counts.get(per_account) or 0) >= limit or int(counts.get(per_ip) or 0) >= limit * 5
+
+    def record(self, request: HttpRequest, account: str) -> None:
+        for key in self._keys(request, account):
+            try:
+                _bump(key, settings.LOGIN_RATE_WINDOW)
+            except Exception:  # noqa: BLE001
+                logger.warning("attempt limit: the cache is unreachable; attempt not counted", exc_info=True)
 
 
 def _bump(key: str, window: int) -> int:
@@ -44,25 +76,60 @@ def _bump(key: str, window: int) -> int:
         return 1
 
 
+TOO_MANY = gettext_lazy("Too many login attempts. Please wait a few minutes and try again.")
+TOO_MANY_RESETS = gettext_lazy(
+    "Too many requests from your address. Please wait a few minutes and try again."
+)
+login_attempts = AttemptLimit("login")
+reset_attempts = AttemptLimit("password-reset")
+
+
 class RateLimitedLoginView(LoginView):
-    """Django's login, with attempts limited per (IP, username) and per IP."""
+    """Django's login, with failed attempts limited per (IP, username) and per IP (`AttemptLimit`)."""
 
     form_class = LoginForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        limit, window = settings.LOGIN_RATE_LIMIT, settings.LOGIN_RATE_WINDOW
-        ip = _client_ip(request)
-        username = (request.POST.get("username") or "").strip().lower()[:254]
-        per_user = _bump(f"login:{ip}:{username}", window)
-        per_ip = _bump(f"login:{ip}", window)
-        if per_user > limit or per_ip > limit * 5:
+        username = request.POST.get("username") or ""
+        if login_attempts.blocked(request, username):
             form = self.get_form()
             form.errors.clear()
-            form.add_error(None, _("Too many login attempts. Please wait a few minutes and try again."))
+            form.add_error(None, TOO_MANY)
             return self.render_to_response(self.get_context_data(form=form), status=429)
+        response = super().post(request, *args, **kwargs)
+        if not request.user.is_authenticated:
+            login_attempts.record(request, username)
+        return response
+
+
+class RateLimitedPasswordResetView(PasswordResetView):
+    """Django's password reset; each request sends an email, so requests are limited per
+    (IP, email) and per IP like failed logins."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        email = request.POST.get("email") or ""
+        if reset_attempts.blocked(request, email):
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, TOO_MANY_RESETS)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        reset_attempts.record(request, email)
         return super().post(request, *args, **kwargs)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The Django admin's login, with the same limits as the site's login (one counter)."""
+    from django.contrib import admin
+
+    username = request.POST.get("username") or "" if request.method == "POST" else ""
+    if request.method == "POST" and login_attempts.blocked(request, username):
+        return HttpResponse(str(TOO_MANY), status=429, content_type="text/plain; charset=utf-8")
+    response = admin.site.login(request)
+    if request.method == "POST" and not request.user.is_authenticated:
+        login_attempts.record(request, username)
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -104,6 +171,14 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     request.session[SESSION_ORG_KEY] = membership.organization_id
     services.user_set_preferences(user=request.user, organization=membership.organization)  # type: ignore[arg-type]
     return redirect("home")
+
+
+@require_POST
+@organization_required("manage_organization")
+def widget_secret_rotate(request: HttpRequest) -> HttpResponse:
+    services.organization_widget_secret_rotate(organization=request.organization)  # type: ignore[attr-defined]
+    messages.success(request, _("Widget secret rotated. Update it on your servers."))
+    return redirect("settings")
 
 
 @organization_required("manage_organization")

@@ -1,5 +1,7 @@
 /*! cxm survey widget: <script src=".../static/cxm/embed.js" data-survey="PUBLIC_ID" async></script>
- * window.cxm.survey({customer: {id, email, name, properties}, touchpoint, delay, force, lang})
+ * window.cxm.survey({customer: {id, signature, email, name, properties}, touchpoint, delay, force, lang})
+ * signature: HMAC-SHA256 (hex) of id with the organization's widget secret, made by your server;
+ * without it the answer is anonymous.
  * One global (cxm), no dependencies, Shadow DOM, never throws into the host page. */
 (function (w, d) {
   "use strict";
@@ -56,7 +58,10 @@
     "padding:16px;font:15px/1.45 -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,'PingFang SC','Microsoft YaHei',sans-serif;" +
     "transform:translateY(120%);transition:transform .3s ease}" +
     ".p.in{transform:none}.q{font-weight:700;margin:0 28px 10px 0}" +
-    ".s{display:flex;flex-wrap:wrap;gap:4px}.s button{flex:1 0 26px;min-height:36px;border:1px solid #8a96a8;border-radius:6px;background:#fff;color:#1b2430;font:inherit;font-weight:700;cursor:pointer;padding:0}" +
+    // One row of equal buttons; an 11-point scale too narrow for one row splits 0-5 / 6-10, never "10" alone.
+    ".s{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(0,1fr);gap:3px}" +
+    "@media(max-width:359px){.s.w{grid-auto-flow:row;grid-template-columns:repeat(6,minmax(0,1fr))}}" +
+    ".s button{min-width:0;min-height:36px;border:1px solid #8a96a8;border-radius:6px;background:#fff;color:#1b2430;font:inherit;font-weight:700;cursor:pointer;padding:0}" +
     ".s button:hover,.s button[aria-pressed=true]{background:#1f5fbf;border-color:#1f5fbf;color:#fff}" +
     ".l{display:flex;justify-content:space-between;font-size:12px;color:#4a5565;margin-top:4px}" +
     "textarea{width:100%;box-sizing:border-box;min-height:80px;font:inherit;padding:6px;border:1px solid #8a96a8;border-radius:6px}" +
@@ -131,7 +136,7 @@
       screen([el("label", { "class": "q", "for": "cxm-c", text: next.text }), area, go]);
       try { area.focus(); } catch (e) { /* not focusable yet */ }
     }
-    var row = el("div", { "class": "s", role: "group", "aria-label": primary.text });
+    var row = el("div", { "class": primary.max - primary.min > 9 ? "s w" : "s", role: "group", "aria-label": primary.text });
     for (var s = primary.min; s <= primary.max; s++) {
       (function (score) {
         var b = el("button", { type: "button", "aria-pressed": "false", text: String(score) });
@@ -165,8 +170,8 @@
           var customer = opts.customer || {};
           var lang = opts.lang || attr("data-lang") || (w.navigator && w.navigator.language) || "";
           var url = endpoint(id) + "?lang=" + encodeURIComponent(lang) +
-            (customer.id ? "&customer=" + encodeURIComponent(customer.id) : "") +
-            (customer.email ? "&email=" + encodeURIComponent(customer.email) : "");
+            (customer.id && customer.signature ? "&customer=" + encodeURIComponent(customer.id) +
+              "&signature=" + encodeURIComponent(customer.signature) : "");
           w.fetch(url, { mode: "cors", credentials: "omit" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (cfg) {
             if (!cfg || open) return;
             if (!opts.force) {

@@ -9,15 +9,81 @@
   }
   function nonNull(v) { return v === null || v === undefined ? null : v; }
 
-  function draw(el, traces, layout, name) {
+  // Long category names wrap onto several lines instead of running into their neighbours.
+  function wrap(label, width) {
+    if (typeof label !== "string" || label.length <= width) return label;
+    var words = label.split(/(\s+)/), lines = [], line = "";
+    words.forEach(function (w) {
+      if (!w.trim()) { line += line ? " " : ""; return; }
+      while (w.length > width) { if (line.trim()) { lines.push(line.trim()); line = ""; } lines.push(w.slice(0, width)); w = w.slice(width); }
+      if ((line + w).length > width && line.trim()) { lines.push(line.trim()); line = ""; }
+      line += w;
+    });
+    if (line.trim()) lines.push(line.trim());
+    return lines.join("<br>");
+  }
+  var CATEGORY_TYPES = { bar: true, funnel: true, heatmap: true };
+  function wrapCategories(traces) {
+    traces.forEach(function (t) {
+      if (!CATEGORY_TYPES[t.type || ""]) return;
+      ["x", "y"].forEach(function (axis) {
+        if (Array.isArray(t[axis])) t[axis] = t[axis].map(function (v) { return wrap(v, 14); });
+      });
+    });
+  }
+  function categoryCount(traces) {
+    return traces.reduce(function (n, t) { return Math.max(n, (t.y || []).length); }, 0);
+  }
+  // Vertical bars over many named categories (not periods) do not fit a phone: their labels would run
+  // into one another. There they turn into horizontal bars, one readable row per category.
+  function flipWhenNarrow(el, traces, layout) {
+    var bars = traces.length && traces.every(function (t) {
+      return t.type === "bar" && Array.isArray(t.x) && t.x.some(function (v) { return typeof v === "string" && isNaN(+v) && !/^\d{4}-/.test(v); });
+    });
+    if (!bars || el.clientWidth / traces[0].x.length >= 70) return false;
+    traces.forEach(function (t) { var x = t.x; t.x = t.y; t.y = x; t.orientation = "h"; });
+    var xaxis = layout.xaxis, yaxis = layout.yaxis;
+    layout.xaxis = yaxis || {};
+    layout.yaxis = Object.assign({}, xaxis || {}, { autorange: "reversed" });
+    return true;
+  }
+  // A chart without a single value shows a sentence, not empty axes.
+  function hasData(traces) {
+    return traces.some(function (t) {
+      var counted = t.type === "bar" || t.type === "pie" || t.type === "funnel" || t.type === "heatmap";
+      var values = t.type === "pie" ? t.values : t.type === "funnel" ? t.x : t.type === "heatmap" ? [].concat.apply([], t.z || []) : t.y;
+      return (values || []).some(function (v) { return typeof v === "number" && isFinite(v) && (!counted || v !== 0); });
+    });
+  }
+  function axis(layout, name) {
+    layout[name] = Object.assign({ automargin: true }, layout[name] || {});
+    if (!layout[name].title || typeof layout[name].title === "string") layout[name].title = { text: layout[name].title || "", standoff: 8 };
+  }
+
+  function draw(el, traces, layout, name, L) {
     if (!window.Plotly) return;
-    var base = { margin: { l: 50, r: 20, t: 10, b: 50 }, legend: { orientation: "h", y: -0.2 }, font: { family: getComputedStyle(document.body).fontFamily } };
+    if (!hasData(traces)) {
+      el.textContent = "";
+      var note = document.createElement("p");
+      note.className = "muted chart-empty";
+      note.textContent = L.no_data;
+      el.appendChild(note);
+      el.setAttribute("data-empty", "1");
+      el.setAttribute("data-rendered", "1");
+      return;
+    }
+    layout = layout || {};
+    if (flipWhenNarrow(el, traces, layout)) layout.height = Math.max(320, 90 + categoryCount(traces) * (16 + 12 * traces.length));
+    wrapCategories(traces);
+    ["xaxis", "yaxis"].forEach(function (n) { axis(layout, n); });
+    if (layout.yaxis2) layout.yaxis2.automargin = true;
+    var base = { margin: { l: 50, r: 20, t: 10, b: 50 }, legend: { orientation: "h", y: -0.25, yanchor: "top" }, font: { family: getComputedStyle(document.body).fontFamily } };
     var config = {
       responsive: true, displaylogo: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d"],
       toImageButtonOptions: { format: "png", filename: "cxm-" + name, scale: 2 }
     };
-    window.Plotly.newPlot(el, traces, Object.assign(base, layout || {}), config).then(function () {
+    window.Plotly.newPlot(el, traces, Object.assign(base, layout), config).then(function () {
       el.setAttribute("data-rendered", "1");
     });
   }
@@ -137,7 +203,7 @@
       if (!build) return;
       try {
         var spec = build(data.payload, data.labels);
-        draw(el, spec[0], spec[1], data.dashboard + "-" + name);
+        draw(el, spec[0], spec[1], data.dashboard + "-" + name, data.labels);
       } catch (err) {
         el.textContent = String(err);
       }

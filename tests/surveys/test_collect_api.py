@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from cxm.api.throttling import PublicRateThrottle
+from cxm.tenancy.identity import customer_signature
 from journeys.models import Customer
 from surveys import collect, services
 from surveys.models import Answer, Response
@@ -243,19 +244,25 @@ def test_an_unreachable_throttle_store_never_refuses_an_answer(nps_survey, quest
     assert r.status_code == 201 and Response.objects.get().score == 6
 
 
-def test_customer_found_by_id_or_email_and_created_when_id_unknown(
-    nps_survey, questions, customer, organization
-):
-    r = post(nps_survey, {"answers": {str(questions["score"]): 9}, "customer": {"email": "LI@example.com"}})
-    assert Response.objects.get(pk=r.json()["id"]).customer == customer
-    r = post(nps_survey, {"answers": {str(questions["score"]): 9}, "customer": "C00001"})
-    assert Response.objects.get(pk=r.json()["id"]).customer == customer
+def sign(organization, external_id):
+    organization.refresh_from_db()
+    return customer_signature(secret=organization.widget_secret, external_id=external_id)
+
+
+def test_a_signed_customer_is_found_or_created(nps_survey, questions, customer, organization):
+    score = str(questions["score"])
+    r = post(
+        nps_survey,
+        {"answers": {score: 9}, "customer": {"id": "C00001", "signature": sign(organization, "C00001")}},
+    )
+    assert r.status_code == 201 and Response.objects.get(pk=r.json()["id"]).customer == customer
     r = post(
         nps_survey,
         {
-            "answers": {str(questions["score"]): 9},
+            "answers": {score: 9},
             "customer": {
                 "id": "NEW-7",
+                "signature": sign(organization, "NEW-7").upper(),  # hex in either case
                 "email": "n@example.com",
                 "name": "Neo",
                 "properties": {"tier": "gold"},
@@ -265,11 +272,87 @@ def test_customer_found_by_id_or_email_and_created_when_id_unknown(
     created = Customer.objects.get(organization=organization, external_id="NEW-7")
     assert (created.email, created.name, created.attributes) == ("n@example.com", "Neo", {"tier": "gold"})
     assert Response.objects.get(pk=r.json()["id"]).customer == created
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "C00001",
+        {"id": "C00001"},
+        {"email": "LI@example.com"},
+        {"id": "C00001", "email": "li@example.com", "signature": "0" * 64},
+        {"id": "C00001", "signature": "not hex"},
+        {"id": "C00001", "signature": 7},
+        {"id": "NEW-8", "name": "Mallory"},
+    ],
+)
+def test_an_unsigned_identity_never_attaches_nor_creates_a_customer(
+    nps_survey, questions, customer, organization, reference
+):
+    r = post(nps_survey, {"answers": {str(questions["score"]): 0}, "customer": reference})
+    assert r.status_code == 201, r.content
+    assert Response.objects.get(pk=r.json()["id"]).customer is None
+    assert list(Customer.objects.filter(organization=organization).values_list("external_id", flat=True)) == [
+        "C00001"
+    ]
+
+
+def test_a_signature_from_another_organizations_secret_does_not_count(
+    nps_survey, questions, customer, other_organization
+):
+    forged = customer_signature(secret=other_organization.widget_secret, external_id="C00001")
     r = post(
-        nps_survey, {"answers": {str(questions["score"]): 9}, "customer": {"email": "nobody@example.com"}}
+        nps_survey,
+        {"answers": {str(questions["score"]): 0}, "customer": {"id": "C00001", "signature": forged}},
     )
     assert Response.objects.get(pk=r.json()["id"]).customer is None
-    assert Customer.objects.filter(organization=organization).count() == 2
+
+
+def test_a_rotated_secret_stops_old_signatures(nps_survey, questions, customer, organization):
+    from cxm.tenancy.services import organization_widget_secret_rotate
+    from surveys.selectors import snapshot_invalidate
+
+    old = sign(organization, "C00001")
+    organization_widget_secret_rotate(organization=organization)
+    snapshot_invalidate()
+    r = post(
+        nps_survey, {"answers": {str(questions["score"]): 0}, "customer": {"id": "C00001", "signature": old}}
+    )
+    assert Response.objects.get(pk=r.json()["id"]).customer is None
+    new = sign(organization, "C00001")
+    assert new != old
+    r = post(
+        nps_survey, {"answers": {str(questions["score"]): 0}, "customer": {"id": "C00001", "signature": new}}
+    )
+    assert Response.objects.get(pk=r.json()["id"]).customer == customer
+
+
+def test_eligibility_is_the_same_for_unknown_and_known_unsigned_customers(
+    nps_survey, questions, customer, organization
+):
+    """No oracle: "should I show?" answers an unsigned id or email as it answers anyone."""
+    customer.unsubscribed = True
+    customer.save()
+    base = f"/api/v1/public/surveys/{nps_survey.public_id}?lang=en"
+    client = APIClient()
+
+    def ask(query):
+        r = client.get(base + query, HTTP_ORIGIN=ORIGIN)
+        assert r.status_code == 200
+        return r.json()
+
+    anonymous = ask("")
+    assert anonymous["show"] is True
+    for query in [
+        "&customer=C00001",
+        "&customer=NOBODY",
+        "&email=li@example.com",
+        "&email=nobody@example.com",
+        "&customer=C00001&signature=" + "0" * 64,
+    ]:
+        assert ask(query) == anonymous, query
+    signed = ask(f"&customer=C00001&signature={sign(organization, 'C00001')}")
+    assert (signed["show"], signed["reason"]) == (False, "unsubscribed")
 
 
 def test_customer_of_another_organization_is_never_linked(nps_survey, questions, other_organization):
@@ -354,3 +437,107 @@ def test_both_collection_endpoints_answer_503_when_the_store_times_out(
     for response in (integrator, public):
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_a_random_forwarded_for_from_an_untrusted_peer_does_not_bypass_the_limit(
+    nps_survey, questions, monkeypatch, settings
+):
+    settings.TRUSTED_PROXIES = []
+    monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "3/min"})
+    codes = [
+        post(
+            nps_survey, {"answers": {str(questions["score"]): 9}}, HTTP_X_FORWARDED_FOR=f"10.1.{n}.{n}"
+        ).status_code
+        for n in range(6)
+    ]
+    assert codes == [201, 201, 201, 429, 429, 429]
+    assert Response.objects.count() == 3
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(nps_survey, questions, monkeypatch, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.0/8"]  # the test clients' peer address
+    monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "2/min"})
+
+    def send(client_address):
+        forwarded = f"6.6.6.6, {client_address}"  # the left hop is the client's own claim
+        return post(nps_survey, {"answers": {str(questions["score"]): 9}}, HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert [send("198.51.100.1").status_code for _ in range(3)] == [201, 201, 429]
+    assert [send("198.51.100.2").status_code for _ in range(2)] == [201, 201]
+
+
+# --- what the database cannot store is a 400, never a 500 ------------------------------------------
+
+
+def _raw_post(survey, raw: bytes, path=None):
+    client = public_client()
+    return client.post(path or url(survey), data=raw, content_type="application/json", HTTP_ORIGIN=ORIGIN)
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ('{"answers": {"SCORE": 3, "DETRACTOR": "bad\\u0000"}}', "NUL"),
+        ('{"answers": {"SCORE": 3, "DETRACTOR": "bad\\ud800"}}', "surrogate"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"x": NaN}}', "NaN"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"x": [Infinity]}}', "Infinity"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"x": 1e999}}', "out of range"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"a\\u0000": 1}}', "NUL"),
+        ('{"answers": {"SCORE": 9}, "locale": "\\u0000"}', "NUL"),
+        ('{"answers": {"SCORE": 9}, "idempotency_key": "k\\u0000"}', "NUL"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": ' + "[" * 30000 + "]" * 30000 + "}", "nested"),
+        ('{"answers": {"SCORE": 9}, "hidden_fields": {"x": ' + "[" * 150 + "]" * 150 + "}}", "nested"),
+    ],
+)
+def test_unstorable_json_is_a_400_naming_the_problem(nps_survey, questions, raw, fragment):
+    raw = raw.replace("SCORE", str(questions["score"])).replace("DETRACTOR", str(questions["detractor"]))
+    r = _raw_post(nps_survey, raw.encode())
+    assert r.status_code == 400, r.content
+    error = r.json()["error"]
+    assert error["code"] == "parse_error" and fragment in error["message"]
+    assert Response.objects.count() == 0
+
+
+def test_a_nul_in_the_survey_id_is_a_400_and_unknown_forms_are_404_without_a_query(
+    nps_survey, questions, django_assert_num_queries
+):
+    body = json.dumps({"answers": {str(questions["score"]): 9}}).encode()
+    with django_assert_num_queries(0):
+        nul = _raw_post(nps_survey, body, path=f"/api/v1/public/surveys/{nps_survey.public_id}%00/responses")
+        odd = _raw_post(nps_survey, body, path="/api/v1/public/surveys/no~such!id/responses")
+        long = _raw_post(nps_survey, body, path=f"/api/v1/public/surveys/{'a' * 40}/responses")
+    assert nul.status_code == 400 and nul.json()["error"]["code"] == "invalid_character"
+    assert odd.status_code == 404 and long.status_code == 404
+    assert odd.json()["error"]["code"] == "not_found"
+    assert Response.objects.count() == 0
+
+
+def test_unknown_ids_are_throttled_before_any_lookup(
+    nps_survey, questions, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "2/min"})
+    body = json.dumps({"answers": {str(questions["score"]): 9}}).encode()
+    for n in range(2):
+        assert (
+            _raw_post(nps_survey, body, path=f"/api/v1/public/surveys/unknownid{n:03d}/responses").status_code
+            == 404
+        )
+    with django_assert_num_queries(0):
+        r = _raw_post(nps_survey, body, path="/api/v1/public/surveys/unknownid999/responses")
+    assert r.status_code == 429
+
+
+def test_the_snapshot_cache_stays_bounded_under_unknown_ids(nps_survey, questions, monkeypatch):
+    from surveys import selectors
+
+    monkeypatch.setattr(selectors, "_missing", selectors._Lru(50))
+    body = json.dumps({"answers": {str(questions["score"]): 9}}).encode()
+    for n in range(200):
+        assert (
+            _raw_post(nps_survey, body, path=f"/api/v1/public/surveys/missing{n:05d}/responses").status_code
+            == 404
+        )
+    assert len(selectors._missing) == 50
+    # The survey customers answer is still served from the cache.
+    assert post(nps_survey, {"answers": {str(questions["score"]): 9}}).status_code == 201
+    assert selectors.survey_snapshot_cached(public_id=nps_survey.public_id) is not selectors.MISS

@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from cxm.tenancy.identity import customer_signature
 from surveys import services
 from surveys.committer import committer
 from surveys.models import Answer, Response
@@ -101,7 +102,15 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
         )
         # A customer is resolved (created) in a thread, then the response joins a batch as usual.
         with_customer = json.dumps(
-            {"answers": {str(score): 10}, "idempotency_key": "c1", "customer": {"id": "C-9", "name": "Li"}}
+            {
+                "answers": {str(score): 10},
+                "idempotency_key": "c1",
+                "customer": {
+                    "id": "C-9",
+                    "name": "Li",
+                    "signature": customer_signature(secret=organization.widget_secret, external_id="C-9"),
+                },
+            }
         ).encode()
         later.append(await call(application, "POST", path, with_customer, headers))
         await asyncio.sleep(0.3)  # listeners run in their thread, a moment after the commit
@@ -129,3 +138,108 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
     assert 1 <= transactions < 41
     ids = {r.json()["id"] for r in first}
     assert len(ids) == 40 and ids <= set(recorded)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_poisoned_submission_never_fails_the_others_in_its_batch(postgres, organization, monkeypatch):
+    """A row the database refuses (here a NUL the request checks were made to miss) fails alone: the
+    batch is retried member by member, and the others are committed and answered 201."""
+    import asyncio
+    import json
+
+    from cxm.asgi import application
+    from surveys import collect
+    from surveys.committer import loop_committer
+    from tests.asgi import call
+
+    monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
+    monkeypatch.setattr(collect, "loads_strict", json.loads)  # let the poison through the checks
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_update(survey=survey, allowed_origins=["https://shop.example.com"])
+    services.survey_set_status(survey=survey, action="activate")
+    score, detractor = [q.id for q in survey.questions.order_by("position")][:2]
+    path = f"/api/v1/public/surveys/{survey.public_id}/responses"
+    headers = [
+        ("host", "testserver"),
+        ("content-type", "application/json"),
+        ("origin", "https://shop.example.com"),
+    ]
+    batches: list[int] = []
+    real_execute = __import__("surveys.committer", fromlist=["_execute"])._execute
+
+    async def counting_execute(connection_, sql, params):
+        batches.append(len(params[0]))
+        return await real_execute(connection_, sql, params)
+
+    monkeypatch.setattr("surveys.committer._execute", counting_execute)
+    ordinary: list[str] = []
+    real_write = services.response_write
+
+    def counting_write(*, prepared, **kwargs):
+        ordinary.append(prepared.key)
+        return real_write(prepared=prepared, **kwargs)
+
+    monkeypatch.setattr(services, "response_write", counting_write)
+
+    def body(n: int) -> bytes:
+        comment = "bad\u0000" if n == 4 else "late"
+        return json.dumps(
+            {"answers": {str(score): 2, str(detractor): comment}, "idempotency_key": f"p{n}"}
+        ).encode()
+
+    async def scenario() -> list:
+        results = await asyncio.gather(
+            *(call(application, "POST", path, body(n), headers) for n in range(12))
+        )
+        loop_committer().close()
+        return results
+
+    results = asyncio.run(scenario())
+    codes = [r.status_code for r in results]
+    assert codes[4] >= 400 and [c for n, c in enumerate(codes) if n != 4] == [201] * 11
+    stored = set(Response.objects.filter(survey=survey).values_list("idempotency_key", flat=True))
+    assert stored == {f"p{n}" for n in range(12) if n != 4}
+    assert max(batches) > 1  # they did share a batch
+    assert ordinary == ["p4"]  # only the refused one left the committer for the ordinary path
+    committer.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_thread_committer_commits_the_others_of_a_batch_with_a_refused_row(
+    postgres, organization, monkeypatch
+):
+    monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_set_status(survey=survey, action="activate")
+    snapshot = survey_snapshot(public_id=survey.public_id)
+    first = snapshot.questions[0].id
+    pending = []
+    for n in range(5):
+        prepared = services.response_prepare(
+            snapshot=snapshot, answers={str(first): 5}, idempotency_key=f"q{n}", hidden_fields={"n": n}
+        )
+        item = services.response_pending(prepared=prepared)[0]
+        if n == 2:
+            item.comment = "bad\u0000"  # what no check let through
+        pending.append(item)
+    results: dict[int, int | None] = {}
+
+    def submit(n: int) -> None:
+        try:
+            results[n] = committer.submit(pending[n])
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results[2] is None and all(results[n] for n in (0, 1, 3, 4))
+    assert set(Response.objects.filter(survey=survey).values_list("idempotency_key", flat=True)) == {
+        "q0",
+        "q1",
+        "q3",
+        "q4",
+    }
+    committer.close()

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.core import mail
 
+from cxm.tenancy.identity import customer_signature
 from journeys.models import Customer
 from surveys import services
 from surveys.models import Invitation, Response
@@ -50,6 +51,7 @@ def test_submit_records_with_hidden_fields_and_redirects(
         "idempotency_key": key,
         "lang": "zh-hans",
         "customer": "C777",
+        "signature": customer_signature(secret=organization.widget_secret, external_id="C777"),
         "touchpoint": "web-checkout",
         "order": "O-1",
         "channel": "qr",
@@ -61,6 +63,12 @@ def test_submit_records_with_hidden_fields_and_redirects(
     assert (response.score, response.channel, response.locale) == (4, "qr", "zh-hans")
     assert response.touchpoint == touchpoint and response.hidden_fields == {"order": "O-1"}
     assert response.customer.external_id == "C777"
+    # Without its signature a `?customer=` on a link attaches nothing.
+    unsigned = {**data, "idempotency_key": "other", "customer": "C00001"}
+    unsigned.pop("signature")
+    assert client.post(link(nps_survey), unsigned).status_code == 302
+    assert Response.objects.get(idempotency_key="other").customer is None
+    assert not Customer.objects.filter(external_id="C00001").exists()
     thanks = client.get(r["Location"])
     assert "感谢您的反馈" in thanks.content.decode()
 
@@ -164,24 +172,30 @@ def test_unsubscribe_get_asks_post_unsubscribes_and_blocks_everything(client, np
     assert customer.unsubscribed and customer.unsubscribed_at
     assert client.get("/s/unsubscribe/forged-token").status_code == 404
     assert services.invitations_create(survey=nps_survey, customers=[customer]).invitations == []
-    config = client.get(f"/api/v1/public/surveys/{nps_survey.public_id}?customer=C00001").json()
-    assert (config["show"], config["reason"]) == (False, "unsubscribed")
+    signature = customer_signature(secret=nps_survey.organization.widget_secret, external_id="C00001")
+    config = client.get(
+        f"/api/v1/public/surveys/{nps_survey.public_id}?customer=C00001&signature={signature}"
+    )
+    assert (config.json()["show"], config.json()["reason"]) == (False, "unsubscribed")
 
 
 def test_public_config_reports_fatigue(client, nps_survey, questions, customer):
     url = f"/api/v1/public/surveys/{nps_survey.public_id}"
-    first = client.get(url + "?customer=C00001&lang=zh-hans").json()
+    signed = "?customer=C00001&signature=" + customer_signature(
+        secret=nps_survey.organization.widget_secret, external_id="C00001"
+    )
+    first = client.get(url + signed + "&lang=zh-hans").json()
     assert first["show"] is True and first["language"] == "zh-hans" and first["fatigue_days"] == 30
     assert first["questions"][0]["text"] == "您有多大可能向朋友或同事推荐我们？"
     assert (first["questions"][0]["min"], first["questions"][0]["max"]) == (0, 10)
     services.response_submit_for_survey(
         survey=nps_survey, answers={str(questions["score"]): 8}, customer=customer
     )
-    again = client.get(url + "?email=li@example.com").json()
+    again = client.get(url + signed).json()
     assert (again["show"], again["reason"]) == (False, "fatigue")
     nps_survey.fatigue_days = 0
     services.survey_update(survey=nps_survey, fatigue_days=0)
-    assert client.get(url + "?customer=C00001").json()["show"] is True
+    assert client.get(url + signed).json()["show"] is True
     assert client.get(url, HTTP_ORIGIN="https://evil.example.net").status_code == 403
     assert client.get("/api/v1/public/surveys/nope").status_code == 404
 

@@ -75,7 +75,7 @@ def test_blank_survey_and_question_forms(owner_client, organization):
         {
             "kind": "single_choice",
             "text_en": "Why?",
-            "options_text": "price | Price | 价格\nstaff | Staff | 员工",
+            **option_rows([("price", "Price", "价格"), ("staff", "Staff", "员工")]),
             "show_if_question": str(rating.pk),
             "show_if_min": "1",
             "show_if_max": "2",
@@ -87,7 +87,7 @@ def test_blank_survey_and_question_forms(owner_client, organization):
     assert choice.show_if == {"question": rating.pk, "min": 1, "max": 2}
     r = owner_client.post(
         f"/surveys/{survey.pk}/questions/new/",
-        {"kind": "single_choice", "text_en": "Lonely", "options_text": "one"},
+        {"kind": "single_choice", "text_en": "Lonely", **option_rows([("one", "", "")])},
     )
     assert r.status_code == 200 and Question.objects.filter(survey=survey).count() == 2
     r = owner_client.post(
@@ -97,6 +97,14 @@ def test_blank_survey_and_question_forms(owner_client, organization):
     assert r.status_code == 302 and choice.kind == "text" and choice.show_if == {}
     owner_client.post(f"/surveys/{survey.pk}/questions/{choice.pk}/action/", {"action": "delete"})
     assert Question.objects.filter(survey=survey).count() == 1
+
+
+def option_rows(rows, extra=0):
+    """The answer options' formset as the page posts it."""
+    data = {"options-TOTAL_FORMS": str(len(rows) + extra), "options-INITIAL_FORMS": "0"}
+    for i, (value, en, zh) in enumerate(rows):
+        data.update({f"options-{i}-value": value, f"options-{i}-label_en": en, f"options-{i}-label_zh": zh})
+    return data
 
 
 def test_viewer_cannot_edit(client, organization, make_member, nps_survey):

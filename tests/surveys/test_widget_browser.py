@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -173,12 +174,25 @@ def test_widget_respects_fatigue_for_an_identified_customer_unless_forced(
         f'<!doctype html><html><body><script src="{live_server.url}/static/cxm/embed.js" '
         f'data-survey="{survey.public_id}" data-auto="false"></script></body></html>'
     )
+    from cxm.tenancy.identity import customer_signature
+
+    signature = customer_signature(secret=organization.widget_secret, external_id="C42")
     page = browser.new_page()
     page.goto(f"{origin}/index.html")
-    page.evaluate("window.cxm.survey({customer: {id: 'C42'}, touchpoint: null})")
+    page.evaluate(
+        f"window.cxm.survey({{customer: {{id: 'C42', signature: '{signature}'}}, touchpoint: null}})"
+    )
     page.wait_for_timeout(1500)
     assert page.locator("[data-cxm-widget]").count() == 0  # answered recently: not shown
-    page.evaluate("window.cxm.survey({customer: {id: 'C42'}, force: true, lang: 'zh-hans'})")
+    page.evaluate(
+        f"window.cxm.survey({{customer: {{id: 'C42', signature: '{signature}'}}, force: true, lang: 'zh-hans'}})"
+    )
     page.locator("[data-cxm-widget] button", has_text="5").first.wait_for(timeout=10000)
     assert "您对本次体验的满意程度如何" in page.locator("[data-cxm-widget] .q").first.inner_text()
+    page.locator("[data-cxm-widget] button", has_text="5").first.click()
+    # The signed identity travels with the answer: it is attached to the customer.
+    deadline = time.monotonic() + 60
+    while not Response.objects.filter(survey=survey, score=5).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert Response.objects.get(survey=survey, score=5).customer == customer
     page.close()

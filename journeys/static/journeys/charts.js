@@ -7,6 +7,15 @@
   }
   var layoutBase = { margin: { l: 50, r: 20, t: 40, b: 40 }, font: { family: getComputedStyle(document.body).fontFamily }, legend: { orientation: "h" } };
   var config = { responsive: true, displaylogo: false };
+  // A chart with nothing to draw says so instead of showing empty axes.
+  function empty(el, text) {
+    el.textContent = "";
+    var note = document.createElement("p");
+    note.className = "muted chart-empty";
+    note.textContent = text;
+    el.appendChild(note);
+    el.setAttribute("data-empty", "1");
+  }
   var renderers = {
     "touchpoint-scores": function (el, d) {
       var s = d.series;
@@ -15,12 +24,14 @@
         { x: s.month, y: s.csat, name: d.labels.csat, mode: "lines+markers", connectgaps: true },
         { x: s.month, y: s.ces, name: d.labels.ces, mode: "lines+markers", yaxis: "y2", connectgaps: true }
       ].filter(function (t) { return t.y.some(function (v) { return v !== null; }); });
-      var layout = Object.assign({}, layoutBase, { title: { text: d.labels.title }, showlegend: true, yaxis: { range: [-100, 100] }, yaxis2: { overlaying: "y", side: "right", range: [1, 7] } });
+      if (!traces.length) { empty(el, d.labels.no_data); return; }
+      var layout = Object.assign({}, layoutBase, { title: { text: d.labels.title }, showlegend: true, xaxis: { automargin: true }, yaxis: { range: [-100, 100], automargin: true }, yaxis2: { overlaying: "y", side: "right", range: [1, 7], automargin: true } });
       window.Plotly.newPlot(el, traces, layout, config);
     },
     "funnel": function (el, d) {
+      if (!d.funnel.reached.some(function (n) { return n > 0; })) { empty(el, d.labels.no_data); return; }
       window.Plotly.newPlot(el, [{ type: "funnel", y: d.funnel.stages, x: d.funnel.reached, textinfo: "value+percent initial" }],
-        Object.assign({}, layoutBase, { title: { text: d.labels.funnel }, margin: { l: 110, r: 20, t: 40, b: 30 } }), config);
+        Object.assign({}, layoutBase, { title: { text: d.labels.funnel }, margin: { l: 110, r: 20, t: 40, b: 30 }, yaxis: { automargin: true } }), config);
     },
     "sankey": function (el, d) {
       if (!d.sankey.value.length) { el.hidden = true; return; }
