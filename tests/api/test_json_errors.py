@@ -76,3 +76,18 @@ def test_pages_keep_their_html_404(client):
     with override_settings(DEBUG=True):
         response = client.get("/no-such-page/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("debug", DEBUG_MODES)
+def test_under_asgi_too(debug):
+    import asyncio
+
+    from django.test import AsyncClient
+
+    async def get():
+        return await AsyncClient().get("/api/v1/no-such-thing/")
+
+    with override_settings(DEBUG=debug):
+        response = asyncio.run(get())
+    assert response.status_code == 404
+    assert _error(response) == {"status": 404, "code": "not_found", "message": "Not found."}
