@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Export of 1,000,000 responses as CSV and XLSX through the response list's export URLs.
+"""Export of 1,000,000 responses (and their answers) as CSV and XLSX through the response list's export URLs.
 
 In-process with Django's test client (production settings, PostgreSQL): a manager of the
 organization downloads `/surveys/responses/export.csv` and `.xlsx`; the script consumes the
@@ -84,6 +84,17 @@ def main() -> None:
                       now() - (n || ' seconds')::interval, now()
                FROM generate_series(1, %s) AS n""",
             [organization.id, survey.id, args.responses],
+        )
+        # Every response answers the score question; those with a comment answer the follow-up too
+        # (the export has one column per question).
+        score_q, follow_up = survey.questions.order_by("position").values_list("id", flat=True)[:2]
+        cursor.execute(
+            """INSERT INTO surveys_answer (organization_id, response_id, question_id, number, text, choices)
+               SELECT organization_id, id, %s, score, '', '[]'::jsonb FROM surveys_response WHERE survey_id = %s
+               UNION ALL
+               SELECT organization_id, id, %s, NULL, comment, '[]'::jsonb FROM surveys_response
+               WHERE survey_id = %s AND comment <> ''""",
+            [score_q, survey.id, follow_up, survey.id],
         )
     print(f"{args.responses:,} responses loaded in {time.perf_counter() - started:.1f} s", flush=True)
     setup_test_environment()

@@ -27,11 +27,12 @@ from cxm.core.jsonsafe import JsonRejected, loads_strict
 
 from . import selectors, services
 from .ingest import MAX_RECORDS, IngestResult
-from .models import Channel, Customer, Interaction, Journey, Stage, Touchpoint, Transaction
+from .models import Channel, Customer, ExchangeRate, Interaction, Journey, Stage, Touchpoint, Transaction
 from .serializers import (
     CustomerExportSerializer,
     CustomerRecordSerializer,
     CustomerSerializer,
+    ExchangeRateSerializer,
     IngestResultSerializer,
     InteractionRecordSerializer,
     InteractionSerializer,
@@ -480,3 +481,21 @@ class TransactionListView(OrganizationScopedMixin, generics.ListAPIView):
     queryset = Transaction.objects.select_related("customer", "touchpoint")
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilter
+
+
+class ExchangeRateListView(OrganizationScopedMixin, generics.ListCreateAPIView):
+    """The organization's exchange rates into its own currency (`GET`), and a new rate (`POST`;
+    the same currency and day again replaces the rate). Money figures convert every transaction in
+    another currency at the latest rate on or before its local day."""
+
+    queryset = ExchangeRate.objects.all()
+    serializer_class = ExchangeRateSerializer
+    write_permission = "edit"
+
+    def perform_create(self, serializer: Any) -> None:
+        try:
+            serializer.instance = services.exchange_rate_set(
+                organization=self.request.organization, **serializer.validated_data
+            )
+        except ValidationError as exc:
+            raise _validation(exc)

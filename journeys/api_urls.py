@@ -22,5 +22,6 @@ urlpatterns = [
     path("customers/<path:external_id>/", api.CustomerDetailView.as_view(), name="api-customer-detail"),
     path("interactions/", api.InteractionListView.as_view(), name="api-interaction-list"),
     path("transactions/", api.TransactionListView.as_view(), name="api-transaction-list"),
+    path("exchange-rates/", api.ExchangeRateListView.as_view(), name="api-exchange-rate-list"),
     *router.urls,
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -8,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from cxm.core.widgets import IsoDateInput
 from cxm.tenancy.models import Organization
 
-from .models import Channel, ImportKind, Stage
+from .imports import import_kind_choices
+from .models import Channel, Stage
 
 
 class JourneyForm(forms.Form):
@@ -45,7 +47,7 @@ class TouchpointForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=import_kind_choices)
     file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, comma-separated, with a header row."))
     skip_bad_rows = forms.BooleanField(
         label=_("Skip bad rows (otherwise nothing is imported when a row is bad)"), required=False
@@ -82,3 +84,19 @@ class MapFilterForm(forms.Form):
 class DateRangeForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False, widget=IsoDateInput())
     end = forms.DateField(label=_("To"), required=False, widget=IsoDateInput())
+
+
+class ExchangeRateForm(forms.Form):
+    currency = forms.RegexField(
+        label=_("Currency"), regex=r"^[A-Za-z]{3}$", max_length=3, help_text=_("ISO 4217 code, e.g. USD.")
+    )
+    effective_from = forms.DateField(
+        label=_("Effective from"), widget=IsoDateInput(), help_text=_("A local day.")
+    )
+    rate = forms.DecimalField(
+        label=_("Rate"),
+        max_digits=20,
+        decimal_places=10,
+        min_value=Decimal("0.0000000001"),
+        help_text=_("Units of the organization's currency per one unit of this currency."),
+    )

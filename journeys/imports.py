@@ -1,4 +1,5 @@
-"""CSV import of customers, interactions and transactions, streamed from a file in batches.
+"""CSV import of customers, interactions and transactions (and kinds higher layers register, such
+as survey responses), streamed from a file in batches.
 
 The file is read twice and never held in memory: the first pass counts and validates every row (so
 an all-or-nothing import writes nothing when any row is bad), the second writes batches of
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,111 @@ MAX_STORED_ERRORS = 1_000
 ProgressCallback = Callable[[ImportJob], None]
 
 
+@dataclass(frozen=True)
+class ImportKindHandler:
+    """How one kind of file is checked, cleaned and written. Higher layers (surveys) register their
+    own kinds with `import_kind_register`, since journeys cannot import them."""
+
+    label: Any
+    # The header's problem (unknown or missing columns), or None.
+    check_header: Callable[[Organization, list[str]], str | None]
+    # What cleaning needs, loaded once per pass (touchpoints, surveys…).
+    context: Callable[[Organization], Any]
+    # A record (empty cells left out) -> a clean row; raises RecordInvalid.
+    clean: Callable[[dict[str, str], Any], Any]
+    # Writes clean rows in one transaction, counting into the result, without telling anyone.
+    write: Callable[[Organization, Sequence[Any], IngestResult], None]
+    # Tells higher layers, after commit, that the import changed data.
+    notify: Callable[[Organization], None]
+    # The parts of the summary after "N row(s) imported".
+    summary: Callable[[IngestResult], list[str]]
+    # The columns, for the import page ("* required").
+    columns_help: Any = ""
+
+
+_REGISTERED_KINDS: dict[str, ImportKindHandler] = {}
+
+
+def import_kind_register(*, kind: str, handler: ImportKindHandler) -> None:
+    if len(kind) > ImportJob._meta.get_field("kind").max_length:  # type: ignore[operator]
+        raise ValueError(f"import kind {kind!r} is too long")
+    _REGISTERED_KINDS[kind] = handler
+
+
+def _builtin_header(kind: str) -> Callable[[Organization, list[str]], str | None]:
+    def check(organization: Organization, header: list[str]) -> str | None:
+        return header_problem(header, allowed=FIELDS_BY_KIND[kind], required=REQUIRED_BY_KIND[kind])
+
+    return check
+
+
+def _builtin_summary(kind: str) -> Callable[[IngestResult], list[str]]:
+    def summary(result: IngestResult) -> list[str]:
+        if kind == ImportKind.CUSTOMERS:
+            return [
+                _("%(count)s new") % {"count": result.created},
+                _("%(count)s updated") % {"count": result.updated},
+            ]
+        return [
+            _("%(count)s new") % {"count": result.created},
+            _("%(count)s already stored") % {"count": result.duplicates},
+            _("%(count)s new customer(s)") % {"count": result.customers_created},
+        ]
+
+    return summary
+
+
+def _builtin_handler(kind: str, label: Any) -> ImportKindHandler:
+    def write(organization: Organization, rows: Sequence[Any], result: IngestResult) -> None:
+        write_clean_rows(organization=organization, kind=kind, rows=rows, result=result, notify=False)
+
+    def notify(organization: Organization) -> None:
+        with transaction.atomic():
+            notify_customer_data_changed(organization_id=organization.pk, kind=kind)
+
+    return ImportKindHandler(
+        label=label,
+        check_header=_builtin_header(kind),
+        context=lambda organization: CleanContext.load(organization, from_csv=True),
+        clean=CLEANERS[kind],
+        write=write,
+        notify=notify,
+        summary=_builtin_summary(kind),
+    )
+
+
+def import_kind_handler(kind: str) -> ImportKindHandler:
+    if kind in _REGISTERED_KINDS:
+        return _REGISTERED_KINDS[kind]
+    if kind in ImportKind.values:
+        return _builtin_handler(kind, ImportKind(kind).label)
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def import_kind_choices() -> list[tuple[str, Any]]:
+    """Every kind a file can hold: journeys' own, then the registered ones."""
+    return [*ImportKind.choices, *((kind, handler.label) for kind, handler in _REGISTERED_KINDS.items())]
+
+
+def registered_kinds_help() -> list[tuple[Any, Any]]:
+    """(label, columns) of the kinds other apps registered, for the import page."""
+    return [(handler.label, handler.columns_help) for handler in _REGISTERED_KINDS.values()]
+
+
+def header_problem(header: list[str], *, allowed: Sequence[str], required: Sequence[str]) -> str | None:
+    """The message for a header with unknown or missing columns (None when it is fine)."""
+    unknown = [name for name in header if name not in allowed]
+    if unknown:
+        return _("Unknown column(s): %(columns)s. Allowed: %(allowed)s.") % {
+            "columns": ", ".join(unknown),
+            "allowed": ", ".join(allowed),
+        }
+    missing = [name for name in required if name not in header]
+    if missing:
+        return _("Missing required column(s): %(columns)s.") % {"columns": ", ".join(missing)}
+    return None
+
+
 def imports_directory() -> Path:
     directory = Path(settings.VAR_DIR) / "imports"
     directory.mkdir(parents=True, exist_ok=True)
@@ -55,8 +162,7 @@ def import_job_create(
     enqueue: bool = True,
 ) -> ImportJob:
     """Saves the uploaded file under VAR_DIR/imports (chunk by chunk) and queues its import after commit."""
-    if kind not in ImportKind.values:
-        raise ValueError(f"unknown kind {kind!r}")
+    import_kind_handler(kind)  # raises for an unknown kind
     path = imports_directory() / f"{uuid.uuid4().hex}.csv"
     with path.open("wb") as target:
         for chunk in chunks:
@@ -91,27 +197,18 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, str], list[str]]]:
             yield reader.line_num, record, header
 
 
-def _check_header(path: str, kind: str) -> str | None:
+def _check_header(path: str, organization: Organization, handler: ImportKindHandler) -> str | None:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         header = [name.strip() for name in next(csv.reader(handle), [])]
     if not header:
         return _("The file is empty.")
-    unknown = [name for name in header if name not in FIELDS_BY_KIND[kind]]
-    if unknown:
-        return _("Unknown column(s): %(columns)s. Allowed: %(allowed)s.") % {
-            "columns": ", ".join(unknown),
-            "allowed": ", ".join(FIELDS_BY_KIND[kind]),
-        }
-    missing = [name for name in REQUIRED_BY_KIND[kind] if name not in header]
-    if missing:
-        return _("Missing required column(s): %(columns)s.") % {"columns": ", ".join(missing)}
-    return None
+    return handler.check_header(organization, header)
 
 
-def _clean(kind: str, record: dict[str, str], ctx: CleanContext) -> Any:
+def _clean(handler: ImportKindHandler, record: dict[str, str], ctx: Any) -> Any:
     if "__extra__" in record:
         raise RecordInvalid(None, _("more cells than columns"))
-    return CLEANERS[kind](record, ctx)
+    return handler.clean(record, ctx)
 
 
 def _save(job: ImportJob, on_progress: ProgressCallback | None, *fields: str) -> None:
@@ -149,19 +246,20 @@ def _run_job(job_id: int, on_progress: ProgressCallback | None) -> ImportJob:
 
 
 def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
-    organization, kind = job.organization, job.kind
-    problem = _check_header(job.file_path, kind)
+    organization = job.organization
+    handler = import_kind_handler(job.kind)
+    problem = _check_header(job.file_path, organization, handler)
     if problem:
         job.status, job.message, job.finished_at = ImportStatus.FAILED, problem, timezone.now()
         _save(job, on_progress, "status", "message", "finished_at")
         return job
-    ctx = CleanContext.load(organization, from_csv=True)
+    ctx = handler.context(organization)
     # Pass 1: count and validate; keep the first bad rows with their line numbers.
     bad_lines: set[int] = set()
     for line, record, _header in _rows(job.file_path):
         job.total += 1
         try:
-            _clean(kind, record, ctx)
+            _clean(handler, record, ctx)
         except RecordInvalid as exc:
             bad_lines.add(line)
             job.error_count += 1
@@ -196,32 +294,26 @@ def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
         if line in bad_lines:
             job.processed += 1
             continue
-        batch.append(_clean(kind, record, ctx))
+        batch.append(_clean(handler, record, ctx))
         if len(batch) >= BATCH_SIZE:
-            write_clean_rows(organization=organization, kind=kind, rows=batch, result=result, notify=False)
+            handler.write(organization, batch, result)
             job.processed += len(batch)
             job.created_count = result.created + result.updated
             batch = []
             _save(job, on_progress, "processed", "created_count")
     if batch:
-        write_clean_rows(organization=organization, kind=kind, rows=batch, result=result, notify=False)
+        handler.write(organization, batch, result)
         job.processed += len(batch)
     job.created_count = result.created + result.updated
     job.status = ImportStatus.DONE
     job.finished_at = timezone.now()
     parts = [
         _("%(count)s row(s) imported") % {"count": job.total - job.error_count},
-        _("%(count)s new") % {"count": result.created},
+        *handler.summary(result),
     ]
-    if kind == ImportKind.CUSTOMERS:
-        parts.append(_("%(count)s updated") % {"count": result.updated})
-    else:
-        parts.append(_("%(count)s already stored") % {"count": result.duplicates})
-        parts.append(_("%(count)s new customer(s)") % {"count": result.customers_created})
     if job.error_count:
         parts.append(_("%(count)s bad row(s) skipped") % {"count": job.error_count})
     job.message = ", ".join(parts) + "."
     _save(job, on_progress, "status", "processed", "created_count", "finished_at", "message")
-    with transaction.atomic():
-        notify_customer_data_changed(organization_id=organization.pk, kind=kind)
+    handler.notify(organization)
     return job

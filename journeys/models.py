@@ -191,6 +191,25 @@ class Transaction(TenantModel):
         ]
 
 
+class ExchangeRate(TenantModel):
+    """How many units of the organization's currency one unit of `currency` is worth, effective from
+    `effective_from` (a local day) until the next rate of the same currency."""
+
+    currency = models.CharField(_("currency"), max_length=3)
+    effective_from = models.DateField(_("effective from"))
+    rate = models.DecimalField(_("rate"), max_digits=20, decimal_places=10)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["currency", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "currency", "effective_from"], name="exchange_rate_unique_day"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+
 class ImportKind(models.TextChoices):
     CUSTOMERS = "customers", _("Customers")
     INTERACTIONS = "interactions", _("Interactions")
@@ -237,6 +256,16 @@ class ImportJob(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.pk}"
+
+    @property
+    def kind_label(self) -> str:
+        """The kind's name, including kinds other apps register (e.g. survey responses)."""
+        from .imports import import_kind_handler
+
+        try:
+            return str(import_kind_handler(self.kind).label)
+        except ValueError:
+            return self.kind
 
     @property
     def is_finished(self) -> bool:

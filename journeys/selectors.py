@@ -7,11 +7,25 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Cast, TruncDate
 
 from cxm.tenancy.models import Organization
 
-from .models import Customer, ImportJob, Interaction, Journey, Stage, Touchpoint, Transaction
+from .models import Customer, ExchangeRate, ImportJob, Interaction, Journey, Stage, Touchpoint, Transaction
 
 
 def journey_list(*, organization: Organization) -> QuerySet[Journey]:
@@ -95,14 +109,22 @@ def customer_cities(*, organization: Organization) -> list[str]:
 
 
 def customer_summary(*, customer: Customer) -> dict[str, Any]:
-    """Order count, net value (refunds netted) and interaction count of one customer. Two queries."""
-    orders = Transaction.objects.filter(
-        organization_id=customer.organization_id, customer=customer
-    ).aggregate(
-        orders=Count("id", filter=Q(amount__gt=0)),
-        refunds=Count("id", filter=Q(amount__lt=0)),
-        net_value=Sum("amount"),
+    """Order count (amounts ≥ 0: a free order is an order), net value (refunds netted, in the
+    organization's currency; transactions without a rate are left out and counted in
+    `left_out`) and interaction count of one customer. Two queries."""
+    organization = customer.organization
+    money = DecimalField(max_digits=30, decimal_places=10)
+    orders = (
+        Transaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+        .annotate(value=transaction_value(organization=organization))
+        .aggregate(
+            orders=Count("id", filter=Q(amount__gte=0)),
+            refunds=Count("id", filter=Q(amount__lt=0)),
+            net_value=Sum("value", output_field=money),
+            left_out=Count("id", filter=Q(value__isnull=True)),
+        )
     )
+    orders["currency"] = organization.currency
     interactions = Interaction.objects.filter(
         organization_id=customer.organization_id, customer=customer
     ).count()
@@ -182,6 +204,48 @@ def interaction_list(*, organization: Organization) -> QuerySet[Interaction]:
 
 def transaction_list(*, organization: Organization) -> QuerySet[Transaction]:
     return Transaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+
+
+def exchange_rate_list(*, organization: Organization) -> QuerySet[ExchangeRate]:
+    return ExchangeRate.objects.filter(organization=organization).order_by("currency", "-effective_from")
+
+
+def transaction_value(*, organization: Organization) -> Any:
+    """A transaction's amount in the organization's currency, as a SQL expression for
+    `Transaction` querysets: the amount itself in that currency; otherwise the amount × the
+    organization's latest rate for the transaction's currency effective on or before the
+    transaction's local day; NULL without such a rate (left out of money figures, never added raw)."""
+    rate = (
+        ExchangeRate.objects.filter(
+            organization=organization,
+            currency=OuterRef("currency"),
+            effective_from__lte=TruncDate(
+                ExpressionWrapper(OuterRef("occurred_at"), output_field=DateTimeField()),
+                tzinfo=organization.tzinfo,
+            ),
+        )
+        .order_by("-effective_from")
+        .values("rate")[:1]
+    )
+    money = DecimalField(max_digits=30, decimal_places=10)
+    return Case(
+        When(currency=organization.currency, then=Cast("amount", money)),
+        default=ExpressionWrapper(F("amount") * Subquery(rate, output_field=money), output_field=money),
+        output_field=money,
+    )
+
+
+def transactions_without_rate(*, organization: Organization, using: str = "default", **filters: Any) -> int:
+    """How many of the organization's transactions (under `filters`) have no exchange rate into its
+    currency and are therefore left out of money figures."""
+    return (
+        Transaction.objects.using(using)
+        .filter(organization=organization, **filters)
+        .exclude(currency=organization.currency)
+        .alias(value=transaction_value(organization=organization))
+        .filter(value__isnull=True)
+        .count()
+    )
 
 
 def import_jobs(*, organization: Organization, limit: int = 20) -> list[ImportJob]:

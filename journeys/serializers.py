@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
 from cxm.api.limits import MAX_ID
 
-from .models import Channel, Customer, Interaction, Journey, Stage, Touchpoint, Transaction
+from .models import Channel, Customer, ExchangeRate, Interaction, Journey, Stage, Touchpoint, Transaction
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -189,3 +190,16 @@ class CustomerExportSerializer(serializers.Serializer):
     responses = serializers.ListField(child=serializers.DictField())
     invitations = serializers.ListField(child=serializers.DictField())
     exported_at = serializers.DateTimeField()
+
+
+class ExchangeRateSerializer(serializers.ModelSerializer):
+    """Units of the organization's currency per one unit of `currency`, effective from a local day
+    until the next rate of the same currency."""
+
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, help_text="ISO 4217 code.")
+    rate = serializers.DecimalField(max_digits=20, decimal_places=10, min_value=Decimal("0.0000000001"))
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["id", "currency", "effective_from", "rate", "created_at"]
+        read_only_fields = ["id", "created_at"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,10 +18,35 @@ from django.utils.translation import gettext as _
 from cxm.tenancy.models import Organization
 
 from .ingest import IngestResult, notify_customer_data_changed, records_ingest
-from .models import Channel, Customer, Interaction, Journey, Stage, Touchpoint, Transaction
+from .models import Channel, Customer, ExchangeRate, Interaction, Journey, Stage, Touchpoint, Transaction
 from .signals import customer_erased
 
 ERASED_PREFIX = "erased-"
+
+
+# --- Exchange rates ----------------------------------------------------------------------------
+
+
+def exchange_rate_set(
+    *, organization: Organization, currency: str, effective_from: date, rate: Decimal
+) -> ExchangeRate:
+    """Set the organization's rate for `currency` from `effective_from` (one per currency and day:
+    setting it again replaces it). Rate = units of the organization's currency per unit of `currency`."""
+    code = currency.strip().upper()
+    errors: dict[str, list[str]] = {}
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        errors["currency"] = [_("Currency must be a 3-letter ISO 4217 code.")]
+    elif code == organization.currency.upper():
+        errors["currency"] = [_("This is the organization's own currency; it needs no rate.")]
+    if not rate > 0:
+        errors["rate"] = [_("The rate must be greater than zero.")]
+    if errors:
+        raise ValidationError(errors)
+    exchange_rate, _created = ExchangeRate.objects.update_or_create(
+        organization=organization, currency=code, effective_from=effective_from, defaults={"rate": rate}
+    )
+    notify_customer_data_changed(organization_id=organization.pk, kind="transactions")
+    return exchange_rate
 
 
 # --- Customers -------------------------------------------------------------------------------

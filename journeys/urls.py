@@ -21,6 +21,7 @@ urlpatterns = [
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/export/", views.customer_export, name="customer-export"),
     path("customers/<int:pk>/erase/", views.customer_erase, name="customer-erase"),
+    path("settings/exchange-rates/", views.exchange_rates, name="exchange-rates"),
     path("imports/", views.import_index, name="import-index"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/<int:pk>/status/", views.import_status, name="import-status"),

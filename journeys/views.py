@@ -28,13 +28,14 @@ from .api import customer_export_document
 from .forms import (
     CustomerFilterForm,
     DateRangeForm,
+    ExchangeRateForm,
     ImportForm,
     JourneyForm,
     MapFilterForm,
     StageForm,
     TouchpointForm,
 )
-from .imports import import_job_create
+from .imports import import_job_create, registered_kinds_help
 from .models import Channel, Customer, ImportJob, Journey, Stage, Touchpoint
 
 # --- Scores on cards ----------------------------------------------------------------------------
@@ -579,6 +580,35 @@ def customer_erase(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("customer-detail", pk=customer.pk)
 
 
+# --- Exchange rates ----------------------------------------------------------------------------
+
+
+@organization_required("manage_organization")
+def exchange_rates(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    form = ExchangeRateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.exchange_rate_set(organization=organization, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, _("Exchange rate saved."))
+            return redirect("exchange-rates")
+    return render(
+        request,
+        "journeys/exchange_rates.html",
+        {
+            "section": "exchange_rates",
+            "form": form,
+            "rates": selectors.exchange_rate_list(organization=organization),
+            "left_out": selectors.transactions_without_rate(organization=organization),
+        },
+    )
+
+
 # --- Imports -----------------------------------------------------------------------------------
 
 
@@ -600,7 +630,12 @@ def import_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "journeys/import_index.html",
-        {"nav": "customers", "form": form, "jobs": selectors.import_jobs(organization=organization)},
+        {
+            "nav": "customers",
+            "form": form,
+            "jobs": selectors.import_jobs(organization=organization),
+            "registered_kinds": registered_kinds_help(),
+        },
     )
 
 

@@ -13,4 +13,6 @@ urlpatterns = [
     path("metrics/monetized-nps", api.MonetizedNpsView.as_view(), name="api-metrics-monetized-nps"),
     path("metrics/clv/fit", api.ClvFitView.as_view(), name="api-metrics-clv-fit"),
     path("metrics/clv/model", api.ClvModelView.as_view(), name="api-metrics-clv-model"),
+    path("metrics/customers/", api.CustomerValueListView.as_view(), name="api-metrics-customers"),
+    path("metrics/recompute", api.RecomputeView.as_view(), name="api-metrics-recompute"),
 ]

@@ -129,6 +129,20 @@ def build_journey(
         .annotate(interactions=Count("id"), customers=Count("customer_id", distinct=True))
         .order_by()
     }
+    # A customer at two touchpoints of a stage is one customer of that stage: distinct per stage.
+    stage_reach = {
+        row["touchpoint__stage_id"]: row["customers"]
+        for row in Interaction.objects.using(using)
+        .filter(
+            organization=organization,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            touchpoint__stage__isnull=False,
+        )
+        .values("touchpoint__stage_id")
+        .annotate(customers=Count("customer_id", distinct=True))
+        .order_by()
+    }
     touchpoints = list(
         Touchpoint.objects.using(using)
         .filter(organization=organization)
@@ -161,7 +175,7 @@ def build_journey(
                 "journey": stage.journey.name,
                 "scores": by_stage.get(stage.id),
                 "touchpoints": items,
-                "customers": sum(t["customers"] for t in items),
+                "customers": stage_reach.get(stage.id, 0),
             }
         )
     return {
@@ -259,6 +273,9 @@ def build_value(
         "clv_source": "predictive" if model is not None else "historical",
         "clv_histogram": histogram(value, bins=20),
         "historical_total": float(frame["historical_value"].sum()),
+        "currency": organization.currency,
+        # Transactions in another currency without a rate: left out of every money figure here.
+        "transactions_left_out": int(frame["unconverted"].fillna(0).sum()) if "unconverted" in frame else 0,
         "predicted_total": float(frame["predicted_clv"].sum())
         if frame["predicted_clv"].notna().any()
         else None,
@@ -280,6 +297,7 @@ def build_value(
             responses=responses,
             using=using,
             days=int(settings["monetized_nps_days"]),
+            now=context.get("now"),
         ),
         "model": context.get("model_payload"),
     }

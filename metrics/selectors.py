@@ -145,7 +145,14 @@ def recompute_status(*, organization: Organization) -> dict[str, Any]:
 
     state = RecomputeState.objects.filter(organization=organization).first()
     if state is None:
-        return {"running": False, "stale": False, "finished_at": None, "last_error": ""}
+        return {
+            "running": False,
+            "stale": False,
+            "queued": False,
+            "requested_at": None,
+            "finished_at": None,
+            "last_error": "",
+        }
     now = timezone.now()
     running = (
         state.running_since is not None and (now - state.running_since).total_seconds() < STALE_RUN_SECONDS
@@ -153,6 +160,9 @@ def recompute_status(*, organization: Organization) -> dict[str, Any]:
     return {
         "running": running,
         "stale": state.stale_since is not None,
+        # A run was asked for and has not started yet (a run clears the request when it claims the lock).
+        "queued": state.requested_at is not None,
+        "requested_at": state.requested_at,
         "finished_at": state.finished_at,
         "last_error": state.last_error,
     }

@@ -26,7 +26,7 @@ from cxm.tenancy.models import Organization
 from cxm.tenancy.selectors import organization_settings
 
 from .computations import clv as clv_math
-from .computations.customers import customer_values
+from .computations.customers import clv_predictions, customer_values
 from .computations.value import customer_purchase_summary
 from .dashboards import BUILDERS, DASHBOARDS, json_safe
 from .filters import MetricFilters
@@ -54,7 +54,8 @@ def clv_fit(
     annual_discount_rate: float = 0.1,
 ) -> ClvModel:
     """Fit BG/NBD and Gamma-Gamma on purchases up to the end of `calibration_end` (local day) and store
-    the parameters with their log-likelihoods and a data summary."""
+    the parameters with their log-likelihoods and a data summary. A past `calibration_end` fits the
+    model as of that date: later transactions are not read, ages and recencies are measured then."""
     if period not in clv_math.PERIOD_DAYS:
         raise ValueError(f"unknown period {period!r}")
     until = datetime.combine(calibration_end + timedelta(days=1), dtime.min, tzinfo=organization.tzinfo)
@@ -94,6 +95,30 @@ def clv_fit(
         gamma=gg.gamma if gg else None,
         gamma_gamma_log_likelihood=gg.log_likelihood if gg else None,
         summary=data_summary,
+    )
+
+
+def clv_score(*, organization: Organization, model: ClvModel, as_of: date) -> pd.DataFrame:
+    """Score every customer who had purchased by the end of `as_of` (local day) with `model`, from
+    transactions up to that day only; recency and age are measured at `as_of`. Nothing is stored."""
+    until = datetime.combine(as_of + timedelta(days=1), dtime.min, tzinfo=organization.tzinfo)
+    summary = customer_purchase_summary(organization=organization, using=read_alias(), until=until)
+    buyers = summary[summary["purchase_days"] > 0]
+    if buyers.empty:
+        return pd.DataFrame(columns=["customer_id", "expected_transactions", "p_alive", "predicted_clv"])
+    return clv_predictions(buyers=buyers, model=model, calibration_end=as_of)
+
+
+def clv_scores_payload(*, scores: pd.DataFrame, as_of: date) -> dict[str, Any]:
+    """Totals of an as-of scoring (what the API and the command show beside the model)."""
+    return json_safe(
+        {
+            "as_of": as_of.isoformat(),
+            "customers": int(len(scores)),
+            "expected_transactions_total": float(scores["expected_transactions"].sum()),
+            "predicted_clv_total": float(scores["predicted_clv"].sum()),
+            "mean_p_alive": float(scores["p_alive"].mean()) if len(scores) else None,
+        }
     )
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from cxm.core.labels import language_label
+from cxm.core.money import money_label
 from cxm.core.spreadsheet import formula_safe
 from journeys.models import Channel
 
@@ -60,6 +61,14 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list[Any]]
+    # Columns holding amounts in `currency`: the page formats them as money, exports keep numbers
+    # and name the currency in the header.
+    money_columns: tuple[int, ...] = ()
+    currency: str = ""
+
+
+def _money_header(label: str, currency: str) -> str:
+    return money_label(label, currency=currency) if currency else label
 
 
 def _r(value: Any, digits: int = 1) -> Any:
@@ -114,7 +123,8 @@ def _score_headers(first: str) -> list[str]:
     ]
 
 
-def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
+def tables_for(dashboard: str, payload: dict[str, Any], currency: str = "") -> list[Table]:
+    """The dashboard's tables; amounts are in `currency` (the organization's)."""
     if not payload:
         return []
     if dashboard == "overview":
@@ -228,8 +238,10 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                     _("To"),
                     _("Active at start"),
                     _("Active at end"),
-                    _("New"),
+                    _("Retained"),
                     _("Churned"),
+                    _("New"),
+                    _("Reactivated"),
                     _("Retention %"),
                     _("Churn %"),
                 ],
@@ -239,8 +251,10 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                         r["end"],
                         r["active_at_start"],
                         r["active_at_end"],
-                        r["new"],
+                        r.get("retained"),
                         r["churned"],
+                        r["new"],
+                        r.get("reactivated"),
                         _pct(r["retention_rate"]),
                         _pct(r["churn_rate"]),
                     ]
@@ -254,7 +268,12 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
             Table(
                 "tiers",
                 _("Value tiers"),
-                [_("Tier"), _("Customers"), _("Historical value"), _("Predicted CLV")],
+                [
+                    _("Tier"),
+                    _("Customers"),
+                    _money_header(_("Historical value"), currency),
+                    _money_header(_("Predicted CLV"), currency),
+                ],
                 [
                     [
                         str(TIER_LABELS.get(t["tier"], t["tier"])),
@@ -264,11 +283,13 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                     ]
                     for t in payload["tiers"]
                 ],
+                money_columns=(2, 3),
+                currency=currency,
             ),
             Table(
                 "segments",
                 _("RFM segments"),
-                [_("Segment"), _("Customers"), _("Historical value")],
+                [_("Segment"), _("Customers"), _money_header(_("Historical value"), currency)],
                 [
                     [
                         str(SEGMENT_LABELS.get(s["segment"], s["segment"])),
@@ -277,11 +298,18 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                     ]
                     for s in payload["segments"]
                 ],
+                money_columns=(2,),
+                currency=currency,
             ),
             Table(
                 "monetized_nps",
                 _("Monetized NPS (%(days)s days after the response)") % {"days": money["days"]},
-                [_("Category"), _("Customers"), _("Revenue per customer"), _("Repeat purchase %")],
+                [
+                    _("Category"),
+                    _("Customers"),
+                    _money_header(_("Revenue per customer"), currency),
+                    _("Repeat purchase %"),
+                ],
                 [
                     [
                         str(CATEGORY_LABELS[r["category"]]),
@@ -291,6 +319,8 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
                     ]
                     for r in money["table"]
                 ],
+                money_columns=(2,),
+                currency=currency,
             ),
             Table(
                 "lifecycle",
@@ -303,24 +333,31 @@ def tables_for(dashboard: str, payload: dict[str, Any]) -> list[Table]:
             ),
         ]
     if dashboard == "drivers":
+        labels = {a["key"]: a["label"] for a in payload.get("analyses", [])}
+        if "touchpoints" in labels:
+            labels["touchpoints"] = str(
+                _("Touchpoint scores from other surveys (per customer, latest answers)")
+            )
         return [
             Table(
                 "drivers",
                 _("Key drivers"),
                 [
+                    _("Analysis"),
                     _("Driver"),
+                    _("Relative weight"),
                     _("Importance %"),
                     _("Correlation"),
-                    _("Performance (mean)"),
                     _("Performance (0–100)"),
                     "n",
                 ],
                 [
                     [
+                        labels.get(d.get("analysis"), ""),
                         d["label"],
+                        _r(d.get("relative_weight"), 4),
                         _r(d["importance"]),
                         _r(d["correlation"], 2),
-                        _r(d["performance"], 2),
                         _r(d["performance_pct"]),
                         d["n"],
                     ]

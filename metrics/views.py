@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from cxm.core.money import currency_symbol, money_label, organization_currency
 from cxm.tenancy.scoping import check_permission, organization_required
 
 from . import selectors, services
@@ -115,9 +116,12 @@ def _filter_options(organization: Any) -> dict[str, Any]:
     }
 
 
-def _chart_labels() -> dict[str, Any]:
-    """Translated strings the chart script uses (it has no gettext of its own)."""
+def _chart_labels(currency: str) -> dict[str, Any]:
+    """Translated strings the chart script uses (it has no gettext of its own); money axes and hovers
+    name the organization's currency."""
     return {
+        "currency": currency,
+        "currency_symbol": currency_symbol(currency),
         "nps": _("NPS"),
         "interval": _("Interval (95%)"),
         "csat": _("CSAT %"),
@@ -133,7 +137,7 @@ def _chart_labels() -> dict[str, Any]:
         "cohort": _("Cohort"),
         "months_since": _("Months since first purchase"),
         "customers": _("Customers"),
-        "value": _("Value"),
+        "value": money_label(_("Value"), currency=currency),
         "recency": _("Recency score (R)"),
         "frequency": _("Frequency score (F)"),
         "importance": _("Importance (share of explained variance, %)"),
@@ -174,11 +178,15 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
         "snapshot": snapshot,
         "computed_at": computed_at,
         "payload": payload,
-        "tables": tables_for(dashboard, payload),
+        "tables": tables_for(dashboard, payload, organization_currency(organization)),
         "status": status,
         "job": job,
         "query": query,
-        "chart_data": {"dashboard": dashboard, "payload": payload, "labels": _chart_labels()},
+        "chart_data": {
+            "dashboard": dashboard,
+            "payload": payload,
+            "labels": _chart_labels(organization_currency(organization)),
+        },
         "can_export": _allows(request, "export"),
         "can_edit": _allows(request, "edit"),
         "status_url": reverse("dashboard-status")
@@ -269,7 +277,8 @@ def export(request: HttpRequest) -> HttpResponse:
         raise Http404
     from .tables import table_csv, table_xlsx
 
-    table = next((t for t in tables_for(dashboard, snapshot.payload) if t.name == table_name), None)
+    tables = tables_for(dashboard, snapshot.payload, organization_currency(organization))
+    table = next((t for t in tables if t.name == table_name), None)
     if table is None:
         raise Http404
     filename = f"{organization.slug}-{dashboard}-{table.name}-{timezone.localdate(timezone=organization.tzinfo)}.{fmt}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import django_filters
@@ -58,7 +59,11 @@ def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
 
 
 def _submit(
-    snapshot: selectors.SurveySnapshot, data: dict[str, Any], default_channel: str, request: Any
+    snapshot: selectors.SurveySnapshot,
+    data: dict[str, Any],
+    default_channel: str,
+    request: Any,
+    submitted_at: datetime | None = None,
 ) -> ApiResponse:
     try:
         result = submit_envelope(
@@ -66,6 +71,7 @@ def _submit(
             data,
             request.headers.get("Idempotency-Key", ""),
             default_channel,
+            submitted_at=submitted_at,
             trusted_identity=True,  # only the integrator endpoint (API key) submits through here
         )
     except services.SurveyNotAccepting as exc:
@@ -470,7 +476,13 @@ class ResponseViewSet(
             raise exceptions.ValidationError({"survey": ["Unknown survey."]})
         snapshot = selectors.survey_snapshot(public_id=survey.public_id)
         assert snapshot is not None
-        return _submit(snapshot, body.validated_data, ResponseChannel.API, request)
+        return _submit(
+            snapshot,
+            body.validated_data,
+            ResponseChannel.API,
+            request,
+            submitted_at=body.validated_data.get("submitted_at"),
+        )
 
 
 class InvitationViewSet(

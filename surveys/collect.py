@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -470,11 +471,13 @@ def submit_envelope(
     default_channel: str,
     *,
     trusted_identity: bool = False,
+    submitted_at: datetime | None = None,
 ) -> services.SubmitResult:
     """The one mapping of a submission envelope onto the service, for every collection endpoint.
 
     `trusted_identity`: the caller is the organization itself (an API key), whose customer ids need
-    no signature; a public caller's customer counts only when signed."""
+    no signature; a public caller's customer counts only when signed. Only the integrator API (an
+    API key that may write) passes `submitted_at`; the public endpoint never reads it from the envelope."""
     reference = data.get("customer")
     if not trusted_identity:
         reference = services.customer_reference_signed(snapshot=snapshot, reference=reference)
@@ -483,6 +486,7 @@ def submit_envelope(
         snapshot=snapshot,
         answers=data["answers"],
         customer=customer,
+        submitted_at=submitted_at,
         **envelope_fields(data, idempotency_header, default_channel),
     )
 

@@ -146,6 +146,14 @@ class SubmissionSerializer(serializers.Serializer):
 
 class IntegratorSubmissionSerializer(SubmissionSerializer):
     survey = serializers.CharField(help_text="The survey's public id (or its numeric id).")
+    submitted_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "When the customer answered (ISO 8601 with offset), for importing history; not before 2000 "
+            "and not in the future. Default: now. A paused or closed survey accepts historical answers."
+        ),
+    )
 
 
 class SubmitResultSerializer(serializers.Serializer):

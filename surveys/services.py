@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -47,6 +47,10 @@ from .selectors import (
 Actor = AbstractBaseUser | AnonymousUser | None
 MAX_TEXT = 5000
 MAX_KEY = 128
+# Historical answers (imports, integrators) carry their own time: not before 2000, and not later than
+# now plus a small allowance for the sender's clock.
+EARLIEST_SUBMITTED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+SUBMITTED_AT_SKEW = timedelta(minutes=5)
 # Idempotency keys the server derives (an invitation's answer); a client's key never starts so.
 # "inv-" is how invitations' answers were keyed before: those stored keys stay out of reach too.
 RESERVED_KEY_PREFIXES = ("inv:", "inv-")
@@ -383,6 +387,17 @@ def answers_validate(*, snapshot: SurveySnapshot, answers: Any) -> dict[int, Any
     return clean
 
 
+def submitted_at_check(*, value: datetime, now: datetime | None = None) -> datetime:
+    """A historical answer's own time (aware), or ValidationError on `submitted_at`."""
+    if timezone.is_naive(value):
+        raise ValidationError({"submitted_at": _("Give the time with its UTC offset.")})
+    if value < EARLIEST_SUBMITTED_AT:
+        raise ValidationError({"submitted_at": _("The time is before 2000.")})
+    if value > (now or timezone.now()) + SUBMITTED_AT_SKEW:
+        raise ValidationError({"submitted_at": _("The time is in the future.")})
+    return value
+
+
 def visible_questions(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> set[int]:
     visible = set()
     for q in snapshot.questions:
@@ -394,6 +409,11 @@ def visible_questions(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> s
         if _is_int(value) and low <= value <= high:
             visible.add(q.id)
     return visible
+
+
+def answers_check_required(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> dict[int, Any]:
+    """The answers the customer was shown; raises ValidationError when a shown required one is missing."""
+    return _check_required(snapshot=snapshot, answers=answers)
 
 
 def _check_required(*, snapshot: SurveySnapshot, answers: dict[int, Any]) -> dict[int, Any]:
@@ -531,12 +551,18 @@ def response_prepare(
     idempotency_key: str | None = None,
     hidden_fields: dict[str, Any] | None = None,
     now: datetime | None = None,
+    historical: bool = False,
     server_key: bool = False,
 ) -> PreparedResponse:
     """Every check a submission passes before anything is written (no query: the event loop calls it).
 
-    `server_key`: the key was derived by the server (an invitation's), not sent by a client."""
-    if snapshot.status != SurveyStatus.ACTIVE:
+    `server_key`: the key was derived by the server (an invitation's), not sent by a client.
+    A historical answer (imported with its own time) may belong to a survey that is paused or closed
+    by now, never to a draft."""
+    accepting = (
+        snapshot.status != SurveyStatus.DRAFT if historical else snapshot.status == SurveyStatus.ACTIVE
+    )
+    if not accepting:
         raise SurveyNotAccepting(snapshot.status)
     clean = answers_validate(snapshot=snapshot, answers=answers)
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
@@ -611,13 +637,17 @@ def response_submit(
     hidden_fields: dict[str, Any] | None = None,
     invitation: Invitation | None = None,
     now: datetime | None = None,
+    submitted_at: datetime | None = None,
 ) -> SubmitResult:
     """Record (or add to) the response for this idempotency key; returns only after commit.
 
     The same key again stores nothing twice; with new answers (the comment after the score) it adds
     them, and a changed answer replaces the earlier one (a customer may change their score).
+    `submitted_at` records a historical answer at its own time (integrators importing history).
     With an invitation the key is the invitation's own (`invitation_response_key`), whatever was sent.
     """
+    if submitted_at is not None:
+        now = submitted_at_check(value=submitted_at)
     if invitation is not None:
         idempotency_key = invitation_response_key(invitation=invitation)
     prepared = response_prepare(
@@ -631,6 +661,7 @@ def response_submit(
         idempotency_key=idempotency_key,
         hidden_fields=hidden_fields,
         now=now,
+        historical=submitted_at is not None,
         server_key=invitation is not None,
     )
     if invitation is None and group_commit_enabled() and not transaction.get_connection().in_atomic_block:
@@ -642,18 +673,21 @@ def response_submit(
     return response_write(prepared=prepared, invitation=invitation)
 
 
-def response_write(*, prepared: PreparedResponse, invitation: Invitation | None = None) -> SubmitResult:
-    """The ordinary path: one transaction that creates the response or merges into the one with this key."""
+def response_write(
+    *, prepared: PreparedResponse, invitation: Invitation | None = None, notify: bool = True
+) -> SubmitResult:
+    """The ordinary path: one transaction that creates the response or merges into the one with this key.
+    A CSV import passes notify=False and sends `response_recorded` once per batch."""
     for attempt in range(2):
         try:
-            return _submit_one(prepared=prepared, invitation=invitation)
+            return _submit_one(prepared=prepared, invitation=invitation, notify=notify)
         except IntegrityError:
             if attempt:  # a concurrent first submission won the insert; the second try merges into it
                 raise
     raise AssertionError("unreachable")
 
 
-def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None) -> SubmitResult:
+def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None, notify: bool) -> SubmitResult:
     snapshot, clean, key, customer_id = prepared.snapshot, prepared.clean, prepared.key, prepared.customer_id
     now = prepared.row_fields["submitted_at"]
     with transaction.atomic():
@@ -728,7 +762,7 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None) ->
                 response=response,
                 answered_at=invitation.answered_at or now,
             )
-        if changed:
+        if changed and notify:
             organization_id, response_id = snapshot.organization_id, response.id
             transaction.on_commit(
                 lambda: signals.response_recorded.send(
@@ -736,6 +770,74 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None) ->
                 )
             )
     return SubmitResult(response.id, created, score_kind, score, comment, visible_answers, key)
+
+
+def responses_write_many(*, items: list[PreparedResponse]) -> list[SubmitResult]:
+    """Many validated responses of one organization in one transaction (a CSV import of history).
+
+    Responses under new idempotency keys are inserted in bulk (three queries for the batch); a key
+    already stored, or repeated within the batch, merges through `response_write` as a resubmission
+    would. Sends no signal: the caller sends `response_recorded` once, after commit.
+    """
+    if not items:
+        return []
+    organization_id = items[0].snapshot.organization_id
+    results: list[SubmitResult | None] = [None] * len(items)
+    with transaction.atomic():
+        stored = set(
+            Response.objects.filter(
+                organization_id=organization_id, idempotency_key__in={item.key for item in items}
+            ).values_list("survey_id", "idempotency_key")
+        )
+        fresh: list[tuple[int, PendingResponse, dict[int, Any]]] = []
+        later: list[int] = []
+        for index, item in enumerate(items):
+            identity = (item.snapshot.id, item.key)
+            pending = None if identity in stored else response_pending(prepared=item)
+            if pending is None:
+                later.append(index)
+                continue
+            stored.add(identity)
+            fresh.append((index, *pending))
+        rows = Response.objects.bulk_create(
+            [
+                Response(
+                    organization_id=p.organization_id,
+                    survey_id=p.survey_id,
+                    customer_id=p.customer_id,
+                    touchpoint_id=p.touchpoint_id,
+                    channel=p.channel,
+                    locale=p.locale,
+                    page_url=p.page_url,
+                    idempotency_key=p.idempotency_key,
+                    hidden_fields=p.hidden_fields,
+                    score_kind=p.score_kind,
+                    score=p.score,
+                    comment=p.comment,
+                    submitted_at=p.submitted_at,
+                )
+                for _index, p, _visible in fresh
+            ]
+        )
+        Answer.objects.bulk_create(
+            [
+                Answer(
+                    organization_id=organization_id,
+                    response_id=row.pk,
+                    question_id=qid,
+                    number=number,
+                    text=text,
+                    choices=choices,
+                )
+                for row, (_index, p, _visible) in zip(rows, fresh, strict=True)
+                for qid, number, text, choices in p.answers
+            ]
+        )
+        for row, (index, p, visible) in zip(rows, fresh, strict=True):
+            results[index] = pending_result(p, visible, row.pk)
+        for index in later:
+            results[index] = response_write(prepared=items[index], notify=False)
+    return [result for result in results if result is not None]
 
 
 def invitation_response_key(*, invitation: Invitation) -> str:

@@ -29,6 +29,12 @@ def _time_zone_choices() -> list[tuple[str, str]]:
 
 class OrganizationSettingsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=_time_zone_choices)
+    currency = forms.RegexField(
+        label=_("Currency"),
+        regex=r"^[A-Za-z]{3}$",
+        max_length=3,
+        help_text=_("ISO 4217 code every money figure is shown in; other currencies need exchange rates."),
+    )
     survey_fatigue_days = forms.IntegerField(label=_("Survey fatigue (days)"), min_value=0, max_value=365)
     activity_window_days = forms.IntegerField(label=_("Activity window (days)"), min_value=1, max_value=3650)
     churn_window_days = forms.IntegerField(label=_("Churn window (days)"), min_value=1, max_value=3650)
@@ -37,6 +43,9 @@ class OrganizationSettingsForm(forms.ModelForm):
         label=_("Monetized NPS window (days)"), min_value=1, max_value=3650
     )
     at_risk_p_alive = forms.FloatField(label=_("At-risk P(alive) threshold"), min_value=0, max_value=1)
+
+    def clean_currency(self) -> str:
+        return str(self.cleaned_data["currency"]).upper()
 
     setting_fields = (
         "survey_fatigue_days",
@@ -49,7 +58,7 @@ class OrganizationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "time_zone", "default_language"]
+        fields = ["name", "time_zone", "default_language", "currency"]
 
 
 class InviteMemberForm(forms.Form):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from .models import Membership, UserPreference
 
@@ -50,9 +50,11 @@ def resolve_membership(request: HttpRequest) -> Membership | None:
 
 
 class CurrentOrganizationMiddleware:
-    """Sets request.membership and request.organization for signed-in page requests.
+    """Sets request.membership and request.organization for signed-in page requests, and makes the
+    organization's time zone the current one, so every page shows a moment in the same local time.
 
-    API requests get theirs from the API authentication classes instead (a key or the session).
+    API requests get theirs from the API authentication classes instead (a key or the session), and
+    keep answering in UTC (ISO 8601 with its offset).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -65,4 +67,10 @@ class CurrentOrganizationMiddleware:
             membership = resolve_membership(request)
             request.membership = membership  # type: ignore[attr-defined]
             request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
-        return self.get_response(request)
+        if request.organization is None:  # type: ignore[attr-defined]
+            return self.get_response(request)
+        timezone.activate(request.organization.tzinfo)  # type: ignore[attr-defined]
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -37,6 +37,9 @@ class Organization(models.Model):
     default_language = models.CharField(
         _("default language"), max_length=16, choices=settings.LANGUAGES, default="en"
     )
+    # ISO 4217 code every money figure is shown in; other currencies are converted at the
+    # organization's exchange rates (journeys.ExchangeRate).
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
     # Thresholds and rules with documented defaults (see OrganizationSettings in selectors).
     settings = models.JSONField(_("settings"), default=default_org_settings, blank=True)
     # Signs customer ids for the widget and links (`identity.customer_signature`): only the

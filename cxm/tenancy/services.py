@@ -33,8 +33,11 @@ def organization_create(
     owner: User | None = None,
     time_zone: str = "UTC",
     default_language: str = "en",
+    currency: str = "USD",
 ) -> Organization:
-    organization = Organization(slug=slug, name=name, time_zone=time_zone, default_language=default_language)
+    organization = Organization(
+        slug=slug, name=name, time_zone=time_zone, default_language=default_language, currency=currency
+    )
     organization.full_clean()
     organization.save()
     if owner is not None:

@@ -45,13 +45,15 @@ def _score_sq() -> Any:
 
 
 DEFAULT_CSAT_TOP_TWO = Q(score__gte=4)
+# Lowest answer in the top boxes per CSAT scale (METRICS.md): 4–5 on 1–5, 6–7 on 1–7, 3 on 1–3
+# (the midpoint of 1–3 is never "satisfied").
+CSAT_TOP_MIN = {3: 3, 5: 4, 7: 6}
+CSAT_SCALES = (3, 5, 7)
 
 
-def csat_top_two(*, organization: Organization, using: str) -> Q:
-    """CSAT top two boxes on each survey's own scale: 1–5 → 4–5 (the default), 1–3 → 2–3, 1–7 → 6–7.
-
-    A response's CSAT score comes from its survey's first CSAT question, so that question's scale
-    decides. One small query over the organization's questions."""
+def survey_csat_scales(*, organization: Organization, using: str) -> dict[int, int]:
+    """Per survey id: the maximum of its CSAT scale (3, 5 or 7), from the survey's first CSAT
+    question (which gives a response its CSAT score). Surveys without one are absent (1–5)."""
     from surveys.models import Question
 
     scale_of: dict[int, int] = {}
@@ -62,29 +64,49 @@ def csat_top_two(*, organization: Organization, using: str) -> Q:
         .values_list("survey_id", "scale_max")
     )
     for survey_id, scale_max in questions:
-        scale_of.setdefault(survey_id, scale_max or 5)
+        scale_of.setdefault(survey_id, scale_max if scale_max in CSAT_TOP_MIN else 5)
+    return scale_of
+
+
+def csat_scale_filters(*, organization: Organization, using: str) -> dict[int, Q]:
+    """Scale maximum → the condition selecting responses whose CSAT is on that scale (1–5 is the
+    default for every survey without another). One small query over the organization's questions."""
+    scale_of = survey_csat_scales(organization=organization, using=using)
     other = {survey_id: scale for survey_id, scale in scale_of.items() if scale != 5}
-    if not other:
-        return DEFAULT_CSAT_TOP_TWO
-    condition = DEFAULT_CSAT_TOP_TWO & ~Q(survey_id__in=list(other))
+    filters: dict[int, Q] = {5: ~Q(survey_id__in=list(other)) if other else Q()}
     for scale in sorted(set(other.values())):
-        ids = [survey_id for survey_id, s in other.items() if s == scale]
-        condition |= Q(survey_id__in=ids, score__gte=scale - 1)
+        filters[scale] = Q(survey_id__in=[survey_id for survey_id, s in other.items() if s == scale])
+    return filters
+
+
+def _csat_top(scales: dict[int, Q]) -> Q:
+    if list(scales) == [5] and not scales[5]:
+        return DEFAULT_CSAT_TOP_TWO
+    condition: Q | None = None
+    for scale, on_scale in scales.items():
+        part = on_scale & Q(score__gte=CSAT_TOP_MIN[scale])
+        condition = part if condition is None else condition | part
+    assert condition is not None
     return condition
 
 
-def score_aggregates(csat_top: Q = DEFAULT_CSAT_TOP_TWO) -> dict[str, Any]:
+def csat_top_two(*, organization: Organization, using: str) -> Q:
+    """CSAT top boxes on each survey's own scale: 4–5 on 1–5 (the default), 6–7 on 1–7, 3 on 1–3."""
+    return _csat_top(csat_scale_filters(organization=organization, using=using))
+
+
+def score_aggregates(csat_scales: dict[int, Q] | None = None) -> dict[str, Any]:
     """Conditional counts and sums for NPS, CSAT, CES and ratings, for `.aggregate()` or `.annotate()`.
-    `csat_top` is the top-two-box condition from `csat_top_two` (default: the 1–5 scale)."""
+    `csat_scales` comes from `csat_scale_filters` (default: every CSAT answer on 1–5); CSAT sums are
+    kept per scale, never pooled raw."""
+    scales = csat_scales or {5: Q()}
     nps, csat, ces, rating = (Q(score_kind=kind) for kind in ("nps", "csat", "ces", "rating"))
-    return {
+    aggregates: dict[str, Any] = {
         "promoters": Count("id", filter=nps & Q(score__gte=9)),
         "passives": Count("id", filter=nps & Q(score__gte=7, score__lte=8)),
         "detractors": Count("id", filter=nps & Q(score__lte=6)),
         "csat_n": Count("id", filter=csat),
-        "csat_top2": Count("id", filter=csat & csat_top),
-        "csat_sum": Sum("score", filter=csat),
-        "csat_sumsq": Sum(_score_sq(), filter=csat),
+        "csat_top2": Count("id", filter=csat & _csat_top(scales)),
         "ces_n": Count("id", filter=ces),
         "ces_agree": Count("id", filter=ces & Q(score__gte=5)),
         "ces_sum": Sum("score", filter=ces),
@@ -92,6 +114,52 @@ def score_aggregates(csat_top: Q = DEFAULT_CSAT_TOP_TWO) -> dict[str, Any]:
         "rating_n": Count("id", filter=rating),
         "rating_sum": Sum("score", filter=rating),
     }
+    for scale, on_scale in scales.items():
+        aggregates[f"csat_n_{scale}"] = Count("id", filter=csat & on_scale)
+        aggregates[f"csat_top_{scale}"] = Count(
+            "id", filter=csat & on_scale & Q(score__gte=CSAT_TOP_MIN[scale])
+        )
+        aggregates[f"csat_sum_{scale}"] = Sum("score", filter=csat & on_scale)
+        aggregates[f"csat_sumsq_{scale}"] = Sum(_score_sq(), filter=csat & on_scale)
+    return aggregates
+
+
+def csat_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """CSAT from one row of `score_aggregates()`: the top-box share over every scale (each answer
+    judged on its own scale), the mean per scale (`by_scale`), and the mean rescaled to 0–100 as
+    100 × (x − 1) / (max − 1) (`mean_0_100`). `mean` is the raw mean only when every answer is on
+    one scale (`scale_max`), else None: scales are never pooled raw."""
+    by_scale = {}
+    rescaled_total, n_total = 0.0, 0
+    for scale in CSAT_SCALES:
+        n = row.get(f"csat_n_{scale}") or 0
+        if not n:
+            continue
+        total = float(row.get(f"csat_sum_{scale}") or 0)
+        by_scale[f"1-{scale}"] = csat_from_counts(
+            n=n,
+            top_two=row.get(f"csat_top_{scale}") or 0,
+            total=total,
+            total_sq=float(row.get(f"csat_sumsq_{scale}") or 0),
+            scale_max=scale,
+        )
+        rescaled_total += 100.0 * (total - n) / (scale - 1)
+        n_total += n
+    only = next(iter(by_scale.values())) if len(by_scale) == 1 else None
+    result = csat_from_counts(
+        n=row["csat_n"] or 0,
+        top_two=row["csat_top2"] or 0,
+        total=only["mean"] * only["n"] if only else 0.0,
+        total_sq=0.0,
+        scale_max=only["scale_max"] if only else 5,
+    )
+    if only:
+        result.update(mean=only["mean"], variance=only["variance"], scale_max=only["scale_max"])
+    else:
+        result.update(mean=None, variance=None, scale_max=None)
+    result["mean_0_100"] = rescaled_total / n_total if n_total else None
+    result["by_scale"] = by_scale
+    return result
 
 
 def scores_from_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -101,12 +169,7 @@ def scores_from_row(row: dict[str, Any]) -> dict[str, Any]:
     )
     return {
         "nps": nps.as_dict(),
-        "csat": csat_from_counts(
-            n=row["csat_n"] or 0,
-            top_two=row["csat_top2"] or 0,
-            total=float(row["csat_sum"] or 0),
-            total_sq=float(row["csat_sumsq"] or 0),
-        ),
+        "csat": csat_from_row(row),
         "ces": ces_from_counts(
             n=row["ces_n"] or 0,
             agree=row["ces_agree"] or 0,
@@ -124,7 +187,7 @@ def scores_from_row(row: dict[str, Any]) -> dict[str, Any]:
 def score_summary(*, organization: Organization, filters: MetricFilters, using: str) -> dict[str, Any]:
     """NPS, CSAT, CES and rating over the filtered window: one aggregate query."""
     row = responses_for(organization=organization, filters=filters, using=using).aggregate(
-        **score_aggregates(csat_top_two(organization=organization, using=using))
+        **score_aggregates(csat_scale_filters(organization=organization, using=using))
     )
     return scores_from_row(row)
 

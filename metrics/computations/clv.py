@@ -50,8 +50,8 @@ def rfm_inputs(summary: pd.DataFrame, *, calibration_end: date, period: str) -> 
     x = (data["purchase_days"] - 1).astype(float)
     t_x = (data["last_purchase_day"] - data["first_purchase_day"]).dt.days.astype(float) / days
     T = (end - data["first_purchase_day"]).dt.days.astype(float) / days
-    repeats = data["purchase_days"] - 1
-    spend = (data["gross"] - data["first_day_spend"]) / repeats.where(repeats > 0)
+    priced = data["repeat_spend_days"].astype(float)
+    spend = data["repeat_spend"].astype(float) / priced.where(priced > 0)
     return pd.DataFrame(
         {
             "customer_id": data["customer_id"].to_numpy(),

@@ -3,7 +3,7 @@ lifecycle stage, latest NPS. Built from per-customer SQL summaries; pandas only 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,7 @@ from cxm.tenancy.models import Organization
 
 from . import clv as clv_math
 from .segments import lifecycle_stages, rfm_scores, value_tiers
-from .value import customer_purchase_summary
+from .value import MONEY_COLUMNS, customer_purchase_summary
 
 
 def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame:
@@ -51,9 +51,38 @@ def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame
     )
 
 
-def _days_between(now: datetime, series: pd.Series) -> pd.Series:
-    stamps = pd.to_datetime(series, utc=True)
-    return (pd.Timestamp(now) - stamps).dt.total_seconds() / 86400.0
+def clv_predictions(*, buyers: pd.DataFrame, model: Any, calibration_end: date) -> pd.DataFrame:
+    """Per customer with a purchase in `buyers` (a purchase summary holding transactions up to the end
+    of `calibration_end`): expected transactions over the model's one-year horizon, P(alive) and
+    the discounted predicted CLV, with x, t_x and T measured at `calibration_end`."""
+    inputs = clv_math.rfm_inputs(buyers, calibration_end=calibration_end, period=model.period)
+    params = clv_math.BgNbdParams(model.r, model.alpha, model.a, model.b, model.bgnbd_log_likelihood)
+    gg = (
+        clv_math.GammaGammaParams(model.p, model.q, model.gamma, model.gamma_gamma_log_likelihood or 0.0)
+        if model.p is not None
+        else None
+    )
+    x, t_x, T, m = (inputs[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "monetary"))
+    horizon = clv_math.HORIZON_PERIODS[model.period]
+    fallback = float(np.nanmean(m)) if np.isfinite(m).any() else 0.0
+    spend = clv_math.expected_spend(gg, x, m, fallback)
+    return pd.DataFrame(
+        {
+            "customer_id": inputs["customer_id"],
+            "expected_transactions": clv_math.expected_transactions(params, float(horizon), x, t_x, T),
+            "p_alive": clv_math.p_alive(params, x, t_x, T),
+            "predicted_clv": clv_math.discounted_clv(
+                params,
+                spend,
+                x,
+                t_x,
+                T,
+                horizon=horizon,
+                period=model.period,
+                annual_discount_rate=float(model.summary.get("annual_discount_rate", 0.1)),
+            ),
+        }
+    )
 
 
 def customer_values(
@@ -64,15 +93,16 @@ def customer_values(
     summary = customer_purchase_summary(organization=organization, using=using, now=now)
     activity = customer_activity(organization=organization, using=using)
     frame = activity.merge(summary, on="customer_id", how="left")
+    frame["median_gap_days"] = pd.to_numeric(frame["median_gap_days"], errors="coerce")
     frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
     frame["purchase_count"] = frame["purchase_count"].fillna(0).astype(int)
-    for column in ("gross", "refunds", "historical_value", "trailing_revenue", "first_day_spend"):
+    for column in MONEY_COLUMNS:
         frame[column] = frame[column].fillna(0.0)
     has_purchase = frame["purchase_days"] > 0
     frame["recency_days"] = (pd.Timestamp(today) - frame["last_purchase_day"]).dt.days
 
     buyers = frame[has_purchase]
-    rfm = rfm_scores(buyers["recency_days"], buyers["purchase_count"], buyers["historical_value"])
+    rfm = rfm_scores(buyers["recency_days"], buyers["purchase_days"], buyers["historical_value"])
     frame = frame.join(rfm, how="left")
     frame["rfm_segment"] = frame["rfm_segment"].fillna("")
 
@@ -80,57 +110,33 @@ def customer_values(
     frame["p_alive"] = np.nan
     frame["predicted_clv"] = np.nan
     if model is not None and has_purchase.any():
-        inputs = clv_math.rfm_inputs(buyers, calibration_end=today, period=model.period)
-        params = clv_math.BgNbdParams(model.r, model.alpha, model.a, model.b, model.bgnbd_log_likelihood)
-        gg = (
-            clv_math.GammaGammaParams(model.p, model.q, model.gamma, model.gamma_gamma_log_likelihood or 0.0)
-            if model.p is not None
-            else None
+        by_id = clv_predictions(buyers=buyers, model=model, calibration_end=today)
+        frame = frame.drop(columns=["expected_transactions", "p_alive", "predicted_clv"]).merge(
+            by_id, on="customer_id", how="left"
         )
-        x, t_x, T, m = (inputs[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "monetary"))
-        horizon = clv_math.HORIZON_PERIODS[model.period]
-        fallback = float(np.nanmean(m)) if np.isfinite(m).any() else 0.0
-        spend = clv_math.expected_spend(gg, x, m, fallback)
-        by_id = pd.DataFrame(
-            {
-                "customer_id": inputs["customer_id"],
-                "expected_transactions_": clv_math.expected_transactions(params, float(horizon), x, t_x, T),
-                "p_alive_": clv_math.p_alive(params, x, t_x, T),
-                "predicted_clv_": clv_math.discounted_clv(
-                    params,
-                    spend,
-                    x,
-                    t_x,
-                    T,
-                    horizon=horizon,
-                    period=model.period,
-                    annual_discount_rate=float(model.summary.get("annual_discount_rate", 0.1)),
-                ),
-            }
-        )
-        frame = frame.merge(by_id, on="customer_id", how="left")
-        frame["expected_transactions"] = frame.pop("expected_transactions_")
-        frame["p_alive"] = frame.pop("p_alive_")
-        frame["predicted_clv"] = frame.pop("predicted_clv_")
 
     value = frame["predicted_clv"].where(frame["predicted_clv"].notna(), frame["historical_value"])
     frame["value_tier"] = value_tiers(value.where(has_purchase))
 
-    last_activity = pd.concat(
-        [
-            pd.to_datetime(frame["last_purchase_at"], utc=True),
-            pd.to_datetime(frame["last_interaction_at"], utc=True),
-        ],
-        axis=1,
-    ).max(axis=1)
-    typical_gap = (frame["last_purchase_day"] - frame["first_purchase_day"]).dt.days / (
-        frame["purchase_days"] - 1
-    ).where(frame["purchase_days"] > 1)
+    # Windows count local days (METRICS.md): the last activity's local date against today's.
+    last_interaction_day = (
+        pd.to_datetime(frame["last_interaction_at"], utc=True)
+        .dt.tz_convert(organization.time_zone)
+        .dt.tz_localize(None)
+        .dt.normalize()
+    )
+    last_activity_day = pd.concat([frame["last_purchase_day"], last_interaction_day], axis=1).max(axis=1)
+    # Typical gap: the median of the customer's gaps between purchase days; for a one-time buyer,
+    # the median of all gaps between consecutive purchase days in the organization.
+    organization_gap = summary.attrs.get("organization_median_gap_days")
+    typical_gap = frame["median_gap_days"].astype(float)
+    if organization_gap is not None:
+        typical_gap = typical_gap.where(~(has_purchase & (frame["purchase_days"] == 1)), organization_gap)
     frame["lifecycle_stage"] = lifecycle_stages(
         has_purchase=has_purchase,
         days_since_first_purchase=(pd.Timestamp(today) - frame["first_purchase_day"]).dt.days,
         days_since_last_purchase=frame["recency_days"],
-        days_since_last_activity=_days_between(now, last_activity),
+        days_since_last_activity=(pd.Timestamp(today) - last_activity_day).dt.days,
         typical_gap_days=typical_gap,
         p_alive=frame["p_alive"],
         new_days=int(settings["new_customer_days"]),

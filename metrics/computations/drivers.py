@@ -1,13 +1,16 @@
 """What drives the score (METRICS.md, "Key drivers").
 
-For respondents with an overall NPS answer and driver ratings — CSAT/CES/rating answers to other
-questions of the same response, and the customer's CSAT/CES responses at each touchpoint —
-importance = relative weight of each driver in explaining the overall score (Johnson 2000), with the
-plain correlation beside it; performance = the driver's mean (and the mean on a 0–100 scale so
-drivers on different scales share one quadrant); n per driver.
+Per survey: the complete cases are the responses that answered the survey's overall NPS question and
+every driver question of that survey (rating, CSAT, CES), each rescaled to 0–100 as
+100 × (x − min) / (max − min) on its own scale. Importance = Johnson's (2000) relative weight of each
+driver in the regression of the NPS score on the drivers (the weights sum to the model's R², shown
+too); the correlation with the NPS score beside it; performance = the driver's rescaled mean. With
+fewer than 10 complete cases per driver, correlations only, and how many more complete answers the
+relative weights need. Touchpoint scores from other surveys form a second, separate analysis per
+customer: their latest NPS answer and their latest answer per touchpoint score in the window,
+complete cases too.
 
-SQL builds one row per respondent (customer) with their mean NPS and mean rating per driver;
-numpy works on that frame only.
+SQL pivots one row per case (response, or customer); numpy works on that frame only.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from cxm.tenancy.models import Organization
 
-SCALES = {"csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
-MIN_N = 10
+DRIVER_KINDS = ("rating", "csat", "ces")
+MIN_CASES_PER_DRIVER = 10
 MAX_DRIVERS = 30
 
 
@@ -29,11 +32,75 @@ def relative_weights(corr: np.ndarray, r_xy: np.ndarray) -> tuple[np.ndarray, fl
     """Johnson's relative weights: with R_xx = V Λ V' and Λ½ = V Λ^½ V', β = Λ½⁻¹ r_xy and the raw
     weight of driver j is Σ_k (Λ½_jk)² β_k²; they sum to R². Returns (raw weights, R²)."""
     values, vectors = np.linalg.eigh(corr)
-    values = np.clip(values, 1e-9, None)  # pairwise correlations need not be positive definite
+    values = np.clip(values, 1e-12, None)  # a constant or duplicated driver leaves R_xx singular
     half = vectors @ np.diag(np.sqrt(values)) @ vectors.T
     beta = np.linalg.solve(half, r_xy)
     raw = (half**2) @ (beta**2)
     return raw, float(raw.sum())
+
+
+def rescale(values: pd.Series | np.ndarray, low: float, high: float) -> Any:
+    """100 × (x − min) / (max − min): answers on different scales become comparable 0–100 scores."""
+    return 100.0 * (values - low) / (high - low)
+
+
+def driver_analysis(cases: pd.DataFrame, drivers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Relative weights, correlations and performance on complete cases.
+
+    `cases` holds the rescaled outcome in column "nps" and one rescaled column per driver key;
+    rows with any missing value are not complete cases and are dropped here."""
+    keys = [d["key"] for d in drivers]
+    complete = cases[["nps", *keys]].dropna().astype(float) if keys else pd.DataFrame()
+    n = int(len(complete))
+    needed = MIN_CASES_PER_DRIVER * len(keys)
+    results = []
+    for driver in drivers:
+        column = complete[driver["key"]] if n else pd.Series(dtype=float)
+        corr = None
+        if n >= 3 and column.std() > 0 and complete["nps"].std() > 0:
+            corr = float(np.corrcoef(complete["nps"], column)[0, 1])
+        results.append(
+            {
+                "key": driver["key"],
+                "label": driver["label"],
+                "source": driver["source"],
+                "kind": driver["kind"],
+                "scale": list(driver["scale"]) if driver.get("scale") else None,
+                "n": n,
+                "performance_pct": float(column.mean()) if n else None,
+                "correlation": corr,
+                "relative_weight": None,
+                "importance": None,
+            }
+        )
+    r_squared = None
+    weights_available = bool(keys) and n >= needed
+    if weights_available:
+        data = complete.to_numpy()
+        std = data.std(axis=0)
+        usable = [i for i, key in enumerate(keys) if std[i + 1] > 0]
+        if std[0] > 0 and usable:
+            corr_matrix = np.corrcoef(data[:, [0, *(i + 1 for i in usable)]], rowvar=False)
+            raw, r_squared = relative_weights(corr_matrix[1:, 1:], corr_matrix[1:, 0])
+            for position, index in enumerate(usable):
+                results[index]["relative_weight"] = float(raw[position])
+                results[index]["importance"] = (
+                    float(100 * raw[position] / r_squared) if r_squared > 0 else 0.0
+                )
+            for index in set(range(len(keys))) - set(usable):
+                results[index]["relative_weight"] = 0.0  # a constant driver explains nothing
+                results[index]["importance"] = 0.0
+        else:
+            r_squared = 0.0
+    results.sort(key=lambda r: (r["relative_weight"] is None, -(r["relative_weight"] or 0), r["label"]))
+    return {
+        "complete_cases": n,
+        "r_squared": r_squared,
+        "weights_available": weights_available,
+        "cases_needed": needed,
+        "more_answers_needed": max(0, needed - n) if keys else 0,
+        "drivers": results,
+    }
 
 
 def _label(text: Any, fallback: str) -> str:
@@ -45,140 +112,177 @@ def _label(text: Any, fallback: str) -> str:
 def key_drivers(
     *, organization: Organization, responses: QuerySet[Any], using: str, start: Any, end: Any
 ) -> dict[str, Any]:
-    """Importance (relative weight, % of explained variance), correlation, performance and n per driver."""
-    from surveys.models import Answer, Response
+    """One analysis per survey (its own questions) and one of touchpoint scores from other surveys
+    (per customer); see the module docstring. `drivers` lists every driver of every analysis
+    (for the importance × performance quadrant), each with its analysis' key."""
+    from surveys.models import Question
 
-    nps_responses = responses.filter(score_kind="nps", customer__isnull=False)
-    drivers: list[dict[str, Any]] = []
-    question_stats = (
+    nps_responses = responses.filter(score_kind="nps")
+    survey_ids = sorted(set(nps_responses.values_list("survey_id", flat=True).order_by().distinct()))
+    questions = (
+        Question.objects.using(using)
+        .filter(organization=organization, survey_id__in=survey_ids, kind__in=["nps", *DRIVER_KINDS])
+        .select_related("survey")
+        .order_by("survey_id", "position", "id")
+    )
+    by_survey: dict[int, list[Any]] = {}
+    for question in questions:
+        by_survey.setdefault(question.survey_id, []).append(question)
+    analyses = []
+    for survey_questions in by_survey.values():
+        analysis = _survey_analysis(organization, nps_responses, using, survey_questions)
+        if analysis is not None:
+            analyses.append(analysis)
+    touchpoints = _touchpoint_analysis(organization, nps_responses, using, start, end)
+    if touchpoints is not None:
+        analyses.append(touchpoints)
+    drivers = [{**driver, "analysis": a["key"]} for a in analyses for driver in a["drivers"]]
+    first = analyses[0] if analyses else None
+    return {
+        "analyses": analyses,
+        "drivers": drivers,
+        "respondents": nps_responses.count(),
+        "r_squared": first["r_squared"] if first else None,
+    }
+
+
+def _survey_analysis(
+    organization: Organization, nps_responses: QuerySet[Any], using: str, questions: list[Any]
+) -> dict[str, Any] | None:
+    from surveys.models import Answer
+
+    nps_question = next((q for q in questions if q.kind == "nps"), None)
+    driver_questions = [q for q in questions if q.kind in DRIVER_KINDS][:MAX_DRIVERS]
+    if nps_question is None or not driver_questions:
+        return None
+    drivers = []
+    for question in driver_questions:
+        low, high = question.score_range()
+        drivers.append(
+            {
+                "key": f"q{question.pk}",
+                "question": question.pk,
+                "source": "question",
+                "kind": question.kind,
+                "label": _label(question.text, question.kind),
+                "scale": (low, high),
+            }
+        )
+    ids = [nps_question.pk, *(q.pk for q in driver_questions)]
+    pivot = (
         Answer.objects.using(using)
         .filter(
             organization=organization,
-            response__in=nps_responses.values("id"),
-            question__kind__in=list(SCALES),
+            response__in=nps_responses.filter(survey_id=nps_question.survey_id).values("id"),
+            question_id__in=ids,
             number__isnull=False,
         )
-        .values("question_id", "question__kind", "question__text")
-        .annotate(n=Count("id"), mean=Avg("number"))
-        .order_by("-n")[:MAX_DRIVERS]
+        .values("response_id")
+        .annotate(**{f"q{qid}": Max("number", filter=Q(question_id=qid)) for qid in ids})
+        .order_by()
+        .values_list("response_id", *(f"q{qid}" for qid in ids))
     )
-    for row in question_stats:
-        drivers.append(
-            {
-                "key": f"q{row['question_id']}",
-                "source": "question",
-                "kind": row["question__kind"],
-                "label": _label(row["question__text"], row["question__kind"]),
-                "ratings": row["n"],
-                "mean": float(row["mean"]),
-                "filter": Q(question_id=row["question_id"]),
-            }
-        )
-    customers = nps_responses.values("customer_id")
-    touchpoint_stats = (
-        Response.objects.using(using)
-        .filter(
-            organization=organization,
-            score_kind__in=["csat", "ces"],
-            score__isnull=False,
-            touchpoint__isnull=False,
-            customer_id__in=customers,
-            submitted_at__gte=start,
-            submitted_at__lt=end,
-        )
-        .values("touchpoint_id", "touchpoint__name", "score_kind")
-        .annotate(n=Count("id"), mean=Avg("score"))
-        .order_by("-n")[:MAX_DRIVERS]
-    )
-    for stat in touchpoint_stats:
-        drivers.append(
-            {
-                "key": f"t{stat['touchpoint_id']}_{stat['score_kind']}",
-                "source": "touchpoint",
-                "kind": stat["score_kind"],
-                "label": f"{stat['touchpoint__name']} ({stat['score_kind'].upper()})",
-                "ratings": stat["n"],
-                "mean": float(stat["mean"]),
-                "filter": Q(touchpoint_id=stat["touchpoint_id"], score_kind=stat["score_kind"]),
-            }
-        )
-    outcome = pd.DataFrame.from_records(
-        list(customers.annotate(nps=Avg("score")).values_list("customer_id", "nps").order_by()),
-        columns=["customer_id", "nps"],
-    ).set_index("customer_id")
-    frame = outcome.copy()
-    question_drivers = [d for d in drivers if d["source"] == "question"]
-    touchpoint_drivers = [d for d in drivers if d["source"] == "touchpoint"]
-    if question_drivers:
-        pivot = (
-            Answer.objects.using(using)
-            .filter(organization=organization, response__in=nps_responses.values("id"), number__isnull=False)
-            .values("response__customer_id")
-            .annotate(**{d["key"]: Avg("number", filter=d["filter"]) for d in question_drivers})
+    frame = pd.DataFrame.from_records(list(pivot), columns=["response_id", *(f"q{qid}" for qid in ids)])
+    cases = pd.DataFrame({"nps": rescale(frame[f"q{nps_question.pk}"].astype(float), 0, 10)})
+    for driver in drivers:
+        cases[driver["key"]] = rescale(frame[driver["key"]].astype(float), *driver["scale"])
+    survey = nps_question.survey
+    return {
+        "key": f"survey-{survey.pk}",
+        "kind": "survey",
+        "label": survey.name,
+        "survey": survey.pk,
+        "respondents": int(cases["nps"].notna().sum()),
+        **driver_analysis(cases, drivers),
+    }
+
+
+def _touchpoint_analysis(
+    organization: Organization, nps_responses: QuerySet[Any], using: str, start: Any, end: Any
+) -> dict[str, Any] | None:
+    """Per customer with an NPS answer: their latest NPS answer and their latest score per touchpoint
+    and kind (CSAT, CES, rating) in the window, from surveys other than the NPS answer's."""
+    from surveys.models import Response
+
+    from .aggregates import survey_csat_scales
+
+    latest_nps = pd.DataFrame.from_records(
+        list(
+            nps_responses.filter(customer__isnull=False)
             .order_by()
-        )
-        part = pd.DataFrame.from_records(list(pivot)).rename(columns={"response__customer_id": "customer_id"})
-        frame = frame.join(part.set_index("customer_id"), how="left")
-    if touchpoint_drivers:
-        touchpoint_pivot = (
+            .values_list("customer_id", "survey_id", "score", "submitted_at", "id")
+        ),
+        columns=["customer_id", "survey_id", "score", "submitted_at", "id"],
+    )
+    if latest_nps.empty:
+        return None
+    latest_nps = latest_nps.sort_values(["submitted_at", "id"]).drop_duplicates("customer_id", keep="last")
+    rows = pd.DataFrame.from_records(
+        list(
             Response.objects.using(using)
             .filter(
                 organization=organization,
-                customer_id__in=customers,
+                score_kind__in=list(DRIVER_KINDS),
                 score__isnull=False,
+                touchpoint__isnull=False,
+                customer__isnull=False,
                 submitted_at__gte=start,
                 submitted_at__lt=end,
             )
-            .values("customer_id")
-            .annotate(**{d["key"]: Avg("score", filter=d["filter"]) for d in touchpoint_drivers})
             .order_by()
-        )
-        part = pd.DataFrame.from_records(list(touchpoint_pivot))
-        if not part.empty:
-            frame = frame.join(part.set_index("customer_id"), how="left")
-    return _importance(frame, drivers)
-
-
-def _importance(frame: pd.DataFrame, drivers: list[dict[str, Any]]) -> dict[str, Any]:
-    results = []
-    usable = []
-    for driver in drivers:
-        key = driver["key"]
-        column = frame[key] if key in frame else pd.Series(dtype=float)
-        paired = frame[["nps", key]].dropna() if key in frame else pd.DataFrame()
-        n = len(paired)
-        corr = float(paired["nps"].corr(paired[key])) if n >= 3 and paired[key].std() > 0 else None
-        low, high = SCALES[driver["kind"]]
-        results.append(
-            {
-                "key": key,
-                "label": driver["label"],
-                "source": driver["source"],
-                "kind": driver["kind"],
-                "n": n,
-                "ratings": driver["ratings"],
-                "performance": driver["mean"],
-                "performance_pct": 100 * (driver["mean"] - low) / (high - low),
-                "correlation": corr,
-                "importance": None,
-                "raw_weight": None,
-            }
-        )
-        if n >= MIN_N and corr is not None and column.notna().sum() >= MIN_N:
-            usable.append(key)
-    r_squared = None
-    if usable:
-        data = frame[["nps", *usable]].astype(float)
-        corr_matrix = data.corr(min_periods=MIN_N).fillna(0.0)
-        rxx = corr_matrix.loc[usable, usable].to_numpy(copy=True)
-        np.fill_diagonal(rxx, 1.0)
-        rxy = corr_matrix.loc[usable, "nps"].to_numpy(copy=True)
-        raw, r_squared = relative_weights(rxx, rxy)
-        for result in results:
-            if result["key"] in usable:
-                index = usable.index(result["key"])
-                result["raw_weight"] = float(raw[index])
-                result["importance"] = float(100 * raw[index] / r_squared) if r_squared > 0 else 0.0
-    results.sort(key=lambda r: (r["importance"] is None, -(r["importance"] or 0), -r["n"]))
-    respondents = int(frame["nps"].notna().sum()) if "nps" in frame else 0
-    return {"drivers": results, "respondents": respondents, "r_squared": r_squared}
+            .values_list(
+                "customer_id",
+                "survey_id",
+                "touchpoint_id",
+                "touchpoint__name",
+                "score_kind",
+                "score",
+                "submitted_at",
+                "id",
+            )
+        ),
+        columns=["customer_id", "survey_id", "touchpoint_id", "name", "kind", "score", "submitted_at", "id"],
+    )
+    # Only customers with an NPS answer (filtered here: an IN (subquery) on responses was planned as a
+    # nested loop and took seconds on a few thousand customers).
+    rows = rows[rows["customer_id"].isin(latest_nps["customer_id"])]
+    if rows.empty:
+        return None
+    nps_survey = latest_nps.set_index("customer_id")["survey_id"]
+    rows = rows[rows["survey_id"].to_numpy() != nps_survey.reindex(rows["customer_id"]).to_numpy()]
+    if rows.empty:
+        return None
+    csat_scale = survey_csat_scales(organization=organization, using=using)
+    scale_max = np.where(
+        rows["kind"] == "csat",
+        rows["survey_id"].map(csat_scale).fillna(5),
+        np.where(rows["kind"] == "ces", 7, 5),
+    ).astype(float)
+    rows = rows.assign(value=100.0 * (rows["score"].astype(float) - 1) / (scale_max - 1))
+    rows["key"] = "t" + rows["touchpoint_id"].astype(str) + "_" + rows["kind"]
+    counts = rows.groupby("key")["customer_id"].nunique().sort_values(ascending=False)
+    keep = list(counts.index[:MAX_DRIVERS])
+    rows = rows[rows["key"].isin(keep)]
+    latest = rows.sort_values(["submitted_at", "id"]).drop_duplicates(["customer_id", "key"], keep="last")
+    wide = latest.pivot(index="customer_id", columns="key", values="value")
+    cases = pd.DataFrame({"nps": rescale(latest_nps.set_index("customer_id")["score"].astype(float), 0, 10)})
+    cases = cases.join(wide, how="left")
+    names = rows.drop_duplicates("key").set_index("key")
+    drivers = [
+        {
+            "key": key,
+            "source": "touchpoint",
+            "kind": names.loc[key, "kind"],
+            "touchpoint": int(names.loc[key, "touchpoint_id"]),
+            "label": f"{names.loc[key, 'name']} ({str(names.loc[key, 'kind']).upper()})",
+            "scale": None,  # each answer was rescaled on its own survey's scale
+        }
+        for key in keep
+    ]
+    return {
+        "key": "touchpoints",
+        "kind": "touchpoint",
+        "label": "touchpoints",
+        "respondents": int(len(cases)),
+        **driver_analysis(cases, drivers),
+    }

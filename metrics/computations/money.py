@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -51,28 +51,66 @@ def _latest_nps_responses(responses: QuerySet[Any]) -> QuerySet[Any]:
 
 
 def monetized_nps(
-    *, organization: Organization, responses: QuerySet[Any], using: str, days: int = 180
+    *,
+    organization: Organization,
+    responses: QuerySet[Any],
+    using: str,
+    days: int = 180,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """For each NPS category: average revenue per customer and repeat-purchase rate over the N days
-    after their response (default 180), from each customer's latest NPS answer in the window.
-    Revenue is net of refunds; a repeat purchase is any purchase (positive amount) in those N days.
+    after their response (default 180), counting only answers whose N days have fully passed by
+    `now` (per customer, their latest such answer); `included` answers and those `maturing` (with a
+    customer, N days not yet passed) are both reported. Revenue is net of refunds, in the
+    organization's currency (transactions without a rate are left out and counted in
+    `transactions_left_out`); a repeat purchase is any purchase (amount ≥ 0) in those N days.
     Also the uplift estimate: (revenue per passive − revenue per detractor) × detractor count."""
-    from journeys.models import Transaction
+    from django.utils import timezone
 
+    from journeys.models import Transaction
+    from journeys.selectors import transaction_value
+
+    now = now or timezone.now()
+    matured_before = now - timedelta(days=days)
+    nps = responses.filter(score_kind="nps", customer__isnull=False)
+    maturing = nps.filter(submitted_at__gt=matured_before).count()
     window_end = ExpressionWrapper(
         OuterRef("submitted_at") + timedelta(days=days), output_field=DateTimeField()
     )
-    after = Transaction.objects.using(using).filter(
-        organization=organization,
-        customer_id=OuterRef("customer_id"),
-        occurred_at__gt=OuterRef("submitted_at"),
-        occurred_at__lte=window_end,
+    after = (
+        Transaction.objects.using(using)
+        .filter(
+            organization=organization,
+            customer_id=OuterRef("customer_id"),
+            occurred_at__gt=OuterRef("submitted_at"),
+            occurred_at__lte=window_end,
+        )
+        .order_by()
+        .values("customer_id")
     )
-    revenue = after.order_by().values("customer_id").annotate(total=Sum("amount")).values("total")
-    money = DecimalField(max_digits=16, decimal_places=2)
-    rows = _latest_nps_responses(responses.filter(score_kind="nps")).annotate(
+    money = DecimalField(max_digits=30, decimal_places=10)
+    value = transaction_value(organization=organization)
+    revenue = after.annotate(total=Sum(value, output_field=money)).values("total")
+    latest = _latest_nps_responses(nps.filter(submitted_at__lte=matured_before))
+    rows = latest.annotate(
         revenue=Coalesce(Subquery(revenue, output_field=money), Decimal("0"), output_field=money),
-        bought=Exists(after.filter(amount__gt=0)),
+        bought=Exists(after.filter(amount__gte=0)),
+    )
+    # Transactions in an included answer's N days that have no rate into the organization's currency.
+    in_a_window = latest.filter(
+        customer_id=OuterRef("customer_id"),
+        submitted_at__lt=OuterRef("occurred_at"),
+        submitted_at__gte=ExpressionWrapper(
+            OuterRef("occurred_at") - timedelta(days=days), output_field=DateTimeField()
+        ),
+    )
+    left_out = (
+        Transaction.objects.using(using)
+        .filter(organization=organization)
+        .alias(value=value)
+        .filter(value__isnull=True)
+        .filter(Exists(in_a_window))
+        .count()
     )
     aggregates: dict[str, Any] = {}
     for category, condition in CATEGORY_Q.items():
@@ -93,7 +131,15 @@ def monetized_nps(
             }
         )
     by = {row["category"]: row for row in table}
-    return {"days": days, "table": table, "uplift": uplift_estimate(by["passive"], by["detractor"])}
+    return {
+        "days": days,
+        "included": sum(row["customers"] for row in table),
+        "maturing": maturing,
+        "transactions_left_out": left_out,
+        "currency": organization.currency,
+        "table": table,
+        "uplift": uplift_estimate(by["passive"], by["detractor"]),
+    }
 
 
 def uplift_estimate(passive: dict[str, Any], detractor: dict[str, Any]) -> float | None:
@@ -104,7 +150,7 @@ def uplift_estimate(passive: dict[str, Any], detractor: dict[str, Any]) -> float
 
 
 def revenue_at_risk(customers: pd.DataFrame) -> dict[str, Any]:
-    """Trailing 12-month revenue (net of refunds, the 365 days to the computation time) of customers
+    """Trailing 12-month revenue (net of refunds, the 365 local days to the computation time, today included) of customers
     whose latest NPS answer is a detractor (0–6). Works on the per-customer frame
     (computations.customers.customer_values), which holds both numbers per customer."""
     scores = pd.to_numeric(customers["latest_nps_score"], errors="coerce")

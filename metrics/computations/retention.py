@@ -2,7 +2,8 @@
 
 Each function is one SQL query: a GROUP BY customer of the transactions, aggregated again in the
 database (Django wraps annotated aggregates in a subquery), so no transaction reaches Python.
-Purchases are positive amounts; refunds never make a customer active or a purchase.
+Purchases are amounts ≥ 0 (a free order is an order); refunds never make a customer active or a purchase.
+Every day and month is local to the organization's zone.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from cxm.tenancy.models import Organization
 
@@ -30,7 +32,7 @@ def _activity_source(organization: Organization, using: str) -> tuple[QuerySet[A
 
     transactions = Transaction.objects.using(using).filter(organization=organization)
     if transactions.exists():
-        return transactions, Q(amount__gt=0), "transactions"
+        return transactions, Q(amount__gte=0), "transactions"
     return Interaction.objects.using(using).filter(organization=organization), Q(), "interactions"
 
 
@@ -49,7 +51,7 @@ def cohort_table(
         current = add_months(current, 1)
     if not months:
         return []
-    purchase = Q(amount__gt=0)
+    purchase = Q(amount__gte=0)
     per_customer: dict[str, Any] = {"first_at": Min("occurred_at", filter=purchase)}
     calendar = [add_months(months[0], i) for i in range(len(months) + max_offset)]
     calendar = [m for m in calendar if m <= months[-1]]
@@ -73,7 +75,7 @@ def cohort_table(
                 outer[f"c{ci}_k{k}"] = Count("customer_id", filter=in_cohort & Q(**{f"m{ci + k}__gt": 0}))
     # A customer whose first purchase ever is earlier than the window must not join a cohort.
     earlier = Transaction.objects.using(using).filter(
-        organization=organization, amount__gt=0, occurred_at__lt=month_start(months[0], tz)
+        organization=organization, amount__gte=0, occurred_at__lt=month_start(months[0], tz)
     )
     rows = rows.exclude(customer_id__in=earlier.values("customer_id"))
     totals = rows.aggregate(**outer)
@@ -94,10 +96,11 @@ def cohort_table(
 def retention_rates(
     *, organization: Organization, using: str, periods: list[tuple[date, date]], activity_days: int = 90
 ) -> list[dict[str, Any]]:
-    """For each period [start, end] (local days): S = active at start, E = active at end, N = new
-    during the period (first purchase in it); customer retention rate = (E − N) / S; churn rate =
-    churned / S with churned = active at start and not at end. Active = ≥ 1 purchase in the
-    trailing activity window (default 90 days; interactions where no transactions are tracked)."""
+    """For each period [start, end] (local days): S = customers active at start, E = active at end.
+    Customer retention rate = |S ∩ E| / S; churn rate = 1 − retention = |S \\ E| / S (they always sum
+    to 100 %). Reported beside them as counts, never inside the rates: reactivated (in E, not in S,
+    first purchase before start) and new (first purchase in the period). Active = ≥ 1 purchase in the
+    trailing activity window (default 90 local days; interactions where no transactions are tracked)."""
     tz = organization.tzinfo
     source, active_q, _kind = _activity_source(organization, using)
     annotations: dict[str, Any] = {"first_at": Min("occurred_at", filter=active_q)}
@@ -105,6 +108,7 @@ def retention_rates(
     for i, (start, end) in enumerate(periods):
         start_at = datetime.combine(start, time.min, tzinfo=tz)
         end_at = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+        # Aware datetime arithmetic in the zone is wall-clock: local midnight `activity_days` days back.
         window = timedelta(days=activity_days)
         annotations[f"s{i}"] = Count(
             "id", filter=active_q & Q(occurred_at__gte=start_at - window, occurred_at__lt=start_at)
@@ -115,24 +119,29 @@ def retention_rates(
         bounds.append((start_at, end_at))
     outer: dict[str, Any] = {}
     for i, (start_at, end_at) in enumerate(bounds):
-        outer[f"S{i}"] = Count("customer_id", filter=Q(**{f"s{i}__gt": 0}))
-        outer[f"E{i}"] = Count("customer_id", filter=Q(**{f"e{i}__gt": 0}))
+        in_s, in_e = Q(**{f"s{i}__gt": 0}), Q(**{f"e{i}__gt": 0})
+        outer[f"S{i}"] = Count("customer_id", filter=in_s)
+        outer[f"E{i}"] = Count("customer_id", filter=in_e)
+        outer[f"kept{i}"] = Count("customer_id", filter=in_s & in_e)
+        outer[f"lost{i}"] = Count("customer_id", filter=in_s & ~in_e)
         outer[f"N{i}"] = Count("customer_id", filter=Q(first_at__gte=start_at, first_at__lt=end_at))
-        outer[f"C{i}"] = Count("customer_id", filter=Q(**{f"s{i}__gt": 0, f"e{i}": 0}))
+        outer[f"R{i}"] = Count("customer_id", filter=in_e & ~in_s & Q(first_at__lt=start_at))
     totals = source.values("customer_id").annotate(**annotations).aggregate(**outer) if periods else {}
     result = []
     for i, (start, end) in enumerate(periods):
-        S, E, N, C = totals[f"S{i}"], totals[f"E{i}"], totals[f"N{i}"], totals[f"C{i}"]
+        S, kept, lost = totals[f"S{i}"], totals[f"kept{i}"], totals[f"lost{i}"]
         result.append(
             {
                 "start": start.isoformat(),
                 "end": end.isoformat(),
                 "active_at_start": S,
-                "active_at_end": E,
-                "new": N,
-                "churned": C,
-                "retention_rate": (E - N) / S if S else None,
-                "churn_rate": C / S if S else None,
+                "active_at_end": totals[f"E{i}"],
+                "retained": kept,
+                "churned": lost,
+                "new": totals[f"N{i}"],
+                "reactivated": totals[f"R{i}"],
+                "retention_rate": kept / S if S else None,
+                "churn_rate": lost / S if S else None,
             }
         )
     return result
@@ -141,15 +150,16 @@ def retention_rates(
 def repeat_purchase_rate(
     *, organization: Organization, using: str, start: datetime, end: datetime
 ) -> dict[str, Any]:
-    """Customers with ≥ 2 purchases / customers with ≥ 1, purchases in [start, end)."""
+    """Customers with ≥ 2 purchase days / customers with ≥ 1, purchases in [start, end); same-day
+    purchases merged (local days, as in the CLV summary)."""
     from journeys.models import Transaction
 
     totals = (
         Transaction.objects.using(using)
-        .filter(organization=organization, amount__gt=0, occurred_at__gte=start, occurred_at__lt=end)
+        .filter(organization=organization, amount__gte=0, occurred_at__gte=start, occurred_at__lt=end)
         .values("customer_id")
-        .annotate(purchases=Count("id"))
-        .aggregate(buyers=Count("customer_id"), repeaters=Count("customer_id", filter=Q(purchases__gte=2)))
+        .annotate(days=Count(TruncDate("occurred_at", tzinfo=organization.tzinfo), distinct=True))
+        .aggregate(buyers=Count("customer_id"), repeaters=Count("customer_id", filter=Q(days__gte=2)))
     )
     buyers, repeaters = totals["buyers"] or 0, totals["repeaters"] or 0
     return {"buyers": buyers, "repeat_buyers": repeaters, "rate": repeaters / buyers if buyers else None}
@@ -165,9 +175,9 @@ def lifecycle_history(
     churn_days: int = 180,
 ) -> list[dict[str, Any]]:
     """Lifecycle stages of purchasing customers at past month ends, from purchase dates alone (past
-    P(alive) values are not kept): new = first purchase within `new_days`; active = a purchase in the
-    activity window; at risk = last purchase between the activity and churn windows; churned = none
-    within the churn window."""
+    P(alive) values are not kept), in the precedence of METRICS.md: churned = no purchase within the
+    churn window; new = first purchase within `new_days`; at risk = last purchase between the
+    activity and churn windows; active = a purchase in the activity window. Windows in local days."""
     from journeys.models import Transaction
 
     tz = organization.tzinfo
@@ -178,18 +188,18 @@ def lifecycle_history(
     outer: dict[str, Any] = {}
     for i, end_at in enumerate(ends):
         known = Q(first_at__lt=end_at)
-        new = known & Q(first_at__gte=end_at - timedelta(days=new_days))
-        recent = Q(**{f"last{i}__gte": end_at - timedelta(days=activity_days)})
         within_churn = Q(**{f"last{i}__gte": end_at - timedelta(days=churn_days)})
+        new = known & within_churn & Q(first_at__gte=end_at - timedelta(days=new_days))
+        recent = Q(**{f"last{i}__gte": end_at - timedelta(days=activity_days)})
         outer[f"new{i}"] = Count("customer_id", filter=new)
-        outer[f"active{i}"] = Count("customer_id", filter=known & ~new & recent)
+        outer[f"active{i}"] = Count("customer_id", filter=known & ~new & recent & within_churn)
         outer[f"at_risk{i}"] = Count("customer_id", filter=known & ~new & ~recent & within_churn)
         outer[f"churned{i}"] = Count("customer_id", filter=known & ~within_churn)
     if not month_ends:
         return []
     totals = (
         Transaction.objects.using(using)
-        .filter(organization=organization, amount__gt=0, occurred_at__lt=ends[-1])
+        .filter(organization=organization, amount__gte=0, occurred_at__lt=ends[-1])
         .values("customer_id")
         .annotate(**annotations)
         .aggregate(**outer)

@@ -82,9 +82,9 @@ def _mean_and_variance(total: float, total_sq: float, n: int) -> tuple[float | N
 def csat_from_counts(
     *, n: int, top_two: int, total: float = 0.0, total_sq: float = 0.0, scale_max: int = 5
 ) -> dict[str, Any]:
-    """CSAT = 100 × (answers in the top two boxes) / n; also the mean. Wilson interval on the share.
+    """CSAT = 100 × (answers in the top boxes) / n; also the mean. Wilson interval on the share.
 
-    On the default 1–5 scale the top two boxes are 4 and 5 (on 1–7: 6 and 7; on 1–3: 2 and 3).
+    Top boxes: 4–5 on the default 1–5 scale, 6–7 on 1–7, 3 on 1–3 (the midpoint is never "satisfied").
     """
     low, high = wilson_interval(top_two, n)
     mean, variance = _mean_and_variance(total, total_sq, n)

@@ -26,25 +26,35 @@ LIFECYCLE_STAGES = ["potential", "new", "active", "at_risk", "churned"]
 
 
 def quintile_scores(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
-    """Score 1–5 by quintile: score = 1 + ⌊5 · (rank − 1) / n⌋ with rank ascending in goodness and
-    ties sharing the lowest rank, so equal values always get the same score (a tie at a quintile
-    boundary falls into the lower quintile). Missing values get no score."""
-    valid = values.dropna()
+    """Score 1–5 by quintile of the percentile rank, ties sharing a score (METRICS.md, RFM):
+    percentile = (customers strictly worse + ½ × customers equal, itself included) / n,
+    score = min(5, 1 + ⌊5 × percentile⌋). Missing values get no score."""
+    valid = values.dropna().astype(float)
     n = len(valid)
     scores = pd.Series(np.nan, index=values.index)
     if n == 0:
         return scores
     ordered = valid if higher_is_better else -valid
-    ranks = ordered.rank(method="min")
-    scores.loc[valid.index] = 1 + np.floor(5 * (ranks - 1) / n)
+    worse = ordered.rank(method="min") - 1  # customers strictly worse
+    equal = ordered.rank(method="max") - worse  # customers equal, itself included
+    percentile = (worse + 0.5 * equal) / n
+    scores.loc[valid.index] = np.minimum(5, 1 + np.floor(5 * percentile))
     return scores
 
 
+# R × F grid of METRICS.md: RFM_GRID[r][f - 1], every cell exactly once.
+RFM_GRID: dict[int, tuple[str, str, str, str, str]] = {
+    5: ("new", "potential_loyalist", "potential_loyalist", "champions", "champions"),
+    4: ("promising", "potential_loyalist", "potential_loyalist", "loyal", "champions"),
+    3: ("about_to_sleep", "about_to_sleep", "need_attention", "loyal", "loyal"),
+    2: ("hibernating", "hibernating", "at_risk", "at_risk", "cannot_lose"),
+    1: ("lost", "lost", "at_risk", "at_risk", "cannot_lose"),
+}
+
+
 def rfm_segment(r: float | None, f: float | None) -> str:
-    """Named segment from the recency and frequency scores (the usual R×F grid):
-    champions R5 F4–5; loyal R3–4 F4–5; potential loyalist R4–5 F2–3; new R5 F1; promising R4 F1;
-    need attention R3 F3; about to sleep R3 F1–2; at risk R1–2 F3–4; can't lose them R1–2 F5;
-    hibernating R2 F1–2; lost R1 F1–2."""
+    """Named segment from the recency and frequency scores, by the 5 × 5 grid of METRICS.md
+    (`RFM_GRID`)."""
     if (
         r is None
         or f is None
@@ -52,32 +62,11 @@ def rfm_segment(r: float | None, f: float | None) -> str:
         or (isinstance(f, float) and math.isnan(f))
     ):
         return ""
-    r, f = int(r), int(f)
-    if r == 5 and f >= 4:
-        return "champions"
-    if r in (3, 4) and f >= 4:
-        return "loyal"
-    if r >= 4 and f in (2, 3):
-        return "potential_loyalist"
-    if r == 5 and f == 1:
-        return "new"
-    if r == 4 and f == 1:
-        return "promising"
-    if r == 3 and f == 3:
-        return "need_attention"
-    if r == 3 and f <= 2:
-        return "about_to_sleep"
-    if r <= 2 and f == 5:
-        return "cannot_lose"
-    if r <= 2 and f >= 3:
-        return "at_risk"
-    if r == 2:
-        return "hibernating"
-    return "lost"
+    return RFM_GRID[int(r)][int(f) - 1]
 
 
 def rfm_scores(recency_days: pd.Series, frequency: pd.Series, monetary: pd.Series) -> pd.DataFrame:
-    """R (days since the last purchase, fewer is better), F (purchases) and M (net value), each 1–5
+    """R (days since the last purchase, fewer is better), F (purchase days) and M (net value), each 1–5
     by quintile over the customers who purchased, and the named segment."""
     frame = pd.DataFrame(
         {
@@ -119,16 +108,20 @@ def lifecycle_stages(
     churn_days: int = 180,
     at_risk_p_alive: float = 0.5,
 ) -> pd.Series:
-    """Lifecycle stage, first rule that applies:
+    """Lifecycle stage, the first that applies, in this order (METRICS.md):
     potential = known, no purchase yet; churned = no activity (purchase or interaction) for more than
     the churn window (default 180 days); new = first purchase in the last 30 days; at risk = P(alive)
-    below 0.5, or no purchase for more than twice the customer's typical gap between purchases;
-    active = the rest. The thresholds are organization settings."""
+    below 0.5, or no purchase for more than twice the customer's typical gap (the median of their
+    gaps between purchase days; for a one-time buyer, the organization's median gap, which the
+    caller passes in `typical_gap_days`); active = the rest. Days are local days; the thresholds
+    are organization settings."""
     stage = pd.Series("active", index=has_purchase.index, dtype=object)
     gap_rule = typical_gap_days.notna() & (days_since_last_purchase > 2 * typical_gap_days)
     alive_rule = p_alive.notna() & (p_alive < at_risk_p_alive)
     stage[gap_rule | alive_rule] = "at_risk"
-    stage[days_since_first_purchase <= new_days] = "new"
-    stage[days_since_last_activity.isna() | (days_since_last_activity > churn_days)] = "churned"
+    # A window of N local days is today and the N − 1 days before it (offsets 0 … N − 1), as in the
+    # lifecycle history and the retention activity windows.
+    stage[days_since_first_purchase < new_days] = "new"
+    stage[days_since_last_activity.isna() | (days_since_last_activity >= churn_days)] = "churned"
     stage[~has_purchase.astype(bool)] = "potential"
     return stage

@@ -11,7 +11,7 @@ from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from cxm.tenancy.models import Organization
 
 from ..filters import MetricFilters
-from .aggregates import csat_top_two, responses_for, score_aggregates, scores_from_row
+from .aggregates import csat_scale_filters, responses_for, score_aggregates, scores_from_row
 
 TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 
@@ -42,7 +42,7 @@ def score_trend(
         responses_for(organization=organization, filters=filters, using=using)
         .annotate(bucket=trunc)
         .values("bucket")
-        .annotate(**score_aggregates(csat_top_two(organization=organization, using=using)))
+        .annotate(**score_aggregates(csat_scale_filters(organization=organization, using=using)))
         .order_by("bucket")
     )
     result = []
@@ -68,7 +68,7 @@ def score_breakdown(
         responses_for(organization=organization, filters=filters, using=using)
         .annotate(key=F(key_field), label=F(label_field))
         .values("key", "label")
-        .annotate(**score_aggregates(csat_top_two(organization=organization, using=using)))
+        .annotate(**score_aggregates(csat_scale_filters(organization=organization, using=using)))
         .order_by("key")
     )
     return [

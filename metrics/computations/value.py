@@ -3,29 +3,29 @@ segment and CLV computation starts from. Aggregated in SQL, one row per customer
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import (
-    Count,
-    DateTimeField,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-)
-from django.db.models.functions import Coalesce, TruncDate, TruncDay
+from django.db.models import Count, DecimalField, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from cxm.tenancy.models import Organization
 
+# METRICS.md, "Transactions": an amount ≥ 0 is a purchase (a free order is still an order); < 0 a refund.
+PURCHASE = Q(amount__gte=0)
+REFUND = Q(amount__lt=0)
+
+# Sums of money in the organization's currency (0 where a customer has none).
+MONEY_COLUMNS = (
+    "gross",
+    "refunds",
+    "historical_value",
+    "trailing_revenue",
+    "first_day_spend",
+    "repeat_spend",
+)
 SUMMARY_COLUMNS = [
     "customer_id",
     "first_purchase_at",
@@ -34,11 +34,21 @@ SUMMARY_COLUMNS = [
     "last_purchase_day",
     "purchase_days",
     "purchase_count",
+    *MONEY_COLUMNS,
+    "repeat_spend_days",
+    "median_gap_days",
+    "unconverted",
+]
+_PER_CUSTOMER = [
+    "customer_id",
+    "first_purchase_at",
+    "last_purchase_at",
+    "purchase_count",
     "gross",
     "refunds",
     "historical_value",
     "trailing_revenue",
-    "first_day_spend",
+    "unconverted",
 ]
 
 
@@ -51,86 +61,124 @@ def customer_purchase_summary(
 ) -> pd.DataFrame:
     """One row per customer with transactions (before `until`, if given).
 
-    - purchases are positive amounts only; refunds (negative amounts) are netted in value but never
-      counted as purchases (frequency, recency, first/last purchase, the CLV models);
-    - purchase_days counts distinct local calendar days with a purchase (same-day purchases merged);
+    - purchases are amounts ≥ 0; refunds (negative amounts) are netted in value but never counted as
+      purchases (frequency, recency, first/last purchase, the CLV models);
+    - every "day" is a local day in the organization's zone: purchase_days counts distinct local
+      days with a purchase (same-day purchases merged), first/last_purchase_day are local dates;
+    - money is in the organization's currency (journeys.selectors.transaction_value); a transaction
+      without a rate is left out of every sum and counted in `unconverted`;
     - historical_value = Σ amounts net of refunds (historical CLV);
-    - trailing_revenue = Σ amounts (net) in the 365 days up to `now` (default: `until`, else the current time);
-    - first_day_spend = purchases on the first local purchase day (for the mean repeat spend).
-    """
+    - trailing_revenue = Σ amounts (net) over the 365 local days up to `now`, today included (from
+      local midnight 364 days before; `now` defaults to `until`, else the current time);
+    - first_day_spend = purchases on the first local purchase day;
+    - repeat_spend / repeat_spend_days = the spend and number of the repeat purchase days (after the
+      first) whose purchases all converted: the mean repeat spend is their ratio;
+    - median_gap_days = the median of the gaps between consecutive purchase days (NaN for one day).
+
+    `frame.attrs["organization_median_gap_days"]` holds the median of all those gaps in the
+    organization (the typical gap of a one-time buyer, METRICS.md lifecycle)."""
     from django.utils import timezone
 
     from journeys.models import Transaction
+    from journeys.selectors import transaction_value
 
-    tz = organization.tzinfo
     now = now or until or timezone.now()
-    trailing_since = now - timedelta(days=365)
-    purchase = Q(amount__gt=0)
+    local_today = now.astimezone(organization.tzinfo).date()
+    trailing_since = datetime.combine(local_today - timedelta(days=364), time.min, tzinfo=organization.tzinfo)
     rows = Transaction.objects.using(using).filter(organization=organization)
     if until is not None:
         rows = rows.filter(occurred_at__lt=until)
+    value = transaction_value(organization=organization)
+    money = DecimalField(max_digits=30, decimal_places=10)
     grouped = (
-        rows.values("customer_id")
+        rows.alias(value=value)
+        .values("customer_id")
         .annotate(
-            first_purchase_at=Min("occurred_at", filter=purchase),
-            last_purchase_at=Max("occurred_at", filter=purchase),
-            first_purchase_day=Min(TruncDate("occurred_at", tzinfo=tz), filter=purchase),
-            last_purchase_day=Max(TruncDate("occurred_at", tzinfo=tz), filter=purchase),
-            purchase_days=Count(TruncDate("occurred_at", tzinfo=tz), filter=purchase, distinct=True),
-            purchase_count=Count("id", filter=purchase),
-            gross=Sum("amount", filter=purchase),
-            refunds=Sum("amount", filter=Q(amount__lt=0)),
-            historical_value=Sum("amount"),
-            trailing_revenue=Sum("amount", filter=Q(occurred_at__gte=trailing_since, occurred_at__lte=now)),
+            first_purchase_at=Min("occurred_at", filter=PURCHASE),
+            last_purchase_at=Max("occurred_at", filter=PURCHASE),
+            purchase_count=Count("id", filter=PURCHASE),
+            gross=Sum("value", filter=PURCHASE, output_field=money),
+            refunds=Sum("value", filter=REFUND, output_field=money),
+            historical_value=Sum("value", output_field=money),
+            trailing_revenue=Sum(
+                "value", filter=Q(occurred_at__gte=trailing_since, occurred_at__lte=now), output_field=money
+            ),
+            unconverted=Count("id", filter=Q(value__isnull=True)),
         )
         .order_by()
-        .values_list(*SUMMARY_COLUMNS[:-1])
+        .values_list(*_PER_CUSTOMER)
     )
-    frame = pd.DataFrame.from_records(list(grouped), columns=SUMMARY_COLUMNS[:-1])
-    first_day = first_day_spend(organization=organization, using=using, until=until)
-    frame = frame.merge(first_day, on="customer_id", how="left")
-    for column in ("gross", "refunds", "historical_value", "trailing_revenue", "first_day_spend"):
+    frame = pd.DataFrame.from_records(list(grouped), columns=_PER_CUSTOMER)
+    days = purchase_days(rows=rows, organization=organization)
+    frame = frame.merge(days, on="customer_id", how="left")
+    frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
+    frame["repeat_spend_days"] = frame["repeat_spend_days"].fillna(0).astype(int)
+    for column in MONEY_COLUMNS:
         frame[column] = frame[column].map(lambda v: float(v) if v is not None and not pd.isna(v) else 0.0)
     for column in ("first_purchase_day", "last_purchase_day"):
         frame[column] = pd.to_datetime(frame[column])
+    frame = frame[SUMMARY_COLUMNS]
+    frame.attrs["organization_median_gap_days"] = days.attrs.get("organization_median_gap_days")
     return frame
 
 
-def first_day_spend(*, organization: Organization, using: str, until: datetime | None = None) -> pd.DataFrame:
-    """Per customer: the purchases of their first local purchase day (for the mean repeat spend)."""
-    from journeys.models import Customer, Transaction
+def purchase_days(*, rows: QuerySet[Any], organization: Organization) -> pd.DataFrame:
+    """Per customer from one GROUP BY (customer, local day) of the purchases in `rows`: the number of
+    purchase days, the first and last local day, the spend of the first day, and the median gap in
+    days between consecutive purchase days."""
+    from journeys.selectors import transaction_value
 
-    tz = organization.tzinfo
-    purchases = Transaction.objects.using(using).filter(organization=organization, amount__gt=0)
-    if until is not None:
-        purchases = purchases.filter(occurred_at__lt=until)
-    first_at = purchases.filter(customer_id=OuterRef("pk")).order_by("occurred_at").values("occurred_at")[:1]
-    spend = (
-        purchases.filter(
-            customer_id=OuterRef("pk"),
-            occurred_at__gte=OuterRef("day_start"),
-            occurred_at__lt=OuterRef("day_end"),
+    money = DecimalField(max_digits=30, decimal_places=10)
+    per_day = (
+        rows.filter(PURCHASE)
+        .alias(value=transaction_value(organization=organization))
+        .annotate(day=TruncDate("occurred_at", tzinfo=organization.tzinfo))
+        .values("customer_id", "day")
+        .annotate(
+            spend=Sum("value", output_field=money),
+            unconverted=Count("id", filter=Q(value__isnull=True)),
         )
         .order_by()
-        .values("customer_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
+        .values_list("customer_id", "day", "spend", "unconverted")
     )
-    rows = (
-        Customer.objects.using(using)
-        .filter(organization=organization)
-        .annotate(first_at=Subquery(first_at, output_field=DateTimeField()))
-        .filter(first_at__isnull=False)
-        .annotate(day_start=TruncDay("first_at", tzinfo=tz))
-        .annotate(day_end=ExpressionWrapper(F("day_start") + timedelta(days=1), output_field=DateTimeField()))
-        .annotate(
-            first_day_spend=Coalesce(
-                Subquery(spend, output_field=DecimalField(max_digits=16, decimal_places=2)), Decimal("0")
-            )
-        )
-        .values_list("id", "first_day_spend")
-    )
-    return pd.DataFrame.from_records(list(rows), columns=["customer_id", "first_day_spend"])
+    days = pd.DataFrame.from_records(list(per_day), columns=["customer_id", "day", "spend", "unconverted"])
+    columns = [
+        "customer_id",
+        "purchase_days",
+        "first_purchase_day",
+        "last_purchase_day",
+        "first_day_spend",
+        "repeat_spend",
+        "repeat_spend_days",
+    ]
+    if days.empty:
+        empty = pd.DataFrame(columns=[*columns, "median_gap_days"])
+        empty.attrs["organization_median_gap_days"] = None
+        return empty
+    days["day"] = pd.to_datetime(days["day"])
+    days["spend"] = days["spend"].map(lambda v: float(v) if v is not None and not pd.isna(v) else 0.0)
+    days = days.sort_values(["customer_id", "day"], kind="mergesort")
+    days["gap"] = days.groupby("customer_id")["day"].diff().dt.days
+    # Repeat days whose every purchase converted into the organization's currency: the mean repeat
+    # spend is taken over these only (a day with a transaction left out has no known spend).
+    priced_repeat = days["gap"].notna() & (days["unconverted"] == 0)
+    days["repeat_spend"] = days["spend"].where(priced_repeat, 0.0)
+    days["repeat_spend_day"] = priced_repeat.astype(int)
+    by = days.groupby("customer_id", sort=False)
+    result = pd.DataFrame(
+        {
+            "purchase_days": by.size(),
+            "first_purchase_day": by["day"].first(),
+            "last_purchase_day": by["day"].last(),
+            "first_day_spend": by["spend"].first(),
+            "repeat_spend": by["repeat_spend"].sum(),
+            "repeat_spend_days": by["repeat_spend_day"].sum(),
+            "median_gap_days": by["gap"].median(),
+        }
+    ).reset_index()
+    gaps = days["gap"].dropna()
+    result.attrs["organization_median_gap_days"] = float(gaps.median()) if len(gaps) else None
+    return result
 
 
 def historical_clv(summary: pd.DataFrame) -> pd.Series:
@@ -139,9 +187,10 @@ def historical_clv(summary: pd.DataFrame) -> pd.Series:
 
 
 def mean_repeat_spend(summary: pd.DataFrame) -> pd.Series:
-    """Mean spend per repeat purchase day: (purchases − first-day purchases) / repeat days; NaN with no repeat."""
-    repeats = summary["purchase_days"] - 1
-    values = (summary["gross"] - summary["first_day_spend"]) / repeats.where(repeats > 0)
+    """Mean spend per repeat purchase day (same-day purchases merged, the first day excluded), over
+    the repeat days whose purchases all converted into the organization's currency; NaN without one."""
+    days = summary["repeat_spend_days"].astype(float)
+    values = summary["repeat_spend"].astype(float) / days.where(days > 0)
     return pd.Series(values.to_numpy(), index=summary["customer_id"])
 
 

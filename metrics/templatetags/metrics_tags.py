@@ -19,10 +19,11 @@ def score(value: Any, digits: int = 1) -> str:
 
 
 @register.filter
-def money(value: Any) -> str:
-    if value is None or value == "":
-        return "–"
-    return f"{float(value):,.0f}"
+def money(value: Any, organization_or_code: Any = None) -> str:
+    """The one money format (cxm.core.money): `{{ amount|money:current_organization }}`."""
+    from cxm.core.templatetags.money import money as money_filter
+
+    return money_filter(value, organization_or_code)
 
 
 @register.filter
@@ -46,8 +47,16 @@ def table_html(table: Any) -> str:
     from django.utils.html import escape
     from django.utils.safestring import mark_safe
 
+    from cxm.core.money import money_format
+
+    def cell_text(index: int, cell: Any) -> Any:
+        if index in table.money_columns and table.currency:
+            return money_format(cell, currency=table.currency)
+        return cell
+
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in table.headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in table.rows
+        "<tr>" + "".join(f"<td>{escape(cell_text(i, cell))}</td>" for i, cell in enumerate(row)) + "</tr>"
+        for row in table.rows
     )
     return mark_safe(f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')  # noqa: S308

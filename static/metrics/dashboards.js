@@ -163,7 +163,9 @@
     "clv": function (p, L) {
       var h = p.clv_histogram, x = [];
       for (var i = 0; i < h.counts.length; i++) x.push((h.edges[i] + h.edges[i + 1]) / 2);
-      return [[{ type: "bar", x: x, y: h.counts, name: L.customers, marker: { color: COLORS.primary } }], { xaxis: { title: L.value }, yaxis: { title: L.customers }, bargap: 0.05 }];
+      return [[{ type: "bar", x: x, y: h.counts, name: L.customers, marker: { color: COLORS.primary },
+        hovertemplate: L.currency_symbol + "%{x:,.2f}: %{y}<extra></extra>" }],
+        { xaxis: { title: L.value, tickprefix: L.currency_symbol, separatethousands: true }, yaxis: { title: L.customers }, bargap: 0.05 }];
     },
     "tiers": function (p, L) {
       var t = p.tiers;

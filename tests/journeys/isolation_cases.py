@@ -67,6 +67,8 @@ EXEMPT_MODELS.update(
         "customer's page (covered by the customer routes); no route takes an interaction id",
         "journeys.Transaction": "listed only through the organization-scoped /api/v1/transactions/ and a "
         "customer's page (covered by the customer routes); no route takes a transaction id",
+        "journeys.ExchangeRate": "listed and set only through the organization-scoped /api/v1/exchange-rates/ "
+        "(tests/journeys/test_exchange_rates.py); no route takes a rate id",
     }
 )
 

@@ -164,7 +164,8 @@ def test_customer_segment_filter_uses_the_stored_values(organization):
 
 @pytest.mark.django_db
 def test_csat_top_two_boxes_follow_each_surveys_scale(organization):
-    """1–5: 4–5; 1–3: 2–3; 1–7: 6–7 (METRICS.md: CSAT 1–5, also 1–3 and 1–7 where a survey says so)."""
+    """1–5: 4–5; 1–3: 3 only; 1–7: 6–7 (METRICS.md: the midpoint is never "satisfied"). Means are
+    never pooled raw: per scale, and rescaled to 0–100."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -192,5 +193,17 @@ def test_csat_top_two_boxes_follow_each_surveys_scale(organization):
         for score in scores:
             response(organization, srv, "csat", score, when)
     csat = score_summary(organization=organization, filters=MetricFilters(), using="default")["csat"]
-    # top two: five {4, 5} = 2, three {2, 3} = 2, seven {6, 7} = 2 → 6 of 9 (a fixed 4–5 rule gives 5 of 9)
-    assert csat["n"] == 9 and csat["csat"] == pytest.approx(100 * 6 / 9)
+    # top boxes: five {4, 5} = 2, three {3} = 1, seven {6, 7} = 2 → 5 of 9 (the earlier 2–3 rule on
+    # 1–3 gave 6 of 9)
+    assert csat["n"] == 9 and csat["csat"] == pytest.approx(100 * 5 / 9)
+    assert {scale: (row["n"], row["top_two"], row["mean"]) for scale, row in csat["by_scale"].items()} == {
+        "1-3": (3, 1, 2.0),
+        "1-5": (3, 2, 4.0),
+        "1-7": (3, 2, 6.0),
+    }
+    # 0–100: five 50, 75, 100; three 0, 50, 100; seven 66.7, 83.3, 100 → 625 / 9
+    assert csat["mean_0_100"] == pytest.approx(625 / 9)
+    assert csat["mean"] is None  # a raw mean over 1–3, 1–5 and 1–7 answers is meaningless
+    from metrics.selectors import touchpoint_scores
+
+    assert touchpoint_scores(organization=organization) == {}  # no touchpoints here; the query runs

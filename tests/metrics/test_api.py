@@ -101,8 +101,15 @@ def test_retention_segments_drivers_money(organization, api_client):
         "churned",
     }
     drivers = api_client.get("/api/v1/metrics/drivers").json()
-    assert drivers["respondents"] == 60 and drivers["drivers"][0]["n"] > 0
+    from surveys.models import Response
+
+    # respondents = NPS answers in the window (the per-survey analysis works on responses)
+    nps_answers = Response.objects.filter(organization=organization, score_kind="nps").count()
+    assert drivers["respondents"] == nps_answers > 60 and drivers["drivers"][0]["n"] > 0
+    [survey_analysis] = [a for a in drivers["analyses"] if a["kind"] == "survey"]
+    assert survey_analysis["complete_cases"] == nps_answers and survey_analysis["r_squared"] > 0
     money = api_client.get("/api/v1/metrics/monetized-nps").json()
+    assert money["included"] + money["maturing"] > 0 and money["transactions_left_out"] == 0
     assert [row["category"] for row in money["table"]] == ["promoter", "passive", "detractor"]
     assert money["revenue_at_risk"]["detractors"] >= 0
 

@@ -126,7 +126,7 @@ def test_csv_and_xlsx_exports_match_the_table(seeded, owner_client):
     csv = owner_client.get("/dashboards/export/?dashboard=value&table=tiers&format=csv")
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
     lines = csv.content.decode("utf-8-sig").strip().splitlines()
-    assert lines[0] == "Tier,Customers,Historical value,Predicted CLV"
+    assert lines[0] == "Tier,Customers,Historical value (USD),Predicted CLV (USD)"
     assert [line.split(",")[0] for line in lines[1:]] == ["High", "Medium", "Low"]
     xlsx = owner_client.get("/dashboards/export/?dashboard=overview&table=trend&format=xlsx")
     assert xlsx.status_code == 200

@@ -54,7 +54,8 @@ def test_recompute_stores_every_dashboard_and_customer_values(organization):
         "submitted_at": values["latest_nps"]["submitted_at"],
     }
     assert values["lifecycle_stage"] == "new" and values["value_tier"] == "high"
-    assert values["rfm"]["segment"] == "lost"  # a single buyer: lowest quintile of one
+    # a single buyer sits at percentile ½ on R and F: scores 3, 3 → "need attention"
+    assert values["rfm"]["segment"] == "need_attention"
     assert CustomerValue.objects.filter(organization=organization).count() == 1
 
 

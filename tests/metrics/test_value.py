@@ -111,21 +111,65 @@ def test_cohort_table(cohorts):
 
 
 def test_retention_and_churn_rates(cohorts):
-    # activity window 30 days. S (active before 1 March): c1 (10 Feb), c3 (2 Feb) → 2.
-    # E (active in the 30 days to 31 March): c1, c2, c5 → 3. N (first purchase in March): c5 → 1.
-    # retention = (3 − 1) / 2 = 1.0; churned = c3 → churn = 1 / 2.
+    # METRICS.md (revised): retention = |S ∩ E| / S, churn = |S \\ E| / S, summing to 100 %; the old
+    # (E − N) / S said 1.0 here. Activity window 30 days. S (active in the 30 days before 1 March):
+    # c1 (10 Feb), c3 (2 Feb) → 2. E (active in the 30 days to 31 March): c1, c2, c5 → 3 (c3's March
+    # transaction is a refund). S ∩ E = {c1} → retention ½, churn ½. New (first purchase in March):
+    # c5; reactivated (in E, not in S, first purchase before March): c2. Neither enters the rates.
     [rates] = retention_rates(
         organization=cohorts,
         using="default",
         periods=[(date(2026, 3, 1), date(2026, 3, 31))],
         activity_days=30,
     )
-    assert (rates["active_at_start"], rates["active_at_end"], rates["new"], rates["churned"]) == (2, 3, 1, 1)
-    assert rates["retention_rate"] == 1.0 and rates["churn_rate"] == 0.5
+    assert (rates["active_at_start"], rates["active_at_end"], rates["retained"], rates["churned"]) == (
+        2,
+        3,
+        1,
+        1,
+    )
+    assert (rates["new"], rates["reactivated"]) == (1, 1)
+    assert rates["retention_rate"] == 0.5 and rates["churn_rate"] == 0.5
     [empty] = retention_rates(
         organization=cohorts, using="default", periods=[(date(2020, 1, 1), date(2020, 1, 31))]
     )
     assert empty["retention_rate"] is None and empty["churn_rate"] is None
+
+
+def test_retention_and_churn_always_sum_to_one(cohorts):
+    # Where the textbook (E − N) / S goes negative: February with a 12-day window. S (20–31 Jan): c2;
+    # E (17–28 Feb): nobody, N = c3 (2 Feb) → (0 − 1) / 1 = −1. Now: retention 0, churn 1.
+    periods = [(date(2026, m, 1), date(2026, m, 28)) for m in (1, 2, 3)]
+    rates = retention_rates(organization=cohorts, using="default", periods=periods, activity_days=12)
+    feb = rates[1]
+    assert (feb["active_at_start"], feb["active_at_end"], feb["new"]) == (1, 0, 1)
+    assert feb["retention_rate"] == 0.0 and feb["churn_rate"] == 1.0
+    for row in rates:
+        if row["active_at_start"]:
+            assert row["retention_rate"] + row["churn_rate"] == pytest.approx(1.0)
+            assert 0 <= row["retention_rate"] <= 1
+
+
+def test_zero_amount_orders_are_purchases_everywhere(cohorts):
+    from .data import customer, order
+
+    free = customer(cohorts)
+    order(cohorts, free, datetime(2026, 3, 2, 10, tzinfo=UTC), "0.00")
+    order(cohorts, free, datetime(2026, 3, 5, 10, tzinfo=UTC), "0.00")
+    result = repeat_purchase_rate(
+        organization=cohorts,
+        using="default",
+        start=datetime(2026, 3, 1, tzinfo=UTC),
+        end=datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    # March buyers: c1, c2, c5, free (c3's refund is not a purchase); repeaters: free (2 days)
+    assert result == {"buyers": 4, "repeat_buyers": 1, "rate": 0.25}
+    table = cohort_table(
+        organization=cohorts, using="default", first_month=date(2026, 3, 1), last_month=date(2026, 3, 1)
+    )
+    assert table[0]["size"] == 2  # c5 and the free-order customer
+    summary = customer_purchase_summary(organization=cohorts, using="default").set_index("customer_id")
+    assert summary.loc[free.pk, "purchase_days"] == 2 and summary.loc[free.pk, "historical_value"] == 0.0
 
 
 def test_repeat_purchase_rate(cohorts):
@@ -200,3 +244,59 @@ def test_fit_clv_command_prints_the_model(shop):
     assert payload["summary"]["customers"] == 2 and payload["summary"]["repeat_customers"] == 1
     assert set(payload["bgnbd"]) == {"r", "alpha", "a", "b", "log_likelihood"}
     assert set(payload["gamma_gamma"]) == {"p", "q", "gamma", "log_likelihood"}
+
+
+def test_monetized_nps_counts_only_matured_answers_in_the_organizations_currency():
+    from journeys.models import ExchangeRate, Transaction
+
+    org = OrganizationFactory(slug="money-mature", time_zone="UTC", currency="EUR")
+    ExchangeRate.objects.create(organization=org, currency="USD", effective_from=date(2026, 1, 1), rate="0.9")
+    s = survey(org)
+    a, b, c = customer(org), customer(org), customer(org)
+    response(org, s, "nps", 9, datetime(2026, 5, 1, tzinfo=UTC), a)  # matured by 1 July (N = 30)
+    response(org, s, "nps", 3, datetime(2026, 6, 20, tzinfo=UTC), a)  # still maturing: not a's answer
+    response(org, s, "nps", 8, datetime(2026, 6, 15, tzinfo=UTC), b)  # still maturing
+    response(org, s, "nps", 5, datetime(2026, 4, 1, tzinfo=UTC), c)
+    for cust, at, amount, currency in [
+        (a, datetime(2026, 5, 10, tzinfo=UTC), "100", "EUR"),
+        (a, datetime(2026, 5, 15, tzinfo=UTC), "10", "USD"),  # 9 EUR
+        (a, datetime(2026, 5, 20, tzinfo=UTC), "5", "GBP"),  # no rate: left out, never added raw
+        (c, datetime(2026, 4, 2, tzinfo=UTC), "0", "EUR"),  # a free order is a purchase
+    ]:
+        Transaction.objects.create(
+            organization=org,
+            customer=cust,
+            order_id=f"{cust.pk}-{at:%m%d}",
+            occurred_at=at,
+            amount=amount,
+            currency=currency,
+        )
+    responses = Response.objects.filter(organization=org)
+    result = monetized_nps(
+        organization=org, responses=responses, using="default", days=30, now=datetime(2026, 7, 1, tzinfo=UTC)
+    )
+    by = {row["category"]: row for row in result["table"]}
+    assert (result["included"], result["maturing"], result["transactions_left_out"]) == (2, 2, 1)
+    assert (by["promoter"]["customers"], by["promoter"]["revenue_per_customer"]) == (1, 109.0)
+    assert by["passive"]["customers"] == 0
+    assert (by["detractor"]["customers"], by["detractor"]["revenue_per_customer"]) == (1, 0.0)
+    assert by["detractor"]["repeat_purchase_rate"] == 1.0
+    assert result["currency"] == "EUR"
+
+
+def test_lifecycle_history_counts_each_customer_once_in_precedence_order(cohorts):
+    from metrics.computations.retention import lifecycle_history
+
+    # At 31 March with a 110-day "new" window longer than the 30-day churn window: c4 (first
+    # purchase 20 Dec, last 3 Jan) is within "new" by its first purchase but churned comes first;
+    # c3 (last purchase 2 Feb) is churned; c1, c2 (first in January) and c5 are new, ahead of active.
+    [row] = lifecycle_history(
+        organization=cohorts,
+        using="default",
+        month_ends=[date(2026, 3, 31)],
+        new_days=110,
+        activity_days=20,
+        churn_days=30,
+    )
+    assert (row["new"], row["active"], row["at_risk"], row["churned"]) == (3, 0, 0, 2)
+    assert sum(row[s] for s in ("new", "active", "at_risk", "churned")) == 5

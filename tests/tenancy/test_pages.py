@@ -69,6 +69,7 @@ def test_settings_saves_thresholds(owner_client, organization):
             "name": "Acme Ltd",
             "time_zone": "Asia/Shanghai",
             "default_language": "zh-hans",
+            "currency": "cny",
             "survey_fatigue_days": 14,
             "activity_window_days": 60,
             "churn_window_days": 120,
@@ -80,6 +81,7 @@ def test_settings_saves_thresholds(owner_client, organization):
     assert response.status_code == 302
     organization.refresh_from_db()
     assert organization.name == "Acme Ltd" and organization.time_zone == "Asia/Shanghai"
+    assert organization.currency == "CNY"
     assert (
         organization.settings["survey_fatigue_days"] == 14 and organization.settings["at_risk_p_alive"] == 0.4
     )

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cxm.tenancy.models import Organization
-from journeys.imports import import_job_create, import_job_run
-from journeys.models import ImportJob, ImportKind, ImportStatus
+from journeys.imports import import_job_create, import_job_run, import_kind_choices
+from journeys.models import ImportJob, ImportStatus
 
 
 def _chunks(path: Path, size: int = 1024 * 1024) -> Any:
@@ -20,13 +20,13 @@ def _chunks(path: Path, size: int = 1024 * 1024) -> Any:
 
 class Command(BaseCommand):
     help = (
-        "Import customers, interactions or transactions from a CSV file (columns: see README). "
+        "Import customers, interactions, transactions or survey responses from a CSV file (columns: see README). "
         "Runs as a Celery task on the `imports` queue when a broker is configured, in-process otherwise."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--org", required=True, help="Organization slug.")
-        parser.add_argument("--kind", required=True, choices=ImportKind.values)
+        parser.add_argument("--kind", required=True, choices=[kind for kind, _label in import_kind_choices()])
         parser.add_argument("file", help="Path of the CSV file (UTF-8, header row).")
         parser.add_argument(
             "--skip-bad-rows",

@@ -31,8 +31,11 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=DEMO_SLUG).first()
         if organization is None:
             organization = organization_create(
-                slug=DEMO_SLUG, name="Demo Retail", owner=user, time_zone="Asia/Shanghai"
+                slug=DEMO_SLUG, name="Demo Retail", owner=user, time_zone="Asia/Shanghai", currency="CNY"
             )
+        if organization.currency != "CNY":  # demo orders are in yuan (created before currencies)
+            Organization.objects.filter(pk=organization.pk).update(currency="CNY")
+            organization.currency = "CNY"
         Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": Role.OWNER})
         for module_name in SEEDERS:
             try:

@@ -1,0 +1,34 @@
+"""`{% load money %}` then `{{ amount|money:organization }}` (or `|money:"CNY"`, `|money_whole:…`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from cxm.core.money import money_format, organization_currency
+
+register = template.Library()
+
+
+def _currency(organization_or_code: Any) -> str:
+    if isinstance(organization_or_code, str) and len(organization_or_code) == 3:
+        return organization_or_code.upper()
+    return organization_currency(organization_or_code)
+
+
+@register.filter
+def money(value: Any, organization_or_code: Any = None) -> str:
+    """An amount with the organization's currency and two decimals."""
+    return money_format(value, currency=_currency(organization_or_code))
+
+
+@register.filter
+def money_whole(value: Any, organization_or_code: Any = None) -> str:
+    """An amount with the currency, rounded to whole units (KPI tiles)."""
+    return money_format(value, currency=_currency(organization_or_code), decimals=0)
+
+
+@register.filter
+def currency_code(organization: Any) -> str:
+    return organization_currency(organization)
