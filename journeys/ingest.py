@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -76,6 +76,11 @@ REQUIRED_BY_KIND = {
     "interactions": ("customer_external_id", "occurred_at"),
     "transactions": ("order_id", "customer_external_id", "occurred_at", "amount"),
 }
+
+
+def _driver() -> Any:
+    """The DB-API module under Django's connection (psycopg2 or sqlite3): its own error classes."""
+    return cast(Any, connection).Database
 
 
 class RecordInvalid(Exception):
@@ -545,7 +550,7 @@ def _pg_copy_events(
             with transaction.atomic():
                 raw = getattr(cursor, "cursor", cursor)
                 raw.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-        except (IntegrityError, connection.Database.IntegrityError):
+        except (IntegrityError, _driver().IntegrityError):
             return False
     result.created += written
     return True
@@ -767,7 +772,7 @@ def write_clean_rows(
                 organization=organization, kind=kind, rows=rows, result=result, notify=notify
             )
             return
-        except (OperationalError, connection.Database.OperationalError) as exc:
+        except (OperationalError, _driver().OperationalError) as exc:
             # Two batches touching the same customers in another order: retry, the loser's work was rolled back.
             if attempt == 2 or "deadlock" not in str(exc):
                 raise
@@ -780,7 +785,7 @@ def _write_clean_rows_once(
     try:
         with transaction.atomic():
             _write_batch(organization=organization, kind=kind, rows=rows, result=result, notify=notify)
-    except (OperationalError, connection.Database.OperationalError):
+    except (OperationalError, _driver().OperationalError):
         result.created, result.updated, result.duplicates, result.customers_created = snapshot
         raise
 
