@@ -21,6 +21,8 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode, checks
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.pytest._test_builder import build_operation_test
 
 from cxm.tenancy.services import api_key_create
 from cxm.wsgi import application
@@ -113,17 +115,34 @@ def _use_real_rows(case: Any, real: dict[str, list[str]], turn: int) -> None:
             case.path_parameters[name] = values[turn // 2 % len(values)]
 
 
-@schema.parametrize()
-@settings(
+SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
     derandomize=True,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+# One pytest item per operation, named by it. (`@schema.parametrize()` gives every item the same node
+# id, so under pytest-xdist only one of them would run.)
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[operation.label for operation in OPERATIONS])
 def test_api_keeps_its_contract(
-    case: Any, contract_org: tuple[str, dict[str, list[str]], Iterator[int]]
+    operation: Any, contract_org: tuple[str, dict[str, list[str]], Iterator[int]]
 ) -> None:
     key, real, turns = contract_org
-    _use_real_rows(case, real, next(turns))
-    case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, excluded_checks=EXCLUDED_CHECKS)
+
+    def call(case: Any) -> None:
+        _use_real_rows(case, real, next(turns))
+        case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, excluded_checks=EXCLUDED_CHECKS)
+
+    # The same test `@schema.parametrize()` builds: explicit examples, coverage cases, then fuzzing.
+    build_operation_test(
+        config=schema.config,
+        operation=operation,
+        test_func=call,
+        given_kwargs={},
+        feedback=FeedbackSources(),
+        explicit_settings=SETTINGS,
+    )()
