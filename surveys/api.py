@@ -19,7 +19,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from cxm.api.exceptions import PayloadTooLarge
-from cxm.api.filters import IdFilter
+from cxm.api.filters import DateTimeFilter, IdFilter
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import PublicEndpoint
 from cxm.api.throttling import PublicRateThrottle
@@ -427,8 +427,8 @@ class QuestionViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
 
 
 class ResponseFilter(django_filters.FilterSet):
-    start = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    end = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    start = DateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    end = DateTimeFilter(field_name="submitted_at", lookup_expr="lt")
     survey = IdFilter(field_name="survey_id")
     touchpoint = django_filters.CharFilter(field_name="touchpoint__key")
     channel = django_filters.ChoiceFilter(choices=ResponseChannel.choices)

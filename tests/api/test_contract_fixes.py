@@ -149,3 +149,26 @@ def test_clv_fit_refuses_a_calibration_end_before_1970(api_client):
     assert response.status_code == 400
     [message] = response.json()["error"]["fields"]["calibration_end"]
     assert message.startswith("Enter a date between 1970-01-01 and ")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/transactions/?occurred_before=0742-06-04T05%3A29%3A59%2B18%3A48",
+        "/api/v1/interactions/?occurred_after=2026-06-04T05%3A29%3A59%2B18%3A48",
+        "/api/v1/responses?start=2026-06-04T05%3A29%3A59%2B18%3A48",
+        "/api/v1/customers/?seen_after=2026-06-04T05%3A29%3A59-17%3A30",
+    ],
+)
+def test_a_date_time_with_a_large_offset_is_read_in_utc(api_client, url):
+    response = api_client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["results"] == []
+
+
+def test_a_date_time_that_does_not_exist_in_utc_is_a_400(api_client):
+    response = api_client.get("/api/v1/transactions/?occurred_after=0001-01-01T00%3A00%3A00%2B18%3A00")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["occurred_after"] == [
+        "Enter a date and time that exists in UTC."
+    ]
