@@ -25,11 +25,11 @@ install: $(VENV)/.installed
 run: install
 	@mkdir -p var
 	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo
+	PORT=$(PORT) $(MANAGE) seed_demo
 	@echo ""
 	@echo "  cxm is running at http://127.0.0.1:$(PORT)/  (demo login printed above)"
 	@echo ""
-	$(MANAGE) runserver 127.0.0.1:$(PORT)
+	PORT=$(PORT) $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 ## test: lint, type-check and run the whole suite (DATABASE_URL / REDIS_URL select real services)
 test: install lint

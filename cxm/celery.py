@@ -7,7 +7,8 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings.local")
 
-app = Celery("cxm")
+# Without a broker, tasks run in background threads of the process that queues them (cxm.core.background).
+app = Celery("cxm", task_cls="cxm.core.background:BackgroundTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -17,6 +18,11 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.recompute_all_organizations",
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 14 * 60, "queue": "metrics"},
+    },
+    "journeys-sweep-import-jobs": {
+        "task": "journeys.tasks.sweep_import_jobs",
+        "schedule": 120.0,
+        "options": {"expires": 110},
     },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",

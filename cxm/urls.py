@@ -1,3 +1,5 @@
+import sys
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
@@ -6,6 +8,7 @@ from django.views.defaults import bad_request, page_not_found, permission_denied
 from cxm.api import exceptions as api_errors
 from cxm.api.urls import docs_urlpatterns
 from cxm.core import views as core_views
+from cxm.core.unavailable import is_database_unavailable, service_unavailable
 from cxm.tenancy import views as tenancy_views
 
 urlpatterns = [
@@ -42,4 +45,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: a database that cannot be reached is a 503.
+    if is_database_unavailable(sys.exc_info()[1]):
+        return service_unavailable(request)
     return api_errors.api_500(request) if _is_api(request) else server_error(request)

@@ -5,19 +5,28 @@ The file is read twice and never held in memory: the first pass counts and valid
 an all-or-nothing import writes nothing when any row is bad), the second writes batches of
 BATCH_SIZE rows through the same code as the bulk API. Writes are idempotent (customers by external
 id, interactions by id, orders by order id), so a task that runs twice creates nothing new.
+
+Each batch commits together with the job's checkpoint (the last line written and the counts so far),
+so a run that dies (a killed worker) is resumed after its last committed batch. The job row is the
+truth and the broker message only a nudge: `import_jobs_sweep` (beat) sends again the jobs whose
+message never reached the broker, or was lost, and resumes the jobs that stopped making progress;
+after MAX_ATTEMPTS restarts it fails them with a reason.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -35,9 +44,21 @@ from .ingest import (
 )
 from .models import ImportJob, ImportKind, ImportStatus
 
-BATCH_SIZE = 5_000
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = settings.IMPORT_BATCH_SIZE
 MAX_STORED_ERRORS = 1_000
 ProgressCallback = Callable[[ImportJob], None]
+# A run whose heartbeat is older than this is taken for dead (a batch takes seconds, not minutes).
+STALLED_AFTER = timedelta(minutes=10)
+# A job whose task message never reached the broker is sent again after this long (the upload's own
+# send happens on commit; this leaves it time).
+UNSENT_AFTER = timedelta(minutes=1)
+# A job queued this long after its message was sent, and never started, is sent again (the message
+# was lost, e.g. Redis restarted without persistence). A duplicate message is harmless.
+REQUEUE_AFTER = timedelta(minutes=30)
+# Restarts of a stalled run before the job is failed.
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -177,10 +198,78 @@ def import_job_create(
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     if enqueue:
-        from .tasks import import_csv_file
-
-        transaction.on_commit(lambda: import_csv_file.delay(job.pk))
+        transaction.on_commit(lambda: import_job_dispatch(job_id=job.pk))
     return job
+
+
+def import_job_dispatch(*, job_id: int) -> bool:
+    """Sends the job's task to the broker and notes when. With the broker down the job stays queued
+    (its message says so) and `import_jobs_sweep` sends it once the broker is back. True if sent."""
+    from kombu.exceptions import OperationalError as BrokerUnreachable
+
+    from .tasks import import_csv_file
+
+    try:
+        # The web process never waits for an import's result: no result subscription to set up.
+        import_csv_file.apply_async((job_id,), ignore_result=True)
+    except BrokerUnreachable as exc:
+        logger.warning("import job %s: the broker is unreachable (%s); it stays queued", job_id, exc)
+        job = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).first()
+        if job is not None:
+            with translation.override(job.language or settings.LANGUAGE_CODE):
+                job.message = _(
+                    "Queued. The task queue cannot be reached right now; the import starts as soon as it is back."
+                )
+            job.save(update_fields=["message"])
+        return False
+    ImportJob.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
+    return True
+
+
+def import_jobs_sweep(
+    *, now: datetime | None = None, dispatch: Callable[[int], bool] | None = None
+) -> dict[str, int]:
+    """Finds the jobs nothing is working on and sends them again (see the module's docstring):
+    queued jobs never sent or sent long ago, and runs that stopped making progress (resumed from
+    their checkpoint, at most MAX_ATTEMPTS times, then failed with a reason)."""
+    now = now or timezone.now()
+    send = dispatch or (lambda job_id: import_job_dispatch(job_id=job_id))
+    counts = {"sent": 0, "resumed": 0, "failed": 0}
+    queued = ImportJob.objects.filter(status=ImportStatus.QUEUED).filter(
+        Q(dispatched_at__isnull=True, created_at__lt=now - UNSENT_AFTER)
+        | Q(dispatched_at__lt=now - REQUEUE_AFTER)
+    )
+    for job_id in queued.values_list("pk", flat=True):
+        counts["sent"] += send(job_id)
+    stalled = ImportJob.objects.filter(
+        Q(status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING]),
+        Q(heartbeat_at__lt=now - STALLED_AFTER) | Q(heartbeat_at__isnull=True),
+        Q(dispatched_at__lt=now - STALLED_AFTER) | Q(dispatched_at__isnull=True),
+    )
+    for job in stalled:
+        logger.warning(
+            "import job %s stalled: no progress since %s (attempt %s)", job.pk, job.heartbeat_at, job.attempts
+        )
+        if job.attempts >= MAX_ATTEMPTS:
+            _give_up(job, now)
+            counts["failed"] += 1
+        elif send(job.pk):
+            # The send counts as a dispatch: the next sweep leaves the job alone for STALLED_AFTER.
+            ImportJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1, dispatched_at=now)
+            counts["resumed"] += 1
+    return counts
+
+
+def _give_up(job: ImportJob, now: datetime) -> None:
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        message = _(
+            "The import stopped making progress %(count)s times (the worker running it was lost) and "
+            "was given up after %(row)s row(s). Those rows are stored; import the file again to add "
+            "the rest (rows already stored are not duplicated)."
+        ) % {"count": job.attempts + 1, "row": job.checkpoint.get("processed", 0)}
+    ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING]).update(
+        status=ImportStatus.FAILED, message=message, finished_at=now
+    )
 
 
 def _rows(path: str) -> Iterator[tuple[int, dict[str, str], list[str]]]:
@@ -212,7 +301,8 @@ def _clean(handler: ImportKindHandler, record: dict[str, str], ctx: Any) -> Any:
 
 
 def _save(job: ImportJob, on_progress: ProgressCallback | None, *fields: str) -> None:
-    job.save(update_fields=list(fields))
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=[*fields, "heartbeat_at"])
     if on_progress is not None:
         on_progress(job)
 
@@ -226,14 +316,20 @@ def import_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) 
 
 
 def _run_job(job_id: int, on_progress: ProgressCallback | None) -> ImportJob:
+    now = timezone.now()
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().select_related("organization").get(pk=job_id)
         if job.is_finished:
             return job
+        alive = job.heartbeat_at is not None and job.heartbeat_at > now - STALLED_AFTER
+        if job.status != ImportStatus.QUEUED and alive:
+            return job  # a second message for a run that is making progress elsewhere
         job.status = ImportStatus.VALIDATING
-        job.started_at = timezone.now()
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
         job.total = job.processed = job.created_count = job.error_count = 0
         job.errors = []
+        job.message = ""
         job.save()
     try:
         return _run(job, on_progress)
@@ -243,6 +339,32 @@ def _run_job(job_id: int, on_progress: ProgressCallback | None) -> ImportJob:
         job.finished_at = timezone.now()
         _save(job, on_progress, "status", "message", "finished_at")
         raise
+
+
+CHECKPOINT_COUNTS = ("created", "updated", "duplicates", "customers_created")
+
+
+def _commit_batch(
+    job: ImportJob,
+    handler: ImportKindHandler,
+    batch: list[Any],
+    line: int,
+    result: IngestResult,
+    on_progress: ProgressCallback | None,
+) -> None:
+    """Writes one batch and the job's checkpoint (rows up to `line` are stored) in one transaction."""
+    with transaction.atomic():
+        handler.write(job.organization, batch, result)
+        job.processed += len(batch)
+        job.created_count = result.created + result.updated
+        job.checkpoint = {
+            "line": line,
+            "processed": job.processed,
+            **{name: getattr(result, name) for name in CHECKPOINT_COUNTS},
+        }
+        _save(job, None, "processed", "created_count", "checkpoint")
+    if on_progress is not None:
+        on_progress(job)
 
 
 def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
@@ -287,23 +409,26 @@ def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
         return job
     job.status = ImportStatus.IMPORTING
     _save(job, on_progress, "status", "total", "processed", "error_count", "errors")
-    # Pass 2: write the good rows in batches.
-    result = IngestResult()
+    # Pass 2: write the good rows in batches, after the checkpoint of an earlier run if there is one.
+    checkpoint = job.checkpoint or {}
+    result = IngestResult(**{name: checkpoint.get(name, 0) for name in CHECKPOINT_COUNTS})
+    resume_after = checkpoint.get("line", 0)
+    job.processed = checkpoint.get("processed", 0)
     batch: list[Any] = []
+    line = 0
     for line, record, _header in _rows(job.file_path):
+        if line <= resume_after:
+            continue
         if line in bad_lines:
             job.processed += 1
             continue
         batch.append(_clean(handler, record, ctx))
         if len(batch) >= BATCH_SIZE:
-            handler.write(organization, batch, result)
-            job.processed += len(batch)
-            job.created_count = result.created + result.updated
+            _commit_batch(job, handler, batch, line, result, on_progress)
             batch = []
-            _save(job, on_progress, "processed", "created_count")
     if batch:
-        handler.write(organization, batch, result)
-        job.processed += len(batch)
+        _commit_batch(job, handler, batch, line, result, on_progress)
+    job.processed = job.total
     job.created_count = result.created + result.updated
     job.status = ImportStatus.DONE
     job.finished_at = timezone.now()

@@ -249,10 +249,22 @@ class ImportJob(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The job row is the truth, the broker message only a nudge: `dispatched_at` is empty until a task
+    # message reached the broker; `heartbeat_at` moves with every batch a worker commits;
+    # `checkpoint` is written in the same transaction as the last committed batch, so a second run
+    # resumes after it; `attempts` counts the runs the sweep restarted after the job stalled.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    checkpoint = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "created_at"], name="importjob_org_created")]
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="importjob_org_created"),
+            # The sweep's scan: unfinished jobs by status.
+            models.Index(fields=["status", "heartbeat_at"], name="importjob_status_heartbeat"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.pk}"

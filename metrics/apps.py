@@ -40,5 +40,10 @@ class MetricsConfig(AppConfig):
         from journeys.signals import customer_data_changed
         from surveys.signals import response_recorded
 
+        # What `_mark_stale` needs (and with it pandas and SciPy, seconds on a busy machine) is
+        # imported now, at process start, not by the first signal: that one is sent from the group
+        # committer's thread, while the requests of the next batch wait for it.
+        from . import services, tasks  # noqa: F401
+
         response_recorded.connect(_mark_stale, dispatch_uid="metrics-stale-on-response")
         customer_data_changed.connect(_mark_stale, dispatch_uid="metrics-stale-on-customer-data")

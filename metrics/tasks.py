@@ -15,9 +15,7 @@ from . import services
 from .filters import MetricFilters
 from .models import RecomputeState
 
-# Beat runs every 15 minutes; organizations whose last run is older than this are refreshed too
-# (relative windows such as "the last 365 days" move with the calendar).
-REFRESH_AFTER = timedelta(hours=6)
+REFRESH_AFTER = services.REFRESH_AFTER
 
 
 @shared_task(
@@ -55,7 +53,11 @@ def job_cache_key(organization_id: int, dashboard: str, filters_key: str) -> str
 
 
 @shared_task(
-    name="metrics.tasks.compute_snapshot", acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60
+    name="metrics.tasks.compute_snapshot",
+    acks_late=True,
+    time_limit=15 * 60,
+    soft_time_limit=14 * 60,
+    ignore_result=True,  # progress goes through the cache; the page sending it never waits on a result
 )
 def compute_snapshot(organization_id: int, dashboard: str, filters: dict[str, Any]) -> str:
     """Compute one dashboard under filters no snapshot covers, reporting progress in the cache."""

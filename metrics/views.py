@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from cxm.core.money import currency_symbol, money_label, organization_currency
 from cxm.tenancy.scoping import check_permission, organization_required
@@ -87,7 +88,11 @@ def _resolve_snapshot(
                 organization=organization, dashboard=dashboard, filters=filters
             ), None
         cache.set(key, {"state": "queued", "progress": 0.0}, 3600)
-        compute_snapshot.delay(organization.pk, dashboard, filters.as_dict())
+        try:
+            compute_snapshot.delay(organization.pk, dashboard, filters.as_dict())
+        except BrokerUnreachable:  # not queued: the next visit tries again
+            cache.delete(key)
+            return None, {"state": "queued", "progress": 0.0}
         snapshot = selectors.dashboard_snapshot(
             organization=organization, dashboard=dashboard, filters_key=filters.key
         )
@@ -152,7 +157,7 @@ def _chart_labels(currency: str) -> dict[str, Any]:
 
 def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
-    services.recompute_if_stale_in_process(organization_id=organization.pk)
+    services.recompute_queue_if_due(organization_id=organization.pk)
     filters, errors = _filters(request)
     snapshot, job = _resolve_snapshot(request, dashboard, filters)
     status = selectors.recompute_status(organization=organization)
@@ -254,6 +259,7 @@ def status(request: HttpRequest) -> JsonResponse:
             "computed_at": snapshot.computed_at.isoformat() if snapshot else None,
             "progress": 1.0 if snapshot else job.get("progress", 0.0),
             "running": state["running"],
+            "stale": state["stale"],
         }
     )
 

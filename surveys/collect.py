@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+import psycopg2
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
@@ -45,6 +46,7 @@ from cxm.core.clientip import client_ip_of
 from cxm.core.jsonsafe import JsonRejected, loads_strict
 from cxm.core.logging import client_ip_var, request_id_var
 from cxm.core.middleware import CSP, valid_request_id
+from cxm.core.unavailable import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, api_error_body
 
 from . import selectors, services
 from .committer import group_commit_enabled, loop_committer, with_fresh_connection
@@ -700,6 +702,10 @@ async def asgi_public_responses(scope: dict[str, Any], receive: Any, send: Any) 
             )
         except ConnectionError:
             return
+        except (*DATABASE_UNAVAILABLE, psycopg2.OperationalError) as exc:
+            logger.warning("public survey submission: the database is unavailable (%s)", exc)
+            unavailable = Outcome(503, api_error_body(), {"Retry-After": str(RETRY_AFTER_SECONDS)})
+            outcome, origin, allowed = unavailable, "", False
         except Exception:
             logger.exception("public survey submission failed")
             outcome, origin, allowed = _error(500, "server_error", "A server error occurred."), "", False

@@ -10,6 +10,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -282,9 +283,10 @@ def seed(*, organization: Organization, stdout: Any, size: str = "full") -> None
                 name=name,
                 touchpoint=touchpoints[tp_key] if tp_key else None,
             )
-            services.survey_update(
-                survey=survey, allowed_origins=["http://127.0.0.1:8000", "http://localhost:8000"]
-            )
+            # The server's own origin (`make run PORT=…` passes the port), by address and by name.
+            site = settings.SITE_URL
+            origins = list(dict.fromkeys([site, site.replace("://127.0.0.1:", "://localhost:")]))
+            services.survey_update(survey=survey, allowed_origins=origins)
         if survey.status != SurveyStatus.ACTIVE:
             services.survey_set_status(survey=survey, action="activate")
         surveys.append((survey, channel, share))

@@ -15,6 +15,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from cxm.core.unavailable import RETRY_AFTER_SECONDS, api_error_body, is_database_unavailable
+
 logger = logging.getLogger("cxm.api")
 
 
@@ -58,6 +60,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
+    if response is None and is_database_unavailable(exc):
+        logger.warning("API: the database is unavailable (%s)", exc)
+        return Response(api_error_body(), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         return Response(

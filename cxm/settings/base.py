@@ -32,8 +32,11 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# The public origin of this instance, used in emails, QR codes and the embed snippet.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public origin of this instance, used in emails, QR codes and the embed snippet. Unset, it is
+# the local server on PORT (`make run PORT=9000` passes it).
+SITE_URL = (os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}").rstrip("/")
+# Demo data (`seed_demo`) may be created; production.py turns it off.
+DEMO_DATA_ALLOWED = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -114,14 +117,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # --- Cache, broker, tasks -------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis down degrades the cache (misses, throttles let requests through) instead of failing requests.
+    CACHES = {"default": {"BACKEND": "cxm.core.cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cxm"}}
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://"
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL) or None
-# Without a broker (the embedded default) tasks run in-process, with the same code path.
+# Without a broker (the embedded default) tasks run in-process, with the same code path: queued to
+# background threads of the process (cxm.core.background), so no request waits for one.
 CELERY_TASK_ALWAYS_EAGER = not (REDIS_URL or os.environ.get("CELERY_BROKER_URL"))
+TASKS_IN_BACKGROUND = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("metrics"), Queue("imports"), Queue("notifications")]
@@ -140,16 +146,36 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# A task that is not acknowledged within visibility_timeout is handed to another worker: it must be
+# longer than the longest task time limit (the 2-hour CSV import), or a running task starts twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3 * 60 * 60,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# With the broker down, a send fails within seconds (web processes send with ignore_result=True:
+# nothing reads a result, and subscribing to one retried the dead Redis for 20 s); the row it was
+# for stays queued and a sweep (beat) sends it again later (`journeys.tasks.sweep_import_jobs`, `metrics.tasks.recompute_all_organizations`).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
+
+# Rows a CSV import writes (and checkpoints) per transaction.
+IMPORT_BATCH_SIZE = int(os.environ.get("CXM_IMPORT_BATCH_SIZE", "5000"))
 
 # --- Metrics ------------------------------------------------------------------------------------
 # Seconds a burst of new data waits before one recompute of an organization's dashboards.
 METRICS_RECOMPUTE_DEBOUNCE = int(os.environ.get("METRICS_RECOMPUTE_DEBOUNCE", "30"))
 # Filtered views over at most this many responses are computed within the request; larger ones are queued.
 METRICS_ON_DEMAND_MAX_RESPONSES = int(os.environ.get("METRICS_ON_DEMAND_MAX_RESPONSES", "200000"))
-# With a broker, new data queues a debounced recompute. Without one (the embedded default) new data
-# only marks the dashboards stale, and the next dashboard visit brings them up to date in-process,
-# so that no customer's survey answer waits for a recompute.
-METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", not CELERY_TASK_ALWAYS_EAGER)
+# New data queues a debounced recompute (on a worker, or without a broker in a background thread of
+# this process). Off: new data only marks the dashboards stale, and beat (or, without a broker, the
+# next dashboard visit) queues the recompute.
+METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", True)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -6,6 +6,7 @@ from .base import *  # noqa: F403
 from .base import SECRET_KEY, env_bool
 
 DEBUG = False
+DEMO_DATA_ALLOWED = False  # seed_demo creates a known login: never on a production database
 if not SECRET_KEY or len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random string of at least 50 characters.")
 

@@ -12,6 +12,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
 # Tests run tasks in-process; tests that need the real broker start a worker of their own.
 CELERY_TASK_ALWAYS_EAGER = True
+# ...inside the caller, unless a test turns the background threads of the embedded default on.
+TASKS_IN_BACKGROUND = False
 # The production path (signal → debounced task) is the one under test; the embedded path has its own tests.
 METRICS_RECOMPUTE_ON_SIGNAL = True
 REST_FRAMEWORK = {

@@ -215,14 +215,15 @@
   function poll() {
     var status = document.querySelector(".dash-status[data-poll]");
     if (!status) return;
-    var url = status.getAttribute("data-status-url"), wasRunning = true;
+    // The page shows the snapshot computed at `shown`; reload once a newer one is stored.
+    var url = status.getAttribute("data-status-url"), shown = status.getAttribute("data-computed-at") || "";
     var timer = window.setInterval(function () {
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) { return r.json(); }).then(function (s) {
         var bar = document.querySelector("[data-progress]");
         if (bar) bar.style.width = Math.round(100 * (s.progress || 0)) + "%";
         var job = document.querySelector("[data-job]");
-        if ((job && s.ready) || (wasRunning && !s.running && !job)) { window.clearInterval(timer); window.location.reload(); }
-        wasRunning = s.running;
+        var newer = (s.computed_at && s.computed_at !== shown && !s.running) || (shown && !s.computed_at);
+        if ((job && s.ready) || newer) { window.clearInterval(timer); window.location.reload(); }
       }).catch(function () { window.clearInterval(timer); });
     }, 2000);
   }

@@ -108,7 +108,7 @@ def test_api_docs_render_in_a_browser_under_the_csp(browser, live_server):
     errors = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(f"{live_server.url}/api/docs/")
-    page.locator(".swagger-ui .info .title").wait_for(timeout=30000)
+    page.locator(".swagger-ui .info .title").wait_for()
     assert "cxm API" in page.locator(".swagger-ui .info .title").inner_text()
     page.screenshot(path="/tmp/security-shots/api-docs.png")
     assert not [e for e in errors if "Content Security Policy" in e]

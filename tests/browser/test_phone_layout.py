@@ -81,8 +81,7 @@ def test_main_pages_fit_a_390px_phone(browser, live_server):
             page.goto(f"{live_server.url}{url}")
             if url.startswith("/dashboards/"):
                 page.wait_for_function(
-                    "[...document.querySelectorAll('[data-chart]')].every(el => el.hasAttribute('data-rendered'))",
-                    timeout=30000,
+                    "[...document.querySelectorAll('[data-chart]')].every(el => el.hasAttribute('data-rendered'))"
                 )
             width = page.evaluate("document.documentElement.scrollWidth")
             assert page.evaluate("window.innerWidth") == WIDTH

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,6 +23,7 @@ from django.db import connection
 from cxm.tenancy.services import api_key_create
 from surveys import services
 from surveys.models import Answer, Response
+from tests.waiting import GENEROUS, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -71,21 +71,22 @@ def asgi_server(postgres, transactional_db):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+
+        def answers() -> bool:
+            if server.poll() is not None:  # exited: no point in waiting
+                return True
             try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
+                urllib.request.urlopen(f"{base}/healthz", timeout=5)
             except OSError:
-                if server.poll() is not None:
-                    break
-                time.sleep(0.2)
-        else:
-            pytest.fail("gunicorn did not start")
+                return False
+            return True
+
+        wait_until(answers, timeout=GENEROUS * 2, interval=0.2, message="gunicorn never answered /healthz")
         assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
         yield base
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=30)[0].decode()
+        output = server.communicate(timeout=GENEROUS)[0].decode()
     assert "Traceback" not in output, output
 
 
@@ -98,7 +99,7 @@ def _post(url: str, body: dict, origin: str = "https://shop.example.com") -> tup
         headers={"Content-Type": "application/json", "Origin": origin},
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=GENEROUS) as response:
             return response.status, json.loads(response.read()), response.headers
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read()), error.headers
@@ -138,14 +139,14 @@ def test_gunicorn_with_uvicorn_workers_serves_collection_and_pages(asgi_server, 
         method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {plaintext}"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=GENEROUS) as response:
         assert response.status == 201 and json.loads(response.read())["score"] == 10
     try:
-        urllib.request.urlopen(f"{asgi_server}/api/v1/organization/", timeout=10)
+        urllib.request.urlopen(f"{asgi_server}/api/v1/organization/", timeout=GENEROUS)
     except urllib.error.HTTPError as error:
         assert error.code == 401 and json.loads(error.read())["error"]["code"] == "not_authenticated"
     else:
         pytest.fail("the API answered without credentials")
-    with urllib.request.urlopen(f"{asgi_server}/readyz", timeout=10) as ready:
+    with urllib.request.urlopen(f"{asgi_server}/readyz", timeout=GENEROUS) as ready:
         assert json.loads(ready.read())["status"] == "ready"
     assert Response.objects.filter(survey=survey).count() == 2

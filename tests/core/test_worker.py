@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.waiting import GENEROUS
 from tests.workers import celery_worker
 
 
@@ -9,4 +10,4 @@ from tests.workers import celery_worker
 def test_real_worker_runs_a_task(redis_url):
     with celery_worker(redis_url=redis_url) as (client, queue):
         result = client.send_task("cxm.core.tasks.add", args=[2, 40], queue=queue)
-        assert result.get(timeout=60) == 42
+        assert result.get(timeout=GENEROUS) == 42

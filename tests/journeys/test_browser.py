@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from cxm.tenancy.roles import Role
 
@@ -50,24 +53,21 @@ def test_journey_map_shows_touchpoint_scores(browser, live_server, organization,
     # Reorder: move "Support" before "Buy".
     page.goto(f"{live_server.url}/journeys/{journey.pk}/")
     page.locator(f'[data-stage="{support.pk}"]').get_by_role("button", name="Move stage left").click()
-    page.wait_for_load_state()
+    # The page posts, then shows the map again: wait for the new order rather than for a load event.
+    expect(page.locator(".stage-header h2")).to_have_text([re.compile(r"\bSupport$"), re.compile(r"\bBuy$")])
     headings = page.locator(".stage-header h2").all_inner_texts()
     assert [h.split(" ", 1)[1] for h in headings] == ["Support", "Buy"]
     # Drag the web checkout card into the Support stage, below chat support.
     target = page.locator(f'[data-stage="{support.pk}"] .cards')
     box = target.bounding_box()
-    page.locator('[data-touchpoint="web-checkout"]').drag_to(
-        target, target_position={"x": box["width"] / 2, "y": box["height"] - 3}
-    )
-    for _ in range(50):  # the page saves through the API, then reloads
-        checkout.refresh_from_db()
-        if checkout.stage_id == support.pk:
-            break
-        page.wait_for_timeout(200)
+    with page.expect_event("load"):  # the page saves through the API, then reloads
+        page.locator('[data-touchpoint="web-checkout"]').drag_to(
+            target, target_position={"x": box["width"] / 2, "y": box["height"] - 3}
+        )
+    checkout.refresh_from_db()
     assert checkout.stage_id == support.pk
-    page.wait_for_timeout(500)
-    page.wait_for_load_state()
     cards = page.locator(f'[data-stage="{support.pk}"] .tp-card')
+    expect(cards).to_have_count(2)
     assert [cards.nth(i).get_attribute("data-touchpoint") for i in range(cards.count())] == [
         "chat-support",
         "web-checkout",

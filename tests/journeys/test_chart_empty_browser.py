@@ -35,13 +35,13 @@ def test_touchpoint_and_paths_charts_without_data(browser, live_server, organiza
             page.wait_for_selector(f"html[lang={language}]")
         page.goto(f"{live_server.url}/journeys/touchpoints/{quiet.pk}/")
         chart = page.locator("[data-chart='touchpoint-scores']")
-        chart.locator(".chart-empty").wait_for(timeout=15000)
+        chart.locator(".chart-empty").wait_for()
         assert chart.inner_text() == sentence and chart.locator(".main-svg").count() == 0
         page.goto(f"{live_server.url}/journeys/touchpoints/{busy.pk}/")
-        page.locator("[data-chart='touchpoint-scores'] .main-svg").first.wait_for(timeout=15000)
+        page.locator("[data-chart='touchpoint-scores'] .main-svg").first.wait_for()
         page.goto(f"{live_server.url}/journeys/{journey.pk}/paths/")
         funnel = page.locator("[data-chart='funnel']")
-        funnel.locator(".chart-empty").wait_for(timeout=15000)
+        funnel.locator(".chart-empty").wait_for()
         assert funnel.inner_text() == sentence
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert errors == []

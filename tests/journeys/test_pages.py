@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -115,17 +115,22 @@ def test_viewer_sees_map_but_cannot_edit(client, organization, make_member, reta
     assert client.post(f"/journeys/stages/{buy.pk}/move/", {"direction": "left"}).status_code == 403
 
 
+# Half an hour into a new year: "3 days ago" is last month, last year (month buckets by date).
+@pytest.mark.now(datetime(2027, 1, 1, 0, 30, tzinfo=UTC))
 def test_touchpoint_page_scores_comments_escaped_and_surveys(owner_client, retail):
     checkout = retail[3]
-    # Now, not the helper's default of 3 days ago, which falls in last month in a month's first days.
-    make_responses(checkout, "nps", [9, 10], comment="<script>alert(1)</script> great", when=timezone.now())
+    make_responses(checkout, "nps", [9, 10], comment="<script>alert(1)</script> great")  # 29 December
+    make_responses(checkout, "nps", [3], when=timezone.now() - timedelta(minutes=20))  # 1 January
     html = owner_client.get(f"/journeys/touchpoints/{checkout.pk}/").content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; great" in html and "<script>alert(1)" not in html
     assert "nps at web-checkout" in html
     data = json.loads(
         html.split('id="touchpoint-chart-data" type="application/json">')[1].split("</script>")[0]
     )
-    assert len(data["series"]["month"]) == 12 and data["series"]["nps"][-1] == 100.0
+    months = [f"2026-{m:02d}" for m in range(2, 13)] + ["2027-01"]
+    assert data["series"]["month"] == months
+    assert data["series"]["nps"][-2:] == [100.0, -100.0] and data["series"]["n"][-2:] == [2, 1]
+    assert data["series"]["nps"][:-2] == [None] * 10
 
 
 def test_customer_list_search_and_query_count(owner_client, organization, django_assert_max_num_queries):

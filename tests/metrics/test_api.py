@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -142,7 +142,7 @@ def test_clv_fit_and_model(organization, api_client, read_only_api_client, other
 
 @pytest.mark.django_db
 def test_clv_fit_bad_input(organization, api_client):
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()  # the clock the API reads
     for payload in (
         {},
         {"calibration_end": "soon"},

@@ -50,7 +50,7 @@ def test_every_dashboard_draws_its_charts_in_both_languages(browser, live_server
         for url, charts in PAGES.items():
             page.goto(f"{live_server.url}{url}")
             page.wait_for_function(
-                f"document.querySelectorAll('[data-chart][data-rendered]').length === {charts}", timeout=15000
+                f"document.querySelectorAll('[data-chart][data-rendered]').length === {charts}"
             )
             assert page.locator(".js-plotly-plot .main-svg").count() >= charts
             assert page.get_by_role("link", name=tab).is_visible()

@@ -28,8 +28,7 @@ def _login(browser, live_server, email, width=1280):
 def _rendered(page, live_server, url):
     page.goto(f"{live_server.url}{url}")
     page.wait_for_function(
-        "[...document.querySelectorAll('[data-chart]')].every(el => el.hasAttribute('data-rendered'))",
-        timeout=30000,
+        "[...document.querySelectorAll('[data-chart]')].every(el => el.hasAttribute('data-rendered'))"
     )
 
 

@@ -4,7 +4,7 @@ window on screen in the date inputs."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,6 +15,7 @@ from metrics.tables import channel_label, tables_for
 from .data import seed_dataset
 
 pytestmark = pytest.mark.django_db
+MIDDAY = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ def test_channel_label_of_unknown_and_missing_codes():
     assert tables_for("journey", {}) == []
 
 
+@pytest.mark.now(MIDDAY)  # the page and the test agree on "today", even at midnight
 def test_date_inputs_show_the_default_window(seeded, owner_client, organization):
     html = owner_client.get("/dashboards/").content.decode()
     today = timezone.localdate(timezone=organization.tzinfo)
@@ -87,6 +89,7 @@ def test_clv_model_period_is_named_in_chinese(seeded, owner_client, organization
     assert "Calibration end 2026-09-02, period week." in en
 
 
+@pytest.mark.now(MIDDAY)  # the page and the test agree on "today", even at midnight
 def test_applying_the_shown_default_window_keeps_the_precomputed_snapshot(seeded, owner_client, organization):
     from metrics.models import Snapshot
 

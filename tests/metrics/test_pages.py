@@ -12,6 +12,8 @@ from django.utils import timezone
 from cxm.tenancy.roles import Role
 from metrics import services
 from metrics.models import Snapshot
+from tests.factories import OrganizationFactory
+from tests.seeding import seeded_once
 
 from .data import response, seed_dataset, survey
 
@@ -24,11 +26,27 @@ PAGES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker):
+    """A year of data and its snapshots, seeded once for the module (tests/seeding.py)."""
+    with seeded_once(django_db_blocker):
+        organization = OrganizationFactory(slug="acme-seeded", name="Acme")
+        data = seed_dataset(organization, customers=60)
+        services.dashboards_recompute(organization=organization)
+        yield organization, data
+
+
 @pytest.fixture
-def seeded(organization):
-    data = seed_dataset(organization, customers=60)
-    services.dashboards_recompute(organization=organization)
-    return data
+def organization(request, db):
+    """Acme; in the tests that use `seeded`, the Acme seeded once for the module."""
+    if "seeded" in request.fixturenames:
+        return request.getfixturevalue("_seeded_once")[0]
+    return OrganizationFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def seeded(_seeded_once, organization):
+    return _seeded_once[1]
 
 
 @pytest.mark.django_db

@@ -222,7 +222,7 @@ def test_preflight_allowed_and_refused(nps_survey):
     assert bad.status_code == 403 and "Access-Control-Allow-Origin" not in bad
 
 
-def test_too_many_requests_is_429(nps_survey, questions, monkeypatch):
+def test_too_many_requests_is_429(nps_survey, questions, monkeypatch, throttle_window):
     monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "2/min"})
     codes = [post(nps_survey, {"answers": {str(questions["score"]): 9}}).status_code for _ in range(3)]
     assert codes == [201, 201, 429]

@@ -12,6 +12,7 @@ from surveys import services
 from surveys.committer import committer
 from surveys.models import Answer, Response
 from surveys.selectors import survey_snapshot
+from tests.waiting import GENEROUS
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,7 +49,8 @@ def test_concurrent_submissions_are_committed_once_each(postgres, organization, 
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(GENEROUS)
+    assert not [t for t in threads if t.is_alive()], f"submissions still running after {GENEROUS} s"
     assert errors == []
     assert len(results) == len(set(results)) == 80
     assert Response.objects.filter(survey=survey).count() == 80
@@ -94,6 +96,7 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
         return json.dumps({"answers": {str(score): n % 11, **answers}, "idempotency_key": f"a{n}"}).encode()
 
     async def scenario() -> tuple[list, list]:
+        loop = asyncio.get_running_loop()
         first = await asyncio.gather(*(call(application, "POST", path, body(n), headers) for n in range(40)))
         # The comment after the score, same key: the ordinary path (a thread) merges it.
         later = await asyncio.gather(
@@ -113,7 +116,11 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
             }
         ).encode()
         later.append(await call(application, "POST", path, with_customer, headers))
-        await asyncio.sleep(0.3)  # listeners run in their thread, a moment after the commit
+        # Listeners run in their thread, a moment after the commit: wait until they have seen them all.
+        expected = {r.json()["id"] for r in first}
+        deadline = loop.time() + GENEROUS
+        while not expected <= set(recorded) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
         loop_committer().close()
         return first, later
 
@@ -234,7 +241,7 @@ def test_thread_committer_commits_the_others_of_a_batch_with_a_refused_row(
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(GENEROUS)
     assert results[2] is None and all(results[n] for n in (0, 1, 3, 4))
     assert set(Response.objects.filter(survey=survey).values_list("idempotency_key", flat=True)) == {
         "q0",

@@ -46,8 +46,12 @@ def test_nps_scale_fits_a_phone(browser, live_server, organization, other_origin
     context = browser.new_context(viewport={"width": width, "height": 740})
     page = context.new_page()
     page.goto(f"{origin}/index.html")
-    page.locator("[data-cxm-widget] button", has_text="10").first.wait_for(timeout=15000)
-    page.wait_for_timeout(400)  # the slide-in transition
+    page.locator("[data-cxm-widget] button", has_text="10").first.wait_for()
+    # The slide-in transition: its class is set, then no animation runs in the widget any more.
+    page.wait_for_function(
+        "(() => { const root = document.querySelector('[data-cxm-widget]').shadowRoot;"
+        " return !!root.querySelector('.p.in') && root.getAnimations().length === 0; })()"
+    )
     layout = page.evaluate(ROWS)
     assert layout["rows"] == expected
     assert all(len(row) > 1 for row in layout["rows"])

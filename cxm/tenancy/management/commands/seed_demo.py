@@ -3,8 +3,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cxm.tenancy.models import Membership, Organization
 from cxm.tenancy.roles import Role
@@ -24,6 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--size", choices=["small", "full"], default="full")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not getattr(settings, "DEMO_DATA_ALLOWED", False):
+            raise CommandError(
+                "seed_demo refuses to run under production settings: it creates a login with a "
+                f"published password ({DEMO_EMAIL}). Use DJANGO_SETTINGS_MODULE=cxm.settings.local "
+                "for a demo."
+            )
         User = get_user_model()
         user = User.objects.filter(username=DEMO_EMAIL).first()
         if user is None:
