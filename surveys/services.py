@@ -1026,7 +1026,13 @@ def invitation_send(*, invitation_id: int) -> str:
     ).update(sending_at=claimed_at)
     if not claimed:
         return "ignored"
-    invitation = Invitation.objects.select_related("survey", "customer", "organization").get(pk=invitation_id)
+    invitation = (
+        Invitation.objects.select_related("survey", "customer", "organization")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None:  # deleted since (with its survey)
+        return "ignored"
     mine = Invitation.objects.filter(pk=invitation_id, status=InvitationStatus.QUEUED, sending_at=claimed_at)
     if invitation.customer.unsubscribed or not invitation.customer.email:
         mine.update(status=InvitationStatus.SKIPPED)
@@ -1034,9 +1040,8 @@ def invitation_send(*, invitation_id: int) -> str:
     if invitation.survey.status != SurveyStatus.ACTIVE:
         mine.update(status=InvitationStatus.SKIPPED, error="survey not active")
         return "skipped"
-    message = invitation_message(invitation=invitation)
     try:
-        message.send()
+        invitation_message(invitation=invitation).send()
     except Exception as exc:  # noqa: BLE001  (recorded on the invitation; the sweep sends it again)
         logger.warning("invitation %s: the email could not be sent (%s)", invitation_id, exc)
         mine.update(sending_at=None, error=str(exc)[:500])
