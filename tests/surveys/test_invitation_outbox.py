@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from journeys.models import Customer
 from surveys import services
@@ -49,9 +50,10 @@ def test_the_share_page_queues_invitations_while_the_broker_is_down_and_the_swee
     assert response.status_code == 200
     page = response.content.decode()
     assert "1 invitations queued; 0 customers skipped" in page
-    assert (
-        "The task queue cannot be reached right now; the invitations are sent as soon as it is back." in page
-    )
+    notice = "The task queue cannot be reached right now; the invitations are sent as soon as it is back."
+    assert notice in page
+    with translation.override("zh-hans"):
+        assert gettext(notice) == "任务队列暂时无法连接；恢复后邀请将立即发送。"
     invitation = Invitation.objects.get()
     assert (invitation.status, invitation.dispatched_at, invitation.attempts) == ("queued", None, 0)
     assert '<div class="label">Queued</div><div class="value">1</div>' in page
