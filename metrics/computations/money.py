@@ -168,13 +168,21 @@ def uplift_estimate(passive: dict[str, Any], detractor: dict[str, Any]) -> float
 
 def revenue_at_risk(customers: pd.DataFrame) -> dict[str, Any]:
     """Trailing 12-month revenue (net of refunds, the 365 local days to the computation time, today included) of customers
-    whose latest NPS answer is a detractor (0–6). Works on the per-customer frame
+    whose latest NPS answer is a detractor (0–6), with `transactions_left_out` (theirs in those days
+    without an exchange rate). Works on the per-customer frame
     (computations.customers.customer_values), which holds both numbers per customer."""
     scores = pd.to_numeric(customers["latest_nps_score"], errors="coerce")
     detractors = customers[scores.notna() & (scores <= 6)]
     revenue = detractors["trailing_revenue"].astype(float)
+    left_out = (
+        pd.to_numeric(detractors["trailing_unconverted"], errors="coerce").fillna(0).sum()
+        if "trailing_unconverted" in detractors
+        else 0
+    )
     return {
         "revenue": float(revenue.sum()),
         "customers_with_revenue": int((revenue != 0).sum()),
         "detractors": int(len(detractors)),
+        # Their transactions of those 12 months without a rate into the organization's currency.
+        "transactions_left_out": int(left_out),
     }

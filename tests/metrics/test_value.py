@@ -221,7 +221,12 @@ def test_monetized_nps_revenue_at_risk_and_uplift():
     )
     # detractors by their latest answer: d1 (no revenue) and d2 (50 within the 12 months); p1's
     # earlier detractor answer was superseded by a promoter one
-    assert revenue_at_risk(frame) == {"revenue": 50.0, "customers_with_revenue": 1, "detractors": 2}
+    assert revenue_at_risk(frame) == {
+        "revenue": 50.0,
+        "customers_with_revenue": 1,
+        "detractors": 2,
+        "transactions_left_out": 0,
+    }
 
 
 def test_monetized_nps_with_no_responses():
