@@ -201,7 +201,8 @@ class MonetizedNpsView(MetricsView):
     def get(self, request: Request) -> Response:
         """Revenue (organization's currency) and repeat purchases per NPS category over the N days after
         each customer's latest matured answer, with `included` and still `maturing` answers and
-        `transactions_left_out` (no exchange rate); revenue at risk; uplift."""
+        `transactions_left_out` (no exchange rate); revenue at risk (with its own
+        `transactions_left_out`); uplift."""
         from cxm.tenancy.selectors import organization_setting
 
         filters = self.filters(request)
