@@ -313,6 +313,10 @@ class CustomerValueSerializer(serializers.ModelSerializer):
     )
     p_alive = serializers.FloatField(read_only=True, allow_null=True, min_value=0, max_value=1)
     expected_transactions = serializers.FloatField(read_only=True, allow_null=True)
+    transactions_left_out = serializers.IntegerField(
+        read_only=True,
+        help_text="The customer's transactions without an exchange rate, left out of every amount.",
+    )
 
     class Meta:
         model = CustomerValue
@@ -321,6 +325,7 @@ class CustomerValueSerializer(serializers.ModelSerializer):
             "currency",
             "historical_clv",
             "predicted_clv",
+            "transactions_left_out",
             "p_alive",
             "expected_transactions",
             "purchase_count",

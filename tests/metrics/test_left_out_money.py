@@ -145,3 +145,18 @@ def test_monetized_nps_api_counts_what_it_leaves_out(api_client, shop):
         172.0,
         0,
     )
+
+
+def test_customer_values_api_counts_each_customers_left_out_transactions(api_client, shop):
+    organization, _li = shop
+
+    def li_row() -> dict:
+        rows = api_client.get("/api/v1/metrics/customers/?customer=LI").json()["results"]
+        assert len(rows) == 1
+        return rows[0]
+
+    row = li_row()
+    assert (row["currency"], row["historical_clv"], row["transactions_left_out"]) == ("CNY", "100.00", 1)
+    _set_rate(organization)
+    row = li_row()
+    assert (row["historical_clv"], row["transactions_left_out"]) == ("172.00", 0)
