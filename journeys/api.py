@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cxm.api.exceptions import PayloadTooLarge
+from cxm.api.filters import DateTimeFilter, IdFilter
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import request_allows
 from cxm.core.jsonsafe import JsonRejected, loads_strict
@@ -146,7 +147,7 @@ class StageViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
 
 
 class TouchpointFilter(django_filters.FilterSet):
-    journey = django_filters.NumberFilter(field_name="stage__journey")
+    journey = IdFilter(field_name="stage__journey")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
 
     class Meta:
@@ -191,8 +192,8 @@ class CustomerFilter(django_filters.FilterSet):
     age_band = django_filters.CharFilter(lookup_expr="iexact")
     unsubscribed = django_filters.BooleanFilter()
     erased = django_filters.BooleanFilter(field_name="erased_at", lookup_expr="isnull", exclude=True)
-    seen_after = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
-    seen_before = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
+    seen_after = DateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
+    seen_before = DateTimeFilter(field_name="last_seen_at", lookup_expr="lt")
 
     class Meta:
         model = Customer
@@ -443,8 +444,8 @@ class InteractionFilter(django_filters.FilterSet):
     )
     touchpoint = django_filters.CharFilter(field_name="touchpoint__key", help_text="Touchpoint key.")
     kind = django_filters.CharFilter()
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = DateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = DateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Interaction
@@ -462,10 +463,14 @@ class TransactionFilter(django_filters.FilterSet):
         field_name="customer__external_id", help_text="Customer external id."
     )
     currency = django_filters.CharFilter(lookup_expr="iexact")
-    min_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
-    max_amount = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    min_amount = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="gte", max_digits=14, decimal_places=2
+    )
+    max_amount = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="lte", max_digits=14, decimal_places=2
+    )
+    occurred_after = DateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = DateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Transaction

@@ -5,6 +5,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from cxm.api.limits import MAX_ID
+
 from .models import Channel, Customer, ExchangeRate, Interaction, Journey, Stage, Touchpoint, Transaction
 
 
@@ -59,7 +61,7 @@ class TouchpointSerializer(serializers.ModelSerializer):
 
 class ReorderSerializer(serializers.Serializer):
     order = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=True, max_length=1000
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=True, max_length=1000
     )
 
 
@@ -146,7 +148,7 @@ class IngestResultSerializer(serializers.Serializer):
 class InteractionSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="external_id", allow_null=True)
     customer_external_id = serializers.CharField(source="customer.external_id")
-    touchpoint = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    touchpoint = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
 
     class Meta:
         model = Interaction
@@ -164,7 +166,7 @@ class InteractionSerializer(serializers.ModelSerializer):
 
 class TransactionSerializer(serializers.ModelSerializer):
     customer_external_id = serializers.CharField(source="customer.external_id")
-    touchpoint = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    touchpoint = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
 
     class Meta:
         model = Transaction

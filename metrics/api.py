@@ -6,8 +6,9 @@ from typing import Any
 
 import django_filters
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -23,15 +24,21 @@ from .computations.drivers import key_drivers
 from .computations.money import monetized_nps
 from .computations.trends import DIMENSIONS, score_breakdown, score_trend
 from .dashboards import build_retention, json_safe
-from .filters import FilterError, MetricFilters
+from .filters import EARLIEST_DATE, FilterError, MetricFilters
 from .models import CustomerValue
 from .routers import read_alias
 
 FILTER_PARAMETERS = [
     OpenApiParameter(
-        "start", OpenApiTypes.DATE, description="First local day (default: 365 days before end)"
+        "start",
+        OpenApiTypes.DATE,
+        description="First local day (default: 365 days before end); 1970-01-01 to 2100-12-31, at most 10 years before end",
     ),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="Last local day, included (default: today)"),
+    OpenApiParameter(
+        "end",
+        OpenApiTypes.DATE,
+        description="Last local day, included (default: today); 1970-01-01 to 2100-12-31",
+    ),
     OpenApiParameter("bucket", OpenApiTypes.STR, enum=["day", "week", "month"]),
     OpenApiParameter("survey", OpenApiTypes.INT),
     OpenApiParameter("touchpoint", OpenApiTypes.INT),
@@ -51,7 +58,7 @@ class MetricsView(APIView):
         try:
             return MetricFilters.from_params(request.query_params)
         except FilterError as error:
-            raise ValidationError(error.errors)
+            raise ValidationError({name: [message] for name, message in error.errors.items()})
 
     def window(self, request: Request, filters: MetricFilters) -> dict[str, Any]:
         resolved = filters.resolved(request.organization)  # type: ignore[attr-defined]
@@ -248,6 +255,12 @@ class ClvFitSerializer(serializers.Serializer):
             raise serializers.ValidationError({"calibration_end": ["Give either calibration_end or as_of."]})
         if attrs[given[0]] > timezone.localdate():
             raise serializers.ValidationError({given[0]: ["The date cannot be in the future."]})
+        if attrs[given[0]] < EARLIEST_DATE:
+            message = _("Enter a date between %(earliest)s and %(latest)s.") % {
+                "earliest": EARLIEST_DATE.isoformat(),
+                "latest": timezone.localdate().isoformat(),
+            }
+            raise serializers.ValidationError({given[0]: [message]})
         return attrs
 
 
@@ -284,7 +297,13 @@ class ClvFitView(APIView):
 
 
 class ClvModelView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="metrics_clv_model")
+    @extend_schema(
+        responses={
+            200: OpenApiTypes.OBJECT,
+            404: OpenApiResponse(description="No CLV model has been fitted yet."),
+        },
+        operation_id="metrics_clv_model",
+    )
     def get(self, request: Request) -> Response:
         """The latest fitted model: r, alpha, a, b; p, q, gamma; the log-likelihoods; the data summary."""
         model = services.current_clv_model(organization=request.organization)  # type: ignore[attr-defined]

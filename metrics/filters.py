@@ -11,11 +11,17 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.api.limits import MAX_ID
 from cxm.tenancy.models import Organization
 
 BUCKETS = ("day", "week", "month")
 SEGMENT_DIMENSIONS = ("rfm_segment", "value_tier", "lifecycle_stage")
 DEFAULT_DAYS = 365
+# Dates outside these bounds (a typo, a fuzzer) would overflow the previous-period arithmetic, and
+# longer windows would ask the database for thousands of buckets in one query.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+MAX_WINDOW_DAYS = 3660
 
 
 class FilterError(ValueError):
@@ -51,16 +57,23 @@ class MetricFilters:
             if not raw:
                 return None
             try:
-                return date.fromisoformat(raw)
+                day = date.fromisoformat(raw)
             except ValueError:
                 errors[name] = _("Enter a date as YYYY-MM-DD.")
                 return None
+            if not EARLIEST_DATE <= day <= LATEST_DATE:
+                errors[name] = _("Enter a date between %(earliest)s and %(latest)s.") % {
+                    "earliest": EARLIEST_DATE.isoformat(),
+                    "latest": LATEST_DATE.isoformat(),
+                }
+                return None
+            return day
 
         def parse_int(name: str) -> int | None:
             raw = (params.get(name) or "").strip()
             if not raw:
                 return None
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
                 errors[name] = _("Enter a whole number.")
                 return None
             return int(raw)
@@ -83,6 +96,11 @@ class MetricFilters:
         values["segment"] = segment
         if values["start"] and values["end"] and values["start"] > values["end"]:
             errors["end"] = _("The end date is before the start date.")
+        elif (
+            values["start"]
+            and ((values["end"] or timezone.localdate()) - values["start"]).days >= MAX_WINDOW_DAYS
+        ):
+            errors["start"] = _("Choose a window of at most 10 years.")
         if errors:
             raise FilterError(errors)
         return cls(**values)

@@ -19,6 +19,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from cxm.api.exceptions import PayloadTooLarge
+from cxm.api.filters import DateTimeFilter, IdFilter
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import PublicEndpoint
 from cxm.api.throttling import PublicRateThrottle
@@ -392,7 +393,7 @@ class SurveyViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
 
 
 class QuestionFilter(django_filters.FilterSet):
-    survey = django_filters.NumberFilter(field_name="survey_id")
+    survey = IdFilter(field_name="survey_id")
 
     class Meta:
         model = Question
@@ -426,9 +427,9 @@ class QuestionViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
 
 
 class ResponseFilter(django_filters.FilterSet):
-    start = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    end = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
-    survey = django_filters.NumberFilter(field_name="survey_id")
+    start = DateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    end = DateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    survey = IdFilter(field_name="survey_id")
     touchpoint = django_filters.CharFilter(field_name="touchpoint__key")
     channel = django_filters.ChoiceFilter(choices=ResponseChannel.choices)
     score_band = django_filters.ChoiceFilter(

@@ -5,6 +5,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cxm.api.limits import MAX_ID
+
 from .models import Invitation, Question, QuestionKind, Response, ResponseChannel, Survey, SurveyStatus
 
 LanguageText = serializers.DictField(child=serializers.CharField(allow_blank=True))
@@ -111,7 +113,7 @@ class StatusActionSerializer(serializers.Serializer):
 
 
 class QuestionReorderSerializer(serializers.Serializer):
-    order = serializers.ListField(child=serializers.IntegerField())
+    order = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID))
 
 
 @extend_schema_field({"oneOf": [{"type": "string"}, {"type": "object"}]})
@@ -250,7 +252,7 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 
 class InvitationCreateSerializer(serializers.Serializer):
-    survey = serializers.IntegerField()
+    survey = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     customers = serializers.ListField(
         child=serializers.CharField(max_length=255), min_length=1, max_length=10000, help_text="External ids."
     )

@@ -19,6 +19,7 @@ from django.core.handlers.wsgi import WSGIHandler
 
 LEAN_MIDDLEWARE = [
     "cxm.core.middleware.RequestIdMiddleware",
+    "cxm.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "cxm.core.middleware.ContentSecurityPolicyMiddleware",
 ]

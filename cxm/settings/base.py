@@ -61,13 +61,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "cxm.core.middleware.RequestIdMiddleware",
+    "cxm.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cxm.core.middleware.ContentSecurityPolicyMiddleware",
     "cxm.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "cxm.api.middleware.ApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cxm.tenancy.middleware.UserLanguageMiddleware",
@@ -271,7 +272,7 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["cxm.api.parsers.LimitedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cxm.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "cxm.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -285,6 +286,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cxm.api.schema.postprocess_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TouchpointChannelEnum": "journeys.models.Channel",
         "ResponseChannelEnum": "surveys.models.ResponseChannel",

@@ -34,12 +34,14 @@ def _database_url() -> str:
     return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _wait_until_finished(job: ImportJob) -> ImportJob:
+def _wait_until_finished(job: ImportJob, *, timeout: float = GENEROUS) -> ImportJob:
     def finished() -> bool:
         job.refresh_from_db()
         return job.is_finished
 
-    wait_until(finished, message=lambda: f"import job {job.pk} still {job.status!r}: {job.message}")
+    wait_until(
+        finished, timeout=timeout, message=lambda: f"import job {job.pk} still {job.status!r}: {job.message}"
+    )
     return job
 
 

@@ -12,7 +12,6 @@ from django.conf import settings
 
 from surveys import services
 from surveys.models import Response
-from tests.waiting import wait_until
 
 WIDGET = Path(settings.BASE_DIR) / "static" / "cxm" / "embed.js"
 
@@ -225,7 +224,9 @@ def test_widget_respects_fatigue_for_an_identified_customer_unless_forced(
     page.locator("[data-cxm-widget] button", has_text="5").first.wait_for()
     assert "您对本次体验的满意程度如何" in page.locator("[data-cxm-widget] .q").first.inner_text()
     page.locator("[data-cxm-widget] button", has_text="5").first.click()
-    # The signed identity travels with the answer: it is attached to the customer.
-    wait_until(lambda: Response.objects.filter(survey=survey, score=5).exists())
+    # The signed identity travels with the answer: it is attached to the customer. Wait for the
+    # server's answer (the widget's outbox empties), not only the row: the request's after-commit
+    # work must end before the test's database is flushed.
+    page.wait_for_function("localStorage.getItem('cxm_pending') === '{}'")
     assert Response.objects.get(survey=survey, score=5).customer == customer
     page.close()

@@ -1,0 +1,43 @@
+"""Query-string filters shared by the API's list endpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext as _
+from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
+
+from .limits import MAX_ID
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """A primary key: a whole number that fits the database (else a 400, never an overflow)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, in UTC: PostgreSQL refuses offsets beyond ±15:59 (`+18:48` was a 500)."""
+
+    def to_python(self, value: Any) -> Any:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError(_("Enter a date and time that exists in UTC."), code="invalid")
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
