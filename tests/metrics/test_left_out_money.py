@@ -160,3 +160,23 @@ def test_customer_values_api_counts_each_customers_left_out_transactions(api_cli
     _set_rate(organization)
     row = li_row()
     assert (row["historical_clv"], row["transactions_left_out"]) == ("172.00", 0)
+
+
+def test_predicted_clv_tile_says_what_it_leaves_out_once_a_model_is_fitted(owner_client, shop):
+    from metrics.models import ClvModel
+
+    organization, _li = shop
+    ClvModel.objects.create(
+        organization=organization,
+        calibration_end=date(2026, 6, 14),
+        r=0.5,
+        alpha=5.0,
+        a=0.5,
+        b=2.0,
+        bgnbd_log_likelihood=-10.0,
+    )
+    metrics_services.dashboards_recompute(organization=organization)
+    html = owner_client.get("/dashboards/value/").content.decode()
+    tile = re.search(r"Predicted CLV \(next year\)</div>.*?</div></div>", html, re.S)
+    assert tile and "BG/NBD" in tile.group(0) and 'data-left-out="1"' in tile.group(0)
+    assert _notes(html) == ["1"] * 7
