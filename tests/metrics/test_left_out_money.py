@@ -93,6 +93,7 @@ def test_value_dashboard_says_what_each_sum_leaves_out(owner_client, shop):
     # here); tables: tiers, RFM segments, monetized NPS. Each holds Li's USD order.
     assert _notes(html) == ["1"] * 6
     assert "CN¥400.00" in html  # historical value: 100 + 300, never + 10 raw
+    assert "1 customer whose latest NPS answer is a detractor" in html
     assert "CN¥200.00" in html  # uplift (300 − 100) × 1, and revenue at risk 100
     risk = re.search(r"Revenue at risk</div><div class=\"value\">([^<]+)<", html)
     assert risk and risk.group(1) == "CN¥100.00"
@@ -118,6 +119,9 @@ def test_the_note_in_chinese(owner_client, shop):
     with translation.override("zh-hans"):
         html = owner_client.get(f"/customers/{li.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "1 笔其他币种的交易因没有汇率未计入" in html
+    with translation.override("zh-hans"):
+        value = owner_client.get("/dashboards/value/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "1 位客户最近一次 NPS 回答为贬损者" in value
 
 
 def test_monetized_nps_api_counts_what_it_leaves_out(api_client, shop):
