@@ -145,10 +145,11 @@ def seed(*, organization: Organization, stdout: Any = None, size: str = "full") 
         )
         if moment < now:
             return moment
-        # Today, later than the seed: the same hour, scaled into the part of the day that has passed
-        # (never the seed time itself, and the random draws stay the same).
-        midnight = datetime.combine(day, time.min, tzinfo=tz)
-        return midnight + (moment - midnight) * ((now - midnight) / timedelta(days=1))
+        # Today, later than the seed: the same time a day earlier, at least two hours before the seed
+        # (moments fall before 22:00). Squeezing the day into the part that has passed put a whole
+        # day's orders into the seconds after midnight when the demo was seeded just after it. The
+        # random draws stay the same.
+        return moment - timedelta(days=1)
 
     serial = iter(range(10**9))
 

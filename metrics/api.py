@@ -208,7 +208,8 @@ class MonetizedNpsView(MetricsView):
     def get(self, request: Request) -> Response:
         """Revenue (organization's currency) and repeat purchases per NPS category over the N days after
         each customer's latest matured answer, with `included` and still `maturing` answers and
-        `transactions_left_out` (no exchange rate); revenue at risk; uplift."""
+        `transactions_left_out` (no exchange rate); revenue at risk (with its own
+        `transactions_left_out`); uplift."""
         from cxm.tenancy.selectors import organization_setting
 
         filters = self.filters(request)
@@ -331,6 +332,10 @@ class CustomerValueSerializer(serializers.ModelSerializer):
     )
     p_alive = serializers.FloatField(read_only=True, allow_null=True, min_value=0, max_value=1)
     expected_transactions = serializers.FloatField(read_only=True, allow_null=True)
+    transactions_left_out = serializers.IntegerField(
+        read_only=True,
+        help_text="The customer's transactions without an exchange rate, left out of every amount.",
+    )
 
     class Meta:
         model = CustomerValue
@@ -339,6 +344,7 @@ class CustomerValueSerializer(serializers.ModelSerializer):
             "currency",
             "historical_clv",
             "predicted_clv",
+            "transactions_left_out",
             "p_alive",
             "expected_transactions",
             "purchase_count",

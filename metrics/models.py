@@ -93,6 +93,8 @@ class CustomerValue(TenantModel):
     expected_transactions = models.FloatField(null=True, blank=True)
     p_alive = models.FloatField(null=True, blank=True)
     predicted_clv = models.FloatField(null=True, blank=True)
+    # The customer's transactions without an exchange rate, left out of the amounts above.
+    transactions_left_out = models.PositiveIntegerField(default=0)
     latest_nps_score = models.SmallIntegerField(null=True, blank=True)
     latest_nps_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)

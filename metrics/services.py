@@ -193,6 +193,9 @@ def _customer_value_rows(organization: Organization, frame: pd.DataFrame, now: d
             "expected_transactions": floats("expected_transactions"),
             "p_alive": floats("p_alive"),
             "predicted_clv": floats("predicted_clv"),
+            "transactions_left_out": frame["unconverted"].fillna(0).astype(int)
+            if "unconverted" in frame
+            else 0,
             "latest_nps_score": ints("latest_nps_score"),
             "latest_nps_at": stamps("latest_nps_at"),
             "computed_at": pd.Timestamp(now),

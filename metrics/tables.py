@@ -65,6 +65,8 @@ class Table:
     # and name the currency in the header.
     money_columns: tuple[int, ...] = ()
     currency: str = ""
+    # Transactions left out of those amounts for lack of an exchange rate (said under the table).
+    left_out: int = 0
 
 
 def _money_header(label: str, currency: str) -> str:
@@ -285,6 +287,7 @@ def tables_for(dashboard: str, payload: dict[str, Any], currency: str = "") -> l
                 ],
                 money_columns=(2, 3),
                 currency=currency,
+                left_out=int(payload.get("transactions_left_out") or 0),
             ),
             Table(
                 "segments",
@@ -300,6 +303,7 @@ def tables_for(dashboard: str, payload: dict[str, Any], currency: str = "") -> l
                 ],
                 money_columns=(2,),
                 currency=currency,
+                left_out=int(payload.get("transactions_left_out") or 0),
             ),
             Table(
                 "monetized_nps",
@@ -321,6 +325,7 @@ def tables_for(dashboard: str, payload: dict[str, Any], currency: str = "") -> l
                 ],
                 money_columns=(2,),
                 currency=currency,
+                left_out=int(money.get("transactions_left_out") or 0),
             ),
             Table(
                 "lifecycle",

@@ -157,6 +157,20 @@ def _build_snapshot(survey: Survey) -> SurveySnapshot:
     )
 
 
+def public_survey(*, public_id: str) -> Survey | None:
+    """The survey behind a public id, with its organization and questions (any organization: the
+    public id is the credential); None for an id of the wrong form, without a query."""
+    if not public_id_valid(public_id):
+        return None
+    return (
+        unscoped_queryset(Survey)
+        .filter(public_id=public_id)
+        .select_related("organization")
+        .prefetch_related("questions")
+        .first()
+    )
+
+
 def survey_snapshot_cached(*, public_id: str) -> SurveySnapshot | None | object:
     """The snapshot if this process holds a fresh one, else `MISS` (no query: safe in an event loop).
     A public id of the wrong form is None at once."""
@@ -172,13 +186,7 @@ def survey_snapshot(*, public_id: str) -> SurveySnapshot | None:
     if cached is not MISS:
         return cached  # type: ignore[return-value]
     now = time.monotonic()
-    survey = (
-        unscoped_queryset(Survey)
-        .filter(public_id=public_id)
-        .select_related("organization")
-        .prefetch_related("questions")
-        .first()
-    )
+    survey = public_survey(public_id=public_id)
     if survey is None:
         _missing.put(public_id, now + SNAPSHOT_TTL, None)
         return None

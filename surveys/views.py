@@ -556,15 +556,7 @@ def _form_answers(survey: Survey, post: Any) -> dict[int, Any]:
 
 def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
     """The link survey: works without JavaScript; nothing is recorded until the customer submits."""
-    if not selectors.public_id_valid(public_id):
-        raise Http404  # not a public id: no lookup
-    survey = (
-        unscoped_queryset(Survey)
-        .filter(public_id=public_id)
-        .select_related("organization")
-        .prefetch_related("questions")
-        .first()
-    )
+    survey = selectors.public_survey(public_id=public_id)  # not of the public-id form: no lookup
     if survey is None:
         raise Http404
     source = request.POST if request.method == "POST" else request.GET

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +11,7 @@ from django.db import connections
 from django.db.models import (
     Avg,
     Count,
+    DateField,
     DateTimeField,
     DecimalField,
     Exists,
@@ -21,7 +22,7 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 
 from cxm.tenancy.models import Organization
 
@@ -61,7 +62,10 @@ def monetized_nps(
     """For each NPS category: average revenue per customer and repeat-purchase rate over the N days
     after their response (default 180), counting only answers whose N days have fully passed by
     `now` (per customer, their latest such answer); `included` answers and those `maturing` (with a
-    customer, N days not yet passed) are both reported. Revenue is net of refunds, in the
+    customer, N days not yet passed) are both reported. The N days are local days of the
+    organization's zone: an answer on local day D has the window from the answer to local midnight
+    at the start of D + N (a transaction of local day D + N is outside it), and it has matured once
+    that midnight has passed (today ≥ D + N). Revenue is net of refunds, in the
     organization's currency (transactions without a rate are left out and counted in
     `transactions_left_out`); a repeat purchase is any purchase (amount ≥ 0) in those N days.
     Also the uplift estimate: (revenue per passive − revenue per detractor) × detractor count."""
@@ -71,11 +75,17 @@ def monetized_nps(
     from journeys.selectors import transaction_value
 
     now = now or timezone.now()
-    matured_before = now - timedelta(days=days)
+    tz = organization.tzinfo
+    # Matured: answered on a local day D ≤ today − N, i.e. before local midnight of today − N + 1.
+    local_today = now.astimezone(tz).date()
+    matured_before = datetime.combine(local_today - timedelta(days=days - 1), time.min, tzinfo=tz)
     nps = responses.filter(score_kind="nps", customer__isnull=False)
-    maturing = nps.filter(submitted_at__gt=matured_before).count()
-    window_end = ExpressionWrapper(
-        OuterRef("submitted_at") + timedelta(days=days), output_field=DateTimeField()
+    maturing = nps.filter(submitted_at__gte=matured_before).count()
+    # In the window: after the answer, on a local day before the answer's local day + N.
+    window_end_day = ExpressionWrapper(
+        TruncDate(ExpressionWrapper(OuterRef("submitted_at"), output_field=DateTimeField()), tzinfo=tz)
+        + timedelta(days=days),
+        output_field=DateField(),
     )
     after = (
         Transaction.objects.using(using)
@@ -83,26 +93,33 @@ def monetized_nps(
             organization=organization,
             customer_id=OuterRef("customer_id"),
             occurred_at__gt=OuterRef("submitted_at"),
-            occurred_at__lte=window_end,
         )
+        .alias(local_day=TruncDate("occurred_at", tzinfo=tz))
+        .filter(local_day__lt=window_end_day)
         .order_by()
         .values("customer_id")
     )
     money = DecimalField(max_digits=30, decimal_places=10)
     value = transaction_value(organization=organization)
     revenue = after.annotate(total=Sum(value, output_field=money)).values("total")
-    latest = _latest_nps_responses(nps.filter(submitted_at__lte=matured_before))
+    latest = _latest_nps_responses(nps.filter(submitted_at__lt=matured_before))
     rows = latest.annotate(
         revenue=Coalesce(Subquery(revenue, output_field=money), Decimal("0"), output_field=money),
         bought=Exists(after.filter(amount__gte=0)),
     )
     # Transactions in an included answer's N days that have no rate into the organization's currency.
-    in_a_window = latest.filter(
-        customer_id=OuterRef("customer_id"),
-        submitted_at__lt=OuterRef("occurred_at"),
-        submitted_at__gte=ExpressionWrapper(
-            OuterRef("occurred_at") - timedelta(days=days), output_field=DateTimeField()
-        ),
+    in_a_window = (
+        latest.filter(customer_id=OuterRef("customer_id"), submitted_at__lt=OuterRef("occurred_at"))
+        .alias(
+            window_end_day=ExpressionWrapper(
+                TruncDate("submitted_at", tzinfo=tz) + timedelta(days=days), output_field=DateField()
+            )
+        )
+        .filter(
+            window_end_day__gt=TruncDate(
+                ExpressionWrapper(OuterRef("occurred_at"), output_field=DateTimeField()), tzinfo=tz
+            )
+        )
     )
     left_out = (
         Transaction.objects.using(using)
@@ -151,13 +168,21 @@ def uplift_estimate(passive: dict[str, Any], detractor: dict[str, Any]) -> float
 
 def revenue_at_risk(customers: pd.DataFrame) -> dict[str, Any]:
     """Trailing 12-month revenue (net of refunds, the 365 local days to the computation time, today included) of customers
-    whose latest NPS answer is a detractor (0–6). Works on the per-customer frame
+    whose latest NPS answer is a detractor (0–6), with `transactions_left_out` (theirs in those days
+    without an exchange rate). Works on the per-customer frame
     (computations.customers.customer_values), which holds both numbers per customer."""
     scores = pd.to_numeric(customers["latest_nps_score"], errors="coerce")
     detractors = customers[scores.notna() & (scores <= 6)]
     revenue = detractors["trailing_revenue"].astype(float)
+    left_out = (
+        pd.to_numeric(detractors["trailing_unconverted"], errors="coerce").fillna(0).sum()
+        if "trailing_unconverted" in detractors
+        else 0
+    )
     return {
         "revenue": float(revenue.sum()),
         "customers_with_revenue": int((revenue != 0).sum()),
         "detractors": int(len(detractors)),
+        # Their transactions of those 12 months without a rate into the organization's currency.
+        "transactions_left_out": int(left_out),
     }

@@ -38,6 +38,7 @@ SUMMARY_COLUMNS = [
     "repeat_spend_days",
     "median_gap_days",
     "unconverted",
+    "trailing_unconverted",
 ]
 _PER_CUSTOMER = [
     "customer_id",
@@ -49,6 +50,7 @@ _PER_CUSTOMER = [
     "historical_value",
     "trailing_revenue",
     "unconverted",
+    "trailing_unconverted",
 ]
 
 
@@ -66,7 +68,8 @@ def customer_purchase_summary(
     - every "day" is a local day in the organization's zone: purchase_days counts distinct local
       days with a purchase (same-day purchases merged), first/last_purchase_day are local dates;
     - money is in the organization's currency (journeys.selectors.transaction_value); a transaction
-      without a rate is left out of every sum and counted in `unconverted`;
+      without a rate is left out of every sum and counted in `unconverted` (`trailing_unconverted`
+      for those of the trailing 365 days);
     - historical_value = Σ amounts net of refunds (historical CLV);
     - trailing_revenue = Σ amounts (net) over the 365 local days up to `now`, today included (from
       local midnight 364 days before; `now` defaults to `until`, else the current time);
@@ -104,6 +107,9 @@ def customer_purchase_summary(
                 "value", filter=Q(occurred_at__gte=trailing_since, occurred_at__lte=now), output_field=money
             ),
             unconverted=Count("id", filter=Q(value__isnull=True)),
+            trailing_unconverted=Count(
+                "id", filter=Q(value__isnull=True, occurred_at__gte=trailing_since, occurred_at__lte=now)
+            ),
         )
         .order_by()
         .values_list(*_PER_CUSTOMER)

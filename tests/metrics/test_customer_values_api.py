@@ -74,6 +74,7 @@ def test_lists_every_value_with_typed_fields(api_client, values):
         "currency": "USD",
         "historical_clv": "1234.50",
         "predicted_clv": 800.25,
+        "transactions_left_out": 0,
         "p_alive": 0.91,
         "expected_transactions": 2.5,
         "purchase_count": 7,

@@ -221,7 +221,12 @@ def test_monetized_nps_revenue_at_risk_and_uplift():
     )
     # detractors by their latest answer: d1 (no revenue) and d2 (50 within the 12 months); p1's
     # earlier detractor answer was superseded by a promoter one
-    assert revenue_at_risk(frame) == {"revenue": 50.0, "customers_with_revenue": 1, "detractors": 2}
+    assert revenue_at_risk(frame) == {
+        "revenue": 50.0,
+        "customers_with_revenue": 1,
+        "detractors": 2,
+        "transactions_left_out": 0,
+    }
 
 
 def test_monetized_nps_with_no_responses():
@@ -300,3 +305,48 @@ def test_lifecycle_history_counts_each_customer_once_in_precedence_order(cohorts
     )
     assert (row["new"], row["active"], row["at_risk"], row["churned"]) == (3, 0, 0, 2)
     assert sum(row[s] for s in ("new", "active", "at_risk", "churned")) == 5
+
+
+def test_monetized_nps_windows_are_local_days_of_the_organization():
+    """METRICS.md: the N days after an answer are local days. In Asia/Shanghai with N = 180, an answer
+    at 23:30 local on 10 January (local day D) has the window from the answer to local midnight
+    starting D + 180 = 9 July. So (written from the definition before running):
+    - an order on 9 July at 00:30 local (180 local days later) is outside, although it is less than
+      180 × 24 hours after the answer (that would end 9 July 23:30);
+    - an order on 8 July at 23:30 local and one on 10 January at 23:45 local are inside: 10 + 100;
+    - a USD order without a rate on 8 July is left out (1); one on 9 July is outside the window (0);
+    - the answer has matured from 9 July 00:00 local: at 00:10 it is included (24-hour multiples
+      would still call it maturing until 23:30), at 8 July 23:50 it is still maturing."""
+    from journeys.models import Transaction
+
+    org = OrganizationFactory(slug="money-local", time_zone="Asia/Shanghai", currency="CNY")
+    s = survey(org)
+    buyer = customer(org)
+    response(org, s, "nps", 10, datetime(2026, 1, 10, 23, 30, tzinfo=SH), buyer)
+    for at, amount, currency in [
+        (datetime(2026, 1, 10, 23, 45, tzinfo=SH), "10", "CNY"),
+        (datetime(2026, 7, 8, 23, 30, tzinfo=SH), "100", "CNY"),
+        (datetime(2026, 7, 9, 0, 30, tzinfo=SH), "1000", "CNY"),
+        (datetime(2026, 7, 8, 22, 0, tzinfo=SH), "7", "USD"),
+        (datetime(2026, 7, 9, 0, 20, tzinfo=SH), "8", "USD"),
+    ]:
+        Transaction.objects.create(
+            organization=org,
+            customer=buyer,
+            order_id=f"O-{at:%m%d%H%M}",
+            occurred_at=at,
+            amount=amount,
+            currency=currency,
+        )
+    responses = Response.objects.filter(organization=org)
+
+    def run(now: datetime) -> dict:
+        return monetized_nps(organization=org, responses=responses, using="default", days=180, now=now)
+
+    before = run(datetime(2026, 7, 8, 23, 50, tzinfo=SH))
+    assert (before["included"], before["maturing"]) == (0, 1)
+    result = run(datetime(2026, 7, 9, 0, 10, tzinfo=SH))
+    assert (result["included"], result["maturing"], result["transactions_left_out"]) == (1, 0, 1)
+    promoter = next(row for row in result["table"] if row["category"] == "promoter")
+    assert (promoter["customers"], promoter["revenue_per_customer"]) == (1, 110.0)
+    assert promoter["repeat_purchase_rate"] == 1.0

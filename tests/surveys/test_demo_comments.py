@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db.models import Count, Max
@@ -74,3 +74,15 @@ def test_each_response_and_event_has_its_own_time_over_the_year(seeded):
         assert crowd <= 4
     months = {d.month for d in Response.objects.values_list("submitted_at", flat=True)}
     assert len(months) >= 10
+
+
+@pytest.mark.now(datetime(2027, 1, 1, 0, 0, 30, tzinfo=UTC))
+def test_seeded_just_after_midnight_today_events_keep_their_hour(clock, organization):
+    # Today's events drawn later than the seed once were squeezed into the 30 seconds since
+    # midnight; they go to the same hour the day before, at least two hours before the seed.
+    seeded = timezone.now()
+    journeys_demo.seed(organization=organization, stdout=io.StringIO(), size="small")
+    for model in (Interaction, Transaction):
+        latest = model.objects.aggregate(m=Max("occurred_at"))["m"]
+        assert latest < seeded - timedelta(minutes=1)
+    assert Transaction.objects.filter(occurred_at__date="2026-12-31").exists()

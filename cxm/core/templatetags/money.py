@@ -32,3 +32,21 @@ def money_whole(value: Any, organization_or_code: Any = None) -> str:
 @register.filter
 def currency_code(organization: Any) -> str:
     return organization_currency(organization)
+
+
+@register.inclusion_tag("includes/left_out.html", takes_context=True)
+def left_out_note(context: Any, count: Any) -> dict[str, Any]:
+    """`{% left_out_note n %}`: "n transactions in other currencies were left out (no exchange
+    rate)" beside a sum of money when n > 0 (METRICS.md, Currency), with a link to the exchange
+    rates for those who may set them."""
+    from cxm.tenancy.roles import role_allows
+
+    membership = getattr(context.get("request"), "membership", None)
+    try:
+        n = int(count or 0)
+    except (TypeError, ValueError):
+        n = 0
+    return {
+        "count": n,
+        "can_set_rates": role_allows(membership.role if membership else None, "manage_organization"),
+    }
