@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from cxm.tenancy.models import Organization
@@ -73,11 +73,16 @@ def cohort_table(
         for k in range(0, max_offset + 1):
             if ci + k < len(calendar):
                 outer[f"c{ci}_k{k}"] = Count("customer_id", filter=in_cohort & Q(**{f"m{ci + k}__gt": 0}))
-    # A customer whose first purchase ever is earlier than the window must not join a cohort.
+    # A customer whose first purchase ever is earlier than the window must not join a cohort. An
+    # anti-join (NOT EXISTS): PostgreSQL runs `NOT IN (subquery)` as a per-row scan once the
+    # subquery outgrows its hash memory, quadratic in the history.
     earlier = Transaction.objects.using(using).filter(
-        organization=organization, amount__gte=0, occurred_at__lt=month_start(months[0], tz)
+        organization=organization,
+        customer_id=OuterRef("customer_id"),
+        amount__gte=0,
+        occurred_at__lt=month_start(months[0], tz),
     )
-    rows = rows.exclude(customer_id__in=earlier.values("customer_id"))
+    rows = rows.filter(~Exists(earlier))
     totals = rows.aggregate(**outer)
     table = []
     for ci, cohort in enumerate(months):

@@ -110,6 +110,19 @@ def test_cohort_table(cohorts):
     assert by["2026-03"]["size"] == 1 and by["2026-03"]["retention"][0]["rate"] == 1.0
 
 
+def test_cohort_table_excludes_earlier_buyers_by_an_anti_join(cohorts):
+    """`NOT IN (subquery)` turns quadratic on PostgreSQL once the subquery outgrows its hash memory."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        cohort_table(
+            organization=cohorts, using="default", first_month=date(2026, 1, 1), last_month=date(2026, 3, 1)
+        )
+    sql = " ".join(query["sql"].upper() for query in captured.captured_queries)
+    assert "NOT EXISTS" in sql and " IN (SELECT" not in sql
+
+
 def test_retention_and_churn_rates(cohorts):
     # METRICS.md (revised): retention = |S ∩ E| / S, churn = |S \\ E| / S, summing to 100 %; the old
     # (E − N) / S said 1.0 here. Activity window 30 days. S (active in the 30 days before 1 March):
