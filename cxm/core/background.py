@@ -165,6 +165,48 @@ def submit_task(
     return AsyncResult(task_id, app=task.app)
 
 
+_beat_lock = threading.Lock()
+_beat_started = False
+
+
+def beat_start() -> bool:
+    """Without a broker there is no beat process: the server runs the beat schedule itself, each
+    entry queued to the background threads at its due time (so the sweeps pick up what a restart
+    lost: an import left half way, invitations still queued). Once per process; False if it does
+    not start (a broker is configured, `TASKS_BACKGROUND_BEAT` is off, or it already runs)."""
+    global _beat_started
+    if not (enabled() and getattr(settings, "TASKS_BACKGROUND_BEAT", False)):
+        return False
+    with _beat_lock:
+        if _beat_started:
+            return False
+        _beat_started = True
+    from celery.schedules import maybe_schedule
+
+    from cxm.celery import app
+
+    app.loader.import_default_modules()  # every app's tasks.py: the schedule names their tasks
+    for name, entry in app.conf.beat_schedule.items():
+        beat_entry_submit(
+            task=app.tasks[entry["task"]], name=name, schedule=maybe_schedule(entry["schedule"])
+        )
+    return True
+
+
+def beat_entry_submit(*, task: Task, name: str, schedule: Any, into: _Runner | None = None) -> None:
+    """Queue `task` for the schedule's next due time; each run queues the one after it."""
+    target = into or runner
+
+    def job() -> None:
+        try:
+            task.apply(throw=True)
+        finally:
+            beat_entry_submit(task=task, name=name, schedule=schedule, into=target)
+
+    wait = schedule.remaining_estimate(schedule.now()).total_seconds()
+    target.submit(job, name=f"beat:{name}", delay=max(wait, 0.0))
+
+
 class BackgroundTask(Task):
     """The base class of every cxm task: without a broker, `apply_async` queues to this process's
     background threads instead of running the task inside the caller."""

@@ -92,3 +92,17 @@ class RejectNulMiddleware:
 
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class EmbeddedBeatMiddleware:
+    """Starts the beat schedule in this process's background threads when there is no broker
+    (`cxm.core.background.beat_start`), once, when the server loads its middleware; costs nothing
+    per request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from django.core.exceptions import MiddlewareNotUsed
+
+        from .background import beat_start
+
+        beat_start()
+        raise MiddlewareNotUsed

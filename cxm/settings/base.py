@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cxm.core.middleware.EmbeddedBeatMiddleware",
     "cxm.core.middleware.RequestIdMiddleware",
     "cxm.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -128,6 +129,9 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL) or No
 # background threads of the process (cxm.core.background), so no request waits for one.
 CELERY_TASK_ALWAYS_EAGER = not (REDIS_URL or os.environ.get("CELERY_BROKER_URL"))
 TASKS_IN_BACKGROUND = CELERY_TASK_ALWAYS_EAGER
+# ...and, as there is no beat process then, the server runs the beat schedule in those threads too
+# (cxm.core.background.beat_start): the sweeps find what a restart left behind.
+TASKS_BACKGROUND_BEAT = env_bool("CXM_EMBEDDED_BEAT", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("metrics"), Queue("imports"), Queue("notifications")]

@@ -14,6 +14,8 @@ ALLOWED_HOSTS = ["*"]
 CELERY_TASK_ALWAYS_EAGER = True
 # ...inside the caller, unless a test turns the background threads of the embedded default on.
 TASKS_IN_BACKGROUND = False
+# Tests that turn the background threads on wait for them to be idle: no beat entries queued there.
+TASKS_BACKGROUND_BEAT = False
 # The production path (signal → debounced task) is the one under test; the embedded path has its own tests.
 METRICS_RECOMPUTE_ON_SIGNAL = True
 REST_FRAMEWORK = {

@@ -127,3 +127,67 @@ def test_a_background_task_closes_its_database_connections(background_tasks, mon
     from cxm.tenancy.models import Organization
 
     assert Organization.objects.filter(slug="from-a-thread").exists()
+
+
+class _CountingTask:
+    """Stands in for a task: `apply` is what the beat entry calls."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def apply(self, throw: bool = False) -> None:
+        self.runs += 1
+
+
+def test_a_beat_entry_runs_again_at_each_due_time_until_the_process_stops():
+    from celery.schedules import maybe_schedule
+
+    runner = _Runner(workers=1)
+    task = _CountingTask()
+    background.beat_entry_submit(task=task, name="often", schedule=maybe_schedule(0.05), into=runner)  # type: ignore[arg-type]
+    from tests.waiting import wait_until
+
+    wait_until(lambda: task.runs >= 3, timeout=DEADLINE)
+    runner.stop(timeout=DEADLINE)
+    runs = task.runs
+    threading.Event().wait(0.3)
+    assert task.runs == runs  # stopped: nothing runs any more
+
+
+def test_a_quarter_hour_entry_waits_for_its_time():
+    from celery.schedules import crontab
+
+    runner = _Runner(workers=1)
+    task = _CountingTask()
+    background.beat_entry_submit(task=task, name="quarter", schedule=crontab(minute="*/15"), into=runner)  # type: ignore[arg-type]
+    with runner._condition:
+        due, _sequence, name, _job = runner._heap[0]
+    import time
+
+    wait = due - time.monotonic()
+    assert name == "beat:quarter" and 0 < wait <= 15 * 60 and task.runs == 0
+    runner.stop(timeout=DEADLINE)
+
+
+def test_without_a_broker_the_server_runs_every_beat_entry_once_per_process(settings, monkeypatch):
+    from django.core.exceptions import MiddlewareNotUsed
+
+    from cxm.celery import app
+    from cxm.core.middleware import EmbeddedBeatMiddleware
+
+    queued: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        background, "beat_entry_submit", lambda *, task, name, schedule: queued.append((name, task.name))
+    )
+    monkeypatch.setattr(background, "_beat_started", False)
+    settings.TASKS_IN_BACKGROUND, settings.TASKS_BACKGROUND_BEAT = True, False
+    assert background.beat_start() is False and queued == []  # turned off (as in tests)
+    settings.TASKS_IN_BACKGROUND, settings.TASKS_BACKGROUND_BEAT = False, True
+    assert background.beat_start() is False and queued == []  # a broker: beat is its own process
+    settings.TASKS_IN_BACKGROUND = True
+    with pytest.raises(MiddlewareNotUsed):  # started when the server loads its middleware
+        EmbeddedBeatMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    expected = {(name, entry["task"]) for name, entry in app.conf.beat_schedule.items()}
+    assert set(queued) == expected and len(queued) == len(expected)
+    assert {"journeys.tasks.sweep_import_jobs", "surveys.tasks.sweep_invitations"} <= {t for _n, t in queued}
+    assert background.beat_start() is False and len(queued) == len(expected)  # once per process
