@@ -82,6 +82,28 @@ class PendingResponse:
     done: threading.Event | None = None  # the waiter is a thread (submit)
     future: asyncio.Future[None] | None = None  # the waiter is a coroutine (LoopCommitter.submit)
 
+    def response_columns(self) -> dict[str, Any]:
+        """The `surveys_response` columns of this pending response (for an ORM write)."""
+        return {name: getattr(self, name) for name in RESPONSE_COLUMNS}
+
+
+# The response columns a pending response carries (the rest of its fields are its answers and waiter).
+RESPONSE_COLUMNS = (
+    "organization_id",
+    "survey_id",
+    "customer_id",
+    "touchpoint_id",
+    "channel",
+    "locale",
+    "page_url",
+    "idempotency_key",
+    "hidden_fields",
+    "score_kind",
+    "score",
+    "comment",
+    "submitted_at",
+)
+
 
 def committer_threads() -> int:
     """Batches in flight per process (or event loop). One is fastest on 2 cores: while it commits, the

@@ -804,24 +804,7 @@ def responses_write_many(*, items: list[PreparedResponse]) -> list[SubmitResult]
             stored.add(identity)
             fresh.append((index, *pending))
         rows = Response.objects.bulk_create(
-            [
-                Response(
-                    organization_id=p.organization_id,
-                    survey_id=p.survey_id,
-                    customer_id=p.customer_id,
-                    touchpoint_id=p.touchpoint_id,
-                    channel=p.channel,
-                    locale=p.locale,
-                    page_url=p.page_url,
-                    idempotency_key=p.idempotency_key,
-                    hidden_fields=p.hidden_fields,
-                    score_kind=p.score_kind,
-                    score=p.score,
-                    comment=p.comment,
-                    submitted_at=p.submitted_at,
-                )
-                for _index, p, _visible in fresh
-            ]
+            [Response(**p.response_columns()) for _index, p, _visible in fresh]
         )
         Answer.objects.bulk_create(
             [

@@ -14,6 +14,20 @@ from surveys.models import Answer, Response
 from surveys.selectors import survey_snapshot
 from tests.waiting import GENEROUS
 
+ORIGIN = "https://shop.example.com"
+
+
+def _widget_survey(organization):
+    """An active NPS survey the widget may post to from ORIGIN: the survey, its score and detractor
+    question ids, the public submission path and the ASGI request headers."""
+    survey = services.survey_create_from_template(organization=organization, template="nps")
+    services.survey_update(survey=survey, allowed_origins=[ORIGIN])
+    services.survey_set_status(survey=survey, action="activate")
+    score, detractor = [q.id for q in survey.questions.order_by("position")][:2]
+    path = f"/api/v1/public/surveys/{survey.public_id}/responses"
+    headers = [("host", "testserver"), ("content-type", "application/json"), ("origin", ORIGIN)]
+    return survey, score, detractor, path, headers
+
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_submissions_are_committed_once_each(postgres, organization, monkeypatch):
@@ -75,16 +89,7 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
     from tests.asgi import call
 
     monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
-    survey = services.survey_create_from_template(organization=organization, template="nps")
-    services.survey_update(survey=survey, allowed_origins=["https://shop.example.com"])
-    services.survey_set_status(survey=survey, action="activate")
-    score, detractor = [q.id for q in survey.questions.order_by("position")][:2]
-    path = f"/api/v1/public/surveys/{survey.public_id}/responses"
-    headers = [
-        ("host", "testserver"),
-        ("content-type", "application/json"),
-        ("origin", "https://shop.example.com"),
-    ]
+    survey, score, detractor, path, headers = _widget_survey(organization)
     recorded: list[int] = []
     response_recorded.connect(
         lambda sender, response_ids, **kw: recorded.extend(response_ids),
@@ -161,16 +166,7 @@ def test_one_poisoned_submission_never_fails_the_others_in_its_batch(postgres, o
 
     monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
     monkeypatch.setattr(collect, "loads_strict", json.loads)  # let the poison through the checks
-    survey = services.survey_create_from_template(organization=organization, template="nps")
-    services.survey_update(survey=survey, allowed_origins=["https://shop.example.com"])
-    services.survey_set_status(survey=survey, action="activate")
-    score, detractor = [q.id for q in survey.questions.order_by("position")][:2]
-    path = f"/api/v1/public/surveys/{survey.public_id}/responses"
-    headers = [
-        ("host", "testserver"),
-        ("content-type", "application/json"),
-        ("origin", "https://shop.example.com"),
-    ]
+    survey, score, detractor, path, headers = _widget_survey(organization)
     batches: list[int] = []
     real_execute = __import__("surveys.committer", fromlist=["_execute"])._execute
 
