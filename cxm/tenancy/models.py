@@ -60,7 +60,13 @@ class Organization(models.Model):
 
 class TenantQuerySet(models.QuerySet):
     def for_organization(self, organization: Organization | int) -> TenantQuerySet:
+        """The door: rows of one organization."""
         return self.filter(organization=organization)
+
+    def unscoped(self) -> TenantQuerySet:
+        """The hatch: every organization's rows, named so it stands out in review (tasks that load
+        by id, commands, public ids resolved before a tenant is known)."""
+        return self.all()
 
 
 class TenantModel(models.Model):
