@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django import forms
@@ -148,8 +148,10 @@ class BaseOptionFormSet(forms.BaseFormSet):
         return [o for o in (form.option() for form in self.forms) if o is not None]
 
 
-OptionFormSet = forms.formset_factory(
-    OptionForm, formset=BaseOptionFormSet, extra=2, can_delete=True, max_num=50
+# formset_factory() is typed as returning the plain BaseFormSet; this one is a BaseOptionFormSet.
+OptionFormSet = cast(
+    type[BaseOptionFormSet],
+    forms.formset_factory(OptionForm, formset=BaseOptionFormSet, extra=2, can_delete=True, max_num=50),
 )
 
 
@@ -328,7 +330,8 @@ class InviteForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         from journeys.models import Customer
 
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         raw = (data.get("external_ids") or "").replace(",", "\n")
         ids = list(dict.fromkeys(x.strip() for x in raw.splitlines() if x.strip()))
         found = {

@@ -193,7 +193,8 @@ def write_responses(organization: Organization, rows: Sequence[ResponseRow], res
         )
         for external_id in sorted(wanted - customers.keys()):
             customer = services.customer_resolve(organization_id=organization.pk, reference=external_id)
-            customers[external_id] = customer.pk if customer else None
+            if customer is not None:  # unresolved: the rows keep no customer, as with `.get()` below
+                customers[external_id] = customer.pk
             result.customers_created += 1
         for row in rows:
             row.prepared.customer_id = customers.get(row.customer_external_id)

@@ -171,7 +171,8 @@ class PublicQuestionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=QuestionKind.choices)
     text = serializers.CharField()
-    required = serializers.BooleanField()
+    # The stubs take this for `Field.required`; the serializer's metaclass moves declared fields off the class.
+    required = serializers.BooleanField()  # type: ignore[assignment]
     min = serializers.IntegerField(allow_null=True)
     max = serializers.IntegerField(allow_null=True)
     labels = serializers.ListField(child=serializers.CharField())

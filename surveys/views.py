@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -425,7 +426,7 @@ class _Echo:
 
 
 @organization_required("export")
-def response_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def response_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """CSV or XLSX of the filtered responses, streamed: rows are read in chunks, never all at once.
     One column per question of the exported surveys; times in the organization's zone (CSV: ISO 8601
     with the offset; XLSX: real dates, which Excel keeps without a zone)."""
@@ -463,10 +464,10 @@ def response_export(request: HttpRequest, fmt: str) -> HttpResponse:
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     workbook.save(path)
-    stream = open(path, "rb")  # noqa: SIM115  (FileResponse closes it)
+    workbook_file = open(path, "rb")  # noqa: SIM115  (FileResponse closes it)
     os.unlink(path)  # the open handle keeps the data until the download ends
     return FileResponse(
-        stream,
+        workbook_file,
         as_attachment=True,
         filename=f"responses-{stamp}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -587,10 +588,10 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
             params.pop("idempotency_key", None)  # the service keys the answer by the invitation itself
         if request.method != "POST":
             values = {}
-            if invitation is not None and invitation.response_id:
+            if invitation is not None and invitation.response is not None:
                 values = {
                     a.question_id: (a.number if a.number is not None else (a.choices or a.text))
-                    for a in invitation.response.answers.all()  # type: ignore[union-attr]
+                    for a in invitation.response.answers.all()
                 }
                 if params.get("score", ""):
                     # The score the customer just clicked in the email wins over the one they sent

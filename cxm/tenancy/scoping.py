@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 
 from .roles import role_allows
@@ -52,7 +53,7 @@ def check_permission(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied
 
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
 
 def organization_required(permission: str = "view") -> Callable[[V], V]:
@@ -60,7 +61,7 @@ def organization_required(permission: str = "view") -> Callable[[V], V]:
 
     def decorator(view: V) -> V:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if getattr(request, "organization", None) is None:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from metrics.models import ClvModel
 from metrics.services import clv_score
@@ -82,7 +83,7 @@ def test_api_fit_as_of_bad_input(api_client):
     for payload in (
         {"as_of": "2026-01-01", "calibration_end": "2026-01-01"},
         {"as_of": "yesterday"},
-        {"as_of": (date.today() + timedelta(days=3)).isoformat()},
+        {"as_of": (timezone.localdate() + timedelta(days=3)).isoformat()},
     ):
         response = api_client.post("/api/v1/metrics/clv/fit", payload, format="json")
         assert response.status_code == 400, payload

@@ -126,7 +126,8 @@ def test_xlsx_dates_are_dates_in_the_organization_zone(owner_client, answered, q
     for row in sheet.iter_rows(min_row=2):
         cell = row[1]
         assert isinstance(cell.value, datetime) and cell.is_date
-        assert cell.value == datetime(2026, 7, 1, 4, 0)
+        # Excel keeps a wall-clock time without a zone: the time in Shanghai, naive.
+        assert cell.value == datetime(2026, 7, 1, 4, 0)  # noqa: DTZ001
         assert cell.number_format == "yyyy-mm-dd hh:mm:ss"
     scores = sorted(row[11].value for row in sheet.iter_rows(min_row=2) if row[11].value is not None)
     assert scores == [3, 10] and all(isinstance(s, int) for s in scores)
