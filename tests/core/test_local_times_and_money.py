@@ -9,10 +9,11 @@ import pytest
 from django.utils import translation
 
 from cxm.core.money import money_format, organization_currency
-from journeys.models import Customer, ImportJob, Transaction
+from journeys.models import ImportJob
 from metrics import services as metrics_services
 from metrics.models import CustomerValue, Snapshot
-from surveys.models import Response, Survey
+from tests.journeys.factories import CustomerFactory, TransactionFactory
+from tests.surveys.factories import ResponseFactory
 
 pytestmark = pytest.mark.django_db
 MOMENT = datetime(2026, 6, 30, 20, 0, tzinfo=UTC)
@@ -30,20 +31,17 @@ def shanghai(organization):
 
 @pytest.fixture
 def moment_data(shanghai):
-    customer = Customer.objects.create(organization=shanghai, external_id="C-TZ", name="Zhang Wei")
-    survey = Survey.objects.create(organization=shanghai, name="NPS", status="active")
-    response = Response.objects.create(
-        organization=shanghai,
-        survey=survey,
+    customer = CustomerFactory(organization=shanghai, external_id="C-TZ", name="Zhang Wei")
+    response = ResponseFactory(
+        survey__organization=shanghai,
+        survey__name="NPS",
         customer=customer,
         score_kind="nps",
         score=9,
         comment="Quick delivery",
         submitted_at=MOMENT,
-        idempotency_key="tz",
     )
-    Transaction.objects.create(
-        organization=shanghai,
+    TransactionFactory(
         customer=customer,
         order_id="O-1",
         occurred_at=datetime(2026, 5, 1, tzinfo=UTC),

@@ -1,13 +1,10 @@
-"""Survey responses for journeys tests, written straight through surveys.models."""
+"""Survey responses for journeys tests: one survey per kind and touchpoint, its responses from the factory."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from itertools import count
 
 from django.utils import timezone
-
-_keys = count()
 
 
 def make_responses(
@@ -19,7 +16,8 @@ def make_responses(
     customer=None,
     comment: str = "",
 ):
-    from surveys.models import Response, Survey
+    from surveys.models import Survey
+    from tests.surveys.factories import ResponseFactory
 
     survey, _ = Survey.objects.get_or_create(
         organization=touchpoint.organization,
@@ -28,12 +26,10 @@ def make_responses(
     )
     when = when or timezone.now() - timedelta(days=3)
     return [
-        Response.objects.create(
-            organization=touchpoint.organization,
+        ResponseFactory(
             survey=survey,
             touchpoint=touchpoint,
             customer=customer,
-            idempotency_key=f"k{next(_keys)}",
             score_kind=kind,
             score=score,
             comment=comment,

@@ -249,7 +249,8 @@ def test_interaction_and_transaction_lists(api_client, organization, django_asse
 
 
 def test_export_and_erase(client, api_client, organization, make_member):
-    from surveys.models import Response, Survey
+    from surveys.models import Response
+    from tests.surveys.factories import ResponseFactory
 
     tp = TouchpointFactory(stage__journey__organization=organization, key="web")
     customer = CustomerFactory(
@@ -263,13 +264,11 @@ def test_export_and_erase(client, api_client, organization, make_member):
         customer=customer, touchpoint=tp, properties={"email": "z@example.com"}, external_id="i1"
     )
     TransactionFactory(customer=customer, order_id="O1", amount="12.00")
-    survey = Survey.objects.create(organization=organization, name="NPS", touchpoint=tp)
-    Response.objects.create(
-        organization=organization,
-        survey=survey,
+    ResponseFactory(
+        survey__organization=organization,
+        survey__touchpoint=tp,
         customer=customer,
         touchpoint=tp,
-        idempotency_key="k",
         score_kind="nps",
         score=9,
         comment="Great",

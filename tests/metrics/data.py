@@ -1,4 +1,5 @@
-"""Builders for metrics tests: small hand-made rows, and a seeded realistic dataset for pages."""
+"""Builders for metrics tests: small hand-made rows (the factories, with positional shorthands), and
+a seeded realistic dataset for pages (bulk-inserted, in the shape the recompute and dashboards read)."""
 
 from __future__ import annotations
 
@@ -11,43 +12,29 @@ from django.utils import timezone
 
 from journeys.models import Customer, Interaction, Journey, Stage, Touchpoint, Transaction
 from surveys.models import Answer, Question, Response, Survey
-
-_counter = {"n": 0}
-
-
-def _next() -> int:
-    _counter["n"] += 1
-    return _counter["n"]
+from tests.journeys.factories import CustomerFactory, TransactionFactory
+from tests.surveys.factories import ResponseFactory, SurveyFactory
 
 
 def customer(org: Any, **kw: Any) -> Customer:
-    n = _next()
-    return Customer.objects.create(organization=org, external_id=kw.pop("external_id", f"C{n:05d}"), **kw)
+    """A bare customer: an external id and nothing else unless given."""
+    return CustomerFactory(organization=org, **{"name": "", "email": "", **kw})
 
 
 def survey(org: Any, name: str = "NPS", touchpoint: Touchpoint | None = None) -> Survey:
-    return Survey.objects.create(organization=org, name=name, status="active", touchpoint=touchpoint)
+    return SurveyFactory(organization=org, name=name, touchpoint=touchpoint)
 
 
 def response(
     org: Any, srv: Survey, kind: str, score: int | None, at: datetime, cust: Customer | None = None, **kw: Any
 ) -> Response:
-    return Response.objects.create(
-        organization=org,
-        survey=srv,
-        customer=cust,
-        score_kind=kind,
-        score=score,
-        submitted_at=at,
-        idempotency_key=f"k{_next()}",
-        **kw,
+    return ResponseFactory(
+        organization=org, survey=srv, customer=cust, score_kind=kind, score=score, submitted_at=at, **kw
     )
 
 
 def order(org: Any, cust: Customer, at: datetime, amount: str | float) -> Transaction:
-    return Transaction.objects.create(
-        organization=org, customer=cust, order_id=f"O{_next()}", occurred_at=at, amount=Decimal(str(amount))
-    )
+    return TransactionFactory(organization=org, customer=cust, occurred_at=at, amount=Decimal(str(amount)))
 
 
 STAGES = [

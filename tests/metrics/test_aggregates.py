@@ -172,7 +172,7 @@ def test_csat_top_two_boxes_follow_each_surveys_scale(organization):
 
     from metrics.computations.aggregates import score_summary
     from metrics.filters import MetricFilters
-    from surveys.models import Question
+    from tests.surveys.factories import QuestionFactory
 
     from .data import response, survey
 
@@ -182,13 +182,9 @@ def test_csat_top_two_boxes_follow_each_surveys_scale(organization):
         survey(organization, "three"),
         survey(organization, "seven"),
     )
-    Question.objects.create(
-        organization=organization, survey=three, kind="csat", scale_max=3, position=0, text={"en": "?"}
-    )
-    Question.objects.create(
-        organization=organization, survey=seven, kind="csat", scale_max=7, position=0, text={"en": "?"}
-    )
-    Question.objects.create(organization=organization, survey=five, kind="csat", position=0, text={"en": "?"})
+    QuestionFactory(survey=three, kind="csat", scale_max=3, position=0)
+    QuestionFactory(survey=seven, kind="csat", scale_max=7, position=0)
+    QuestionFactory(survey=five, kind="csat", position=0)
     for srv, scores in ((five, [3, 4, 5]), (three, [1, 2, 3]), (seven, [5, 6, 7])):
         for score in scores:
             response(organization, srv, "csat", score, when)

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from journeys.models import Touchpoint
 from metrics.computations.aggregates import responses_for
 from metrics.computations.drivers import key_drivers, relative_weights
 from metrics.filters import MetricFilters
-from surveys.models import Answer, Question, Response
+from surveys.models import Response
+from tests.journeys.factories import TouchpointFactory
+from tests.surveys.factories import AnswerFactory, QuestionFactory
 
 from .data import customer, response, seed_dataset, survey
 
@@ -59,11 +60,9 @@ def test_relative_weights_match_an_independent_computation(seed):
 
 def _nps_survey(org, name, drivers):
     srv = survey(org, name)
-    q_nps = Question.objects.create(organization=org, survey=srv, position=0, kind="nps", text={"en": "NPS"})
+    q_nps = QuestionFactory(survey=srv, position=0, kind="nps", text={"en": "NPS"})
     questions = [
-        Question.objects.create(
-            organization=org, survey=srv, position=i + 1, kind=kind, scale_max=scale, text={"en": label}
-        )
+        QuestionFactory(survey=srv, position=i + 1, kind=kind, scale_max=scale, text={"en": label})
         for i, (label, kind, scale) in enumerate(drivers)
     ]
     return srv, q_nps, questions
@@ -71,10 +70,10 @@ def _nps_survey(org, name, drivers):
 
 def _answer(org, srv, q_nps, questions, nps, values, at, cust=None):
     resp = response(org, srv, "nps", nps, at, cust)
-    Answer.objects.create(organization=org, response=resp, question=q_nps, number=nps)
+    AnswerFactory(response=resp, question=q_nps, number=nps)
     for question, value in zip(questions, values, strict=True):
         if value is not None:
-            Answer.objects.create(organization=org, response=resp, question=question, number=value)
+            AnswerFactory(response=resp, question=question, number=value)
     return resp
 
 
@@ -144,9 +143,9 @@ def test_too_few_complete_cases_show_correlations_only(organization):
 @pytest.mark.django_db
 def test_touchpoint_analysis_per_customer_latest_answers(organization):
     nps_srv, q_nps, _ = _nps_survey(organization, "Relationship", [])
-    tp = Touchpoint.objects.create(organization=organization, key="desk", name="Desk", channel="store")
+    tp = TouchpointFactory(organization=organization, stage=None, key="desk", name="Desk", channel="store")
     desk = survey(organization, "Desk CSAT", tp)
-    Question.objects.create(organization=organization, survey=desk, position=0, kind="csat", text={"en": "?"})
+    QuestionFactory(survey=desk, position=0, kind="csat")
     now = timezone.now()
     a, b, c, d = (customer(organization) for _ in range(4))
     for cust, nps in [(a, 9), (b, 3), (c, 6), (d, 10)]:

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from cxm.tenancy.selectors import organization_settings
-from journeys.models import Interaction, Journey, Stage, Touchpoint
 from metrics.dashboards import build_journey
 from metrics.filters import MetricFilters
+from tests.journeys.factories import InteractionFactory, StageFactory, TouchpointFactory
 
 from .data import customer
 
@@ -18,20 +18,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_customers_per_stage_are_distinct(organization):
-    journey = Journey.objects.create(organization=organization, name="Retail")
-    buy = Stage.objects.create(organization=organization, journey=journey, name="Buy", position=0)
-    web = Touchpoint.objects.create(
-        organization=organization, stage=buy, key="web", name="Web", channel="website"
-    )
-    store = Touchpoint.objects.create(
-        organization=organization, stage=buy, key="store", name="Store", channel="store"
-    )
+    buy = StageFactory(journey__organization=organization, journey__name="Retail", name="Buy", position=0)
+    web = TouchpointFactory(stage=buy, key="web", name="Web", channel="website", position=0)
+    store = TouchpointFactory(stage=buy, key="store", name="Store", channel="store", position=0)
     both, only_web = customer(organization), customer(organization)
     now = timezone.now()
     for cust, tp in [(both, web), (both, store), (both, store), (only_web, web)]:
-        Interaction.objects.create(
-            organization=organization, customer=cust, touchpoint=tp, occurred_at=now - timedelta(days=1)
-        )
+        InteractionFactory(customer=cust, touchpoint=tp, occurred_at=now - timedelta(days=1))
     payload = build_journey(
         organization=organization,
         filters=MetricFilters(),

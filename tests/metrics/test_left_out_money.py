@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import translation
 
-from journeys.models import Customer, ExchangeRate, Transaction
+from journeys.models import ExchangeRate
 from metrics import services as metrics_services
-from surveys.models import Response, Survey
 from tests.factories import MembershipFactory, UserFactory
+from tests.journeys.factories import CustomerFactory, TransactionFactory
+from tests.surveys.factories import ResponseFactory, SurveyFactory
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
@@ -35,26 +36,23 @@ def shop(organization, clock):
     organization.time_zone = "Asia/Shanghai"
     organization.currency = "CNY"
     organization.save()
-    survey = Survey.objects.create(organization=organization, name="NPS", status="active")
-    li = Customer.objects.create(organization=organization, external_id="LI", name="Li")
-    wang = Customer.objects.create(organization=organization, external_id="WANG", name="Wang")
-    for n, (customer, score) in enumerate([(li, 3), (wang, 8)]):
-        Response.objects.create(
-            organization=organization,
+    survey = SurveyFactory(organization=organization, name="NPS")
+    li = CustomerFactory(organization=organization, external_id="LI", name="Li")
+    wang = CustomerFactory(organization=organization, external_id="WANG", name="Wang")
+    for customer, score in [(li, 3), (wang, 8)]:
+        ResponseFactory(
             survey=survey,
             customer=customer,
             score_kind="nps",
             score=score,
             submitted_at=datetime(2025, 11, 1, 10, 0, tzinfo=SH),
-            idempotency_key=f"k{n}",
         )
     for customer, day, amount, currency in [
         (li, 2, "100", "CNY"),
         (li, 3, "10", "USD"),
         (wang, 2, "300", "CNY"),
     ]:
-        Transaction.objects.create(
-            organization=organization,
+        TransactionFactory(
             customer=customer,
             order_id=f"{customer.external_id}-{day}",
             occurred_at=datetime(2025, 11, day, 12, 0, tzinfo=SH),

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from journeys.models import Customer
 from surveys import services
 from surveys.models import Invitation, InvitationStatus
+from tests.surveys.factories import InvitationFactory
 from tests.workers import send_to_a_dead_broker
 
 pytestmark = pytest.mark.django_db
@@ -157,30 +158,20 @@ def test_a_failing_email_is_tried_again_then_failed_with_a_reason(
     assert services.invitations_sweep(now=now + timedelta(days=1)) == {"sent": 0, "failed": 0}
 
 
-def test_lost_messages_and_interrupted_sends_are_not_left_queued(nps_survey, customer, organization):
-    other = Customer.objects.create(organization=organization, external_id="C2", email="c2@example.com")
+def test_lost_messages_and_interrupted_sends_are_not_left_queued(nps_survey, customer):
     long_ago = timezone.now() - timedelta(hours=2)
-    lost = Invitation.objects.create(
-        organization=organization,
+    lost = InvitationFactory(
         survey=nps_survey,
         customer=customer,
         dispatched_at=long_ago,
         attempts=services.INVITATION_MAX_ATTEMPTS,
         created_at=long_ago,
     )
-    interrupted = Invitation.objects.create(
-        organization=organization,
-        survey=nps_survey,
-        customer=other,
-        dispatched_at=long_ago,
-        sending_at=long_ago,
-        attempts=1,
-        created_at=long_ago,
+    interrupted = InvitationFactory(
+        survey=nps_survey, dispatched_at=long_ago, sending_at=long_ago, attempts=1, created_at=long_ago
     )
-    too_old = Invitation.objects.create(
-        organization=organization,
+    too_old = InvitationFactory(
         survey=nps_survey,
-        customer=Customer.objects.create(organization=organization, external_id="C3", email="c3@example.com"),
         created_at=timezone.now() - services.INVITATION_EXPIRES_AFTER - timedelta(minutes=1),
     )
     assert services.invitations_sweep(dispatch=lambda ids: pytest.fail(f"{ids} sent")) == {
@@ -200,11 +191,8 @@ def test_lost_messages_and_interrupted_sends_are_not_left_queued(nps_survey, cus
 
 
 def test_a_send_racing_another_never_emails_twice(nps_survey, customer, monkeypatch):
-    invitation = Invitation.objects.create(
-        organization=nps_survey.organization,
-        survey=nps_survey,
-        customer=customer,
-        created_at=timezone.now() - timedelta(hours=1),
+    invitation = InvitationFactory(
+        survey=nps_survey, customer=customer, created_at=timezone.now() - timedelta(hours=1)
     )
     real_send, nested = EmailBackend.send_messages, []
 

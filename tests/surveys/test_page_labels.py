@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from journeys.models import Customer
-from surveys.models import Response
+from tests.journeys.factories import CustomerFactory
+from tests.surveys.factories import ResponseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,14 +16,12 @@ ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 
 @pytest.fixture
 def answered(organization, nps_survey, touchpoint):
-    return Response.objects.create(
-        organization=organization,
+    return ResponseFactory(
         survey=nps_survey,
         touchpoint=touchpoint,
-        customer=Customer.objects.create(organization=organization, external_id="C1", email="a@b.cn"),
+        customer=CustomerFactory(organization=organization, external_id="C1", email="a@b.cn"),
         channel="widget",
         locale="zh-hans",
-        idempotency_key="k1",
         score_kind="nps",
         score=9,
     )

@@ -8,10 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from journeys.models import Customer
 from surveys import services
-from surveys.models import Invitation, Question, Response, SurveyStatus
+from surveys.models import Question, SurveyStatus
 from surveys.selectors import customer_is_fatigued, customers_fatigued_ids, survey_fatigue_days
+from tests.surveys.factories import InvitationFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -120,13 +120,7 @@ def test_fatigue_org_default_override_and_unsubscribed(organization, nps_survey,
     nps_survey.fatigue_days = 3
     assert survey_fatigue_days(survey=nps_survey, organization=organization) == 3
     assert not customer_is_fatigued(organization=organization, customer=customer, days=10)
-    Response.objects.create(
-        organization=organization,
-        survey=nps_survey,
-        customer=customer,
-        idempotency_key="old",
-        submitted_at=timezone.now() - timedelta(days=5),
-    )
+    ResponseFactory(survey=nps_survey, customer=customer, submitted_at=timezone.now() - timedelta(days=5))
     assert customer_is_fatigued(organization=organization, customer=customer, days=10)
     assert not customer_is_fatigued(organization=organization, customer=customer, days=3)
     assert not customer_is_fatigued(organization=organization, customer=customer, days=0)
@@ -137,16 +131,15 @@ def test_fatigue_org_default_override_and_unsubscribed(organization, nps_survey,
 def test_invited_recently_counts_for_fatigue_but_failed_invitations_do_not(
     organization, nps_survey, customer
 ):
-    other = Customer.objects.create(organization=organization, external_id="C2", email="b@example.com")
-    Invitation.objects.create(organization=organization, survey=nps_survey, customer=customer)
-    Invitation.objects.create(organization=organization, survey=nps_survey, customer=other, status="failed")
+    InvitationFactory(survey=nps_survey, customer=customer)
+    other = InvitationFactory(survey=nps_survey, status="failed").customer
     blocked = customers_fatigued_ids(organization=organization, customer_ids=[customer.id, other.id], days=30)
     assert blocked == {customer.id}
 
 
 def test_response_in_another_org_does_not_fatigue(organization, other_organization, customer):
     survey = services.survey_create_from_template(organization=other_organization, template="nps")
-    Response.objects.create(organization=other_organization, survey=survey, idempotency_key="x")
+    ResponseFactory(survey=survey)
     assert not customer_is_fatigued(organization=organization, customer=customer, days=30)
 
 
