@@ -222,9 +222,9 @@ def test_another_organization_never_sees_our_numbers(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", PAGES)
-def test_dashboard_query_counts_are_fixed(seeded, owner_client, url, django_assert_max_num_queries):
+def test_dashboard_query_counts_are_fixed(seeded, owner_client, url, django_assert_num_queries):
     owner_client.get(url)  # warm the session
-    with django_assert_max_num_queries(12):
+    with django_assert_num_queries(9):
         assert owner_client.get(url).status_code == 200
 
 

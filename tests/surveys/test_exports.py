@@ -136,14 +136,14 @@ def test_xlsx_dates_are_dates_in_the_organization_zone(owner_client, answered, q
 
 
 def test_export_reads_in_chunks_with_a_fixed_number_of_queries_per_chunk(
-    owner_client, shanghai, nps_survey, questions, monkeypatch, django_assert_max_num_queries
+    owner_client, shanghai, nps_survey, questions, monkeypatch, django_assert_num_queries
 ):
     monkeypatch.setattr(exports, "CHUNK", 3)
     for i in range(7):
         _submit(nps_survey, {questions["score"]: i, questions["detractor"]: f"c{i}"}, f"k{i}")
     # Session, user, language, membership, questions, the session's save (3), then rows + answers per
     # chunk of 3 (7 rows: 3 chunks), never a query per row.
-    with django_assert_max_num_queries(8 + 2 * 3):
+    with django_assert_num_queries(8 + 2 * 3):
         rows = _csv(owner_client)
     assert len(rows) == 8
     assert sorted(int(row[11]) for row in rows[1:]) == list(range(7))

@@ -260,7 +260,7 @@ def test_csv_same_key_twice_in_a_file_merges_like_a_resubmission(organization, n
 
 
 def test_csv_batch_writes_with_a_fixed_number_of_queries(
-    organization, nps_survey, questions, django_assert_max_num_queries
+    organization, nps_survey, questions, django_assert_num_queries
 ):
     from journeys.ingest import IngestResult
     from surveys.imports import _context, clean_response, write_responses
@@ -281,6 +281,6 @@ def test_csv_batch_writes_with_a_fixed_number_of_queries(
     Customer.objects.create(organization=organization, external_id="K0")
     # 8 for the batch (savepoints, known customers, stored keys, responses, answers) and 4 per new
     # customer (K1, K2: lookup, savepoint, insert, release): never a query per response
-    with django_assert_max_num_queries(8 + 2 * 4):
+    with django_assert_num_queries(8 + 2 * 4):
         write_responses(organization, rows, IngestResult())
     assert Response.objects.count() == 28 and Answer.objects.count() == 28

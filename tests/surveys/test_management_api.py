@@ -128,8 +128,9 @@ def test_question_crud_and_reorder(api_client, organization, other_organization)
 
 
 def test_response_list_filters_detail_and_query_count(
-    api_client, nps_survey, questions, touchpoint, django_assert_max_num_queries
+    api_client, nps_survey, questions, touchpoint, clock, django_assert_num_queries
 ):
+    clock.freeze()  # an API key's "last used" is written once a minute: never inside a counted request
     for i, (score, comment, locale, channel) in enumerate(
         [(10, "great", "en", "widget"), (3, "", "zh-hans", "link"), (7, "ok", "en", "email")]
     ):
@@ -165,7 +166,7 @@ def test_response_list_filters_detail_and_query_count(
     assert ids(f"survey={nps_survey.pk}") == [3, 7, 10] and ids("start=2100-01-01T00:00:00Z") == []
     r = api_client.get("/api/v1/responses?score_band=awful")
     assert r.status_code == 400
-    with django_assert_max_num_queries(8):
+    with django_assert_num_queries(3):
         results = api_client.get("/api/v1/responses").json()["results"]
     top = next(r for r in results if r["score"] == 10)
     detail = api_client.get(f"/api/v1/responses/{top['id']}").json()

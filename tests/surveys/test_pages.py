@@ -138,7 +138,7 @@ def _responses(nps_survey, questions, touchpoint):
 
 
 def test_response_list_filters_escapes_and_fixed_queries(
-    owner_client, nps_survey, questions, touchpoint, django_assert_max_num_queries
+    owner_client, nps_survey, questions, touchpoint, django_assert_num_queries
 ):
     _responses(nps_survey, questions, touchpoint)
     page = owner_client.get("/surveys/responses/").content.decode()
@@ -159,11 +159,11 @@ def test_response_list_filters_escapes_and_fixed_queries(
     for query, expected in cases.items():
         body = owner_client.get(f"/surveys/responses/?{query}").content.decode()
         assert f"{expected} response" in body, (query, expected)
-    with django_assert_max_num_queries(12):
+    with django_assert_num_queries(8):
         owner_client.get("/surveys/responses/")
     for _ in range(20):
         services.response_submit_for_survey(survey=nps_survey, answers={str(questions["score"]): 5})
-    with django_assert_max_num_queries(12):
+    with django_assert_num_queries(8):
         owner_client.get("/surveys/responses/")
 
 
@@ -190,9 +190,9 @@ def test_csv_and_xlsx_exports_stream_filtered_rows(owner_client, nps_survey, que
     assert owner_client.get("/surveys/responses/export.pdf").status_code == 404
 
 
-def test_survey_list_counts(owner_client, nps_survey, questions, touchpoint, django_assert_max_num_queries):
+def test_survey_list_counts(owner_client, nps_survey, questions, touchpoint, django_assert_num_queries):
     _responses(nps_survey, questions, touchpoint)
-    with django_assert_max_num_queries(10):
+    with django_assert_num_queries(9):
         html = owner_client.get("/surveys/").content.decode()
     assert nps_survey.name in html and ">3</a>" in html
     json.dumps({})
