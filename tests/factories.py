@@ -1,4 +1,11 @@
-"""factory_boy factories with the organization as the root. Apps add theirs beside these."""
+"""factory_boy factories with the organization as the root. Apps add theirs beside these
+(tests/journeys/factories.py, tests/surveys/factories.py).
+
+How a test builds its data: a few rows, through the factories (a child names its parent, the
+organization follows); `tests/journeys/helpers.make_responses` and the shorthands of
+`tests/metrics/data.py` are thin layers over them. A realistic dataset in bulk is
+`tests/metrics/data.seed_dataset` (bulk_create, the shape the dashboards read), seeded once per module
+with `tests/seeding.seeded_once` when several tests read it."""
 
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ class CustomerFactory(factory.django.DjangoModelFactory):
         model = Customer
 
     organization = factory.SubFactory(OrganizationFactory)
-    external_id = factory.Sequence(lambda n: f"C{n:05d}")
+    # Never the shape of a test's own ids ("C00001", "C2"): a factory customer beside them never collides.
+    external_id = factory.Sequence(lambda n: f"customer-{n:05d}")
     name = factory.Sequence(lambda n: f"Customer {n}")
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
 

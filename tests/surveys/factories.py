@@ -41,7 +41,8 @@ class ResponseFactory(factory.django.DjangoModelFactory):
 
     survey = factory.SubFactory(SurveyFactory)
     organization = factory.SelfAttribute("survey.organization")
-    idempotency_key = factory.Sequence(lambda n: f"k{n}")
+    # Never the shape of a test's own keys ("k1"): a factory response beside them never collides.
+    idempotency_key = factory.Sequence(lambda n: f"factory-{n}")
 
 
 class AnswerFactory(factory.django.DjangoModelFactory):

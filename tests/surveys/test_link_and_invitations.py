@@ -10,7 +10,9 @@ from django.core import mail
 from cxm.tenancy.identity import customer_signature
 from journeys.models import Customer
 from surveys import services
-from surveys.models import Invitation, Response
+from surveys.models import Response
+from tests.journeys.factories import CustomerFactory
+from tests.surveys.factories import InvitationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -131,11 +133,9 @@ def test_invitation_email_scanner_safe_and_customer_can_change_score(
 def test_invitations_skip_fatigued_unsubscribed_and_emailless(
     nps_survey, customer, organization, django_capture_on_commit_callbacks
 ):
-    fresh = Customer.objects.create(organization=organization, external_id="C2", email="c2@example.com")
-    gone = Customer.objects.create(
-        organization=organization, external_id="C3", email="c3@example.com", unsubscribed=True
-    )
-    mute = Customer.objects.create(organization=organization, external_id="C4")
+    fresh = CustomerFactory(organization=organization)
+    gone = CustomerFactory(organization=organization, unsubscribed=True)
+    mute = CustomerFactory(organization=organization, email="")
     with django_capture_on_commit_callbacks(execute=True):
         services.invitations_create(survey=nps_survey, customers=[customer], language="en")
         result = services.invitations_create(
@@ -151,9 +151,7 @@ def test_send_task_is_idempotent_and_routed(nps_survey, customer):
 
     from surveys.tasks import send_invitation_emails
 
-    invitation = Invitation.objects.create(
-        organization=nps_survey.organization, survey=nps_survey, customer=customer
-    )
+    invitation = InvitationFactory(survey=nps_survey, customer=customer)
     assert send_invitation_emails([invitation.id]) == {"sent": 1}
     assert send_invitation_emails([invitation.id]) == {"ignored": 1}
     assert len(mail.outbox) == 1
