@@ -14,7 +14,7 @@ from journeys.models import ExchangeRate, Transaction
 from journeys.selectors import transaction_value, transactions_without_rate
 from tests.factories import OrganizationFactory
 
-from .factories import CustomerFactory
+from .factories import CustomerFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
@@ -78,8 +78,7 @@ def test_conversion_uses_the_latest_rate_on_or_before_the_local_day():
         ("e", datetime(2026, 3, 1, 12, tzinfo=SH), "10", "EUR"),  # no EUR rate: left out
     ]
     for order_id, at, amount, currency in rows:
-        Transaction.objects.create(
-            organization=org,
+        TransactionFactory(
             customer=cust,
             order_id=order_id,
             occurred_at=at,
@@ -104,8 +103,7 @@ def test_settings_page_enters_rates_and_counts_what_is_left_out(owner_client, or
     organization.currency = "CNY"
     organization.save()
     cust = CustomerFactory(organization=organization)
-    Transaction.objects.create(
-        organization=organization,
+    TransactionFactory(
         customer=cust,
         order_id="usd-1",
         occurred_at=datetime(2026, 3, 1, 12, tzinfo=SH),

@@ -14,6 +14,7 @@ import pytest
 from metrics.computations import clv as clv_math
 from metrics.computations.value import customer_purchase_summary
 from tests.factories import OrganizationFactory
+from tests.journeys.factories import TransactionFactory
 
 from .data import customer, order
 
@@ -120,7 +121,7 @@ def test_trailing_revenue_window_starts_at_a_local_midnight():
 
 
 def test_mean_repeat_spend_in_the_organizations_currency_over_priced_days_only():
-    from journeys.models import ExchangeRate, Transaction
+    from journeys.models import ExchangeRate
 
     org = OrganizationFactory(slug="east-fx", time_zone="Asia/Shanghai", currency="CNY")
     ExchangeRate.objects.create(organization=org, currency="USD", effective_from=date(2026, 1, 1), rate="7")
@@ -131,9 +132,7 @@ def test_mean_repeat_spend_in_the_organizations_currency_over_priced_days_only()
         ("3", datetime(2026, 2, 9, 10, tzinfo=SH), "5", "EUR"),  # no rate: a purchase day, no known spend
         ("4", datetime(2026, 2, 9, 11, tzinfo=SH), "30", "CNY"),
     ]:
-        Transaction.objects.create(
-            organization=org, customer=a, order_id=order_id, occurred_at=at, amount=amount, currency=currency
-        )
+        TransactionFactory(customer=a, order_id=order_id, occurred_at=at, amount=amount, currency=currency)
     summary = customer_purchase_summary(organization=org, using="default")
     row = summary.set_index("customer_id").loc[a.pk]
     assert row["purchase_days"] == 3 and row["gross"] == 200.0 and row["unconverted"] == 1

@@ -21,6 +21,7 @@ from metrics.computations.retention import cohort_table, repeat_purchase_rate, r
 from metrics.computations.value import customer_purchase_summary, historical_clv, mean_repeat_spend
 from surveys.models import Response
 from tests.factories import OrganizationFactory
+from tests.journeys.factories import TransactionFactory
 
 from .data import customer, order, response, survey
 
@@ -265,7 +266,7 @@ def test_fit_clv_command_prints_the_model(shop):
 
 
 def test_monetized_nps_counts_only_matured_answers_in_the_organizations_currency():
-    from journeys.models import ExchangeRate, Transaction
+    from journeys.models import ExchangeRate
 
     org = OrganizationFactory(slug="money-mature", time_zone="UTC", currency="EUR")
     ExchangeRate.objects.create(organization=org, currency="USD", effective_from=date(2026, 1, 1), rate="0.9")
@@ -281,8 +282,7 @@ def test_monetized_nps_counts_only_matured_answers_in_the_organizations_currency
         (a, datetime(2026, 5, 20, tzinfo=UTC), "5", "GBP"),  # no rate: left out, never added raw
         (c, datetime(2026, 4, 2, tzinfo=UTC), "0", "EUR"),  # a free order is a purchase
     ]:
-        Transaction.objects.create(
-            organization=org,
+        TransactionFactory(
             customer=cust,
             order_id=f"{cust.pk}-{at:%m%d}",
             occurred_at=at,
@@ -330,7 +330,6 @@ def test_monetized_nps_windows_are_local_days_of_the_organization():
     - a USD order without a rate on 8 July is left out (1); one on 9 July is outside the window (0);
     - the answer has matured from 9 July 00:00 local: at 00:10 it is included (24-hour multiples
       would still call it maturing until 23:30), at 8 July 23:50 it is still maturing."""
-    from journeys.models import Transaction
 
     org = OrganizationFactory(slug="money-local", time_zone="Asia/Shanghai", currency="CNY")
     s = survey(org)
@@ -343,8 +342,7 @@ def test_monetized_nps_windows_are_local_days_of_the_organization():
         (datetime(2026, 7, 8, 22, 0, tzinfo=SH), "7", "USD"),
         (datetime(2026, 7, 9, 0, 20, tzinfo=SH), "8", "USD"),
     ]:
-        Transaction.objects.create(
-            organization=org,
+        TransactionFactory(
             customer=buyer,
             order_id=f"O-{at:%m%d%H%M}",
             occurred_at=at,
