@@ -26,7 +26,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from celery import Task
+import celery.result
+from celery import Task, _state
 from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connections
@@ -39,6 +40,27 @@ logger = logging.getLogger(__name__)
 WORKERS = 2
 # At exit, how long to wait for running tasks before leaving them to their dead-run timeouts.
 EXIT_WAIT_SECONDS = 120.0
+
+
+# Celery keeps "a task is running here, so joining a result would deadlock" in one flag for the whole
+# process: a worker process runs one task at a time. `Task.apply` raises it while a task runs, so with
+# tasks in background threads a request thread's `result.get()` failed whenever a background task was
+# running. The flag is made per thread; a thread that never set it reads the process-wide value, so a
+# real worker process keeps Celery's own guard.
+_join_flag = threading.local()
+
+
+def _task_join_will_block() -> bool:
+    blocks: bool | None = getattr(_join_flag, "blocks", None)
+    return _state.task_join_will_block() if blocks is None else blocks
+
+
+def _set_task_join_will_block(blocks: bool) -> None:
+    _join_flag.blocks = blocks
+
+
+celery.result.task_join_will_block = _task_join_will_block  # type: ignore[assignment]
+celery.result._set_task_join_will_block = _set_task_join_will_block  # type: ignore[assignment]
 
 
 def enabled() -> bool:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from cxm.core import background
 from cxm.core.background import BackgroundTask, _Runner
+from tests.waiting import GENEROUS
 
 DEADLINE = 120
 
@@ -191,3 +192,32 @@ def test_without_a_broker_the_server_runs_every_beat_entry_once_per_process(sett
     assert set(queued) == expected and len(queued) == len(expected)
     assert {"journeys.tasks.sweep_import_jobs", "surveys.tasks.sweep_invitations"} <= {t for _n, t in queued}
     assert background.beat_start() is False and len(queued) == len(expected)  # once per process
+
+
+def test_a_task_running_in_a_background_thread_does_not_forbid_joining_results_elsewhere():
+    """`Task.apply` marks "joining would block" while a task runs; that mark is per thread, so a
+    request thread may still wait on a result while a background thread runs a task."""
+    import celery.result
+
+    inside = threading.Event()
+    release = threading.Event()
+    seen_inside: list[bool] = []
+
+    def background_task() -> None:
+        with celery.result.denied_join_result():
+            seen_inside.append(celery.result.task_join_will_block())
+            inside.set()
+            release.wait(GENEROUS)
+
+    thread = threading.Thread(target=background_task)
+    thread.start()
+    try:
+        assert inside.wait(GENEROUS)
+        celery.result.assert_will_not_block()  # raised RuntimeError before
+        assert celery.result.task_join_will_block() is False
+    finally:
+        release.set()
+        thread.join(GENEROUS)
+    assert seen_inside == [True]
+    with celery.result.denied_join_result(), pytest.raises(RuntimeError):
+        celery.result.assert_will_not_block()
