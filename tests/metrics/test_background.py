@@ -47,7 +47,7 @@ def held_compute(monkeypatch):
         assert release.wait(DEADLINE)
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "dashboards_compute", held)
+    monkeypatch.setattr(services.snapshots, "dashboards_compute", held)
     yield started, release
     release.set()
 

@@ -102,7 +102,7 @@ def test_interrupted_recompute_leaves_the_previous_snapshots(organization, monke
         original(**{**kwargs, "payloads": {"overview": kwargs["payloads"]["overview"]}})
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(services, "snapshots_store", half_written)
+    monkeypatch.setattr(services.snapshots, "snapshots_store", half_written)
     CustomerValue.objects.filter(organization=organization).update(rfm_segment="marker")
     with pytest.raises(RuntimeError):
         services.recompute_run(organization_id=organization.pk)
@@ -146,7 +146,7 @@ def test_two_concurrent_recomputes_produce_one_run(postgres, monkeypatch):
         release.wait(GENEROUS)
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "dashboards_recompute", slow)
+    monkeypatch.setattr(services.recompute, "dashboards_recompute", slow)
     results = []
 
     def run():

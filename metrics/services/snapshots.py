@@ -1,0 +1,122 @@
+"""Dashboard snapshots: compute the payloads (reads through `read_alias()`), store them, and the
+recompute of every default view with the per-customer values in one transaction."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from cxm.tenancy.models import Organization
+from cxm.tenancy.selectors import organization_settings
+
+from ..computations.customers import customer_values
+from ..dashboards import BUILDERS, DASHBOARDS, json_safe
+from ..filters import MetricFilters
+from ..models import Snapshot
+from ..routers import read_alias
+from .clv import clv_model_payload, current_clv_model
+from .customer_values import _customer_values_prepare, _store_customer_values
+
+
+def dashboards_compute(
+    *,
+    organization: Organization,
+    filters: MetricFilters,
+    dashboards: tuple[str, ...] = DASHBOARDS,
+    progress: Any = None,
+) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None, dict[str, int]]:
+    """Compute the payloads (nothing is written). Reads go to `read_alias()`."""
+    using = read_alias()
+    now = timezone.now()
+    model = current_clv_model(organization=organization)
+    context: dict[str, Any] = {
+        "now": now,
+        "settings": organization_settings(organization=organization),
+        "model": model,
+        "model_payload": clv_model_payload(model),
+    }
+    frame = None
+    payloads: dict[str, dict[str, Any]] = {}
+    durations: dict[str, int] = {}
+    if "value" in dashboards:
+        started = time.monotonic()
+        frame = customer_values(
+            organization=organization, using=using, now=now, model=model, settings=context["settings"]
+        )
+        context["customer_values"] = frame
+        durations["customer_values"] = int((time.monotonic() - started) * 1000)
+    for index, name in enumerate(dashboards):
+        started = time.monotonic()
+        payloads[name] = json_safe(
+            BUILDERS[name](organization=organization, filters=filters, using=using, context=context)
+        )
+        durations[name] = int((time.monotonic() - started) * 1000)
+        if progress is not None:
+            progress((index + 1) / len(dashboards))
+    return payloads, frame, durations
+
+
+def snapshots_store(
+    *,
+    organization: Organization,
+    filters: MetricFilters,
+    payloads: dict[str, dict[str, Any]],
+    durations: dict[str, int],
+    computed_at: datetime,
+) -> None:
+    for name, payload in payloads.items():
+        Snapshot.objects.update_or_create(
+            organization=organization,
+            dashboard=name,
+            filters_key=filters.key,
+            defaults={
+                "filters": filters.as_dict(),
+                "payload": payload,
+                "computed_at": computed_at,
+                "duration_ms": durations.get(name, 0),
+            },
+        )
+
+
+def dashboards_recompute(*, organization: Organization) -> dict[str, int]:
+    """Recompute every dashboard's default view and the per-customer values, then replace them in
+    one transaction: readers see the old snapshots until the commit, then all new ones."""
+    filters = MetricFilters()
+    computed_at = timezone.now()
+    payloads, frame, durations = dashboards_compute(organization=organization, filters=filters)
+    prepared = None if frame is None else _customer_values_prepare(organization, frame, computed_at)
+    with transaction.atomic():
+        if prepared is not None:
+            _store_customer_values(organization, prepared)
+        snapshots_store(
+            organization=organization,
+            filters=filters,
+            payloads=payloads,
+            durations=durations,
+            computed_at=computed_at,
+        )
+        # Views under other filters were computed from older data: they are recomputed on demand.
+        Snapshot.objects.filter(organization=organization).exclude(filters_key="default").delete()
+    return durations
+
+
+def snapshot_compute(*, organization: Organization, dashboard: str, filters: MetricFilters) -> Snapshot:
+    """Compute and store one dashboard under non-default filters (on demand)."""
+    computed_at = timezone.now()
+    payloads, _frame, durations = dashboards_compute(
+        organization=organization, filters=filters, dashboards=(dashboard,)
+    )
+    with transaction.atomic():
+        snapshots_store(
+            organization=organization,
+            filters=filters,
+            payloads=payloads,
+            durations=durations,
+            computed_at=computed_at,
+        )
+    return Snapshot.objects.get(organization=organization, dashboard=dashboard, filters_key=filters.key)
