@@ -23,7 +23,8 @@ from .computations.aggregates import responses_for
 from .computations.drivers import key_drivers
 from .computations.money import monetized_nps
 from .computations.trends import DIMENSIONS, score_breakdown, score_trend
-from .dashboards import build_retention, json_safe
+from .dashboards import json_safe
+from .dashboards.retention import build_retention
 from .filters import EARLIEST_DATE, FilterError, MetricFilters
 from .models import CustomerValue
 from .routers import read_alias

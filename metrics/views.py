@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
@@ -22,26 +21,11 @@ from cxm.tenancy.scoping import check_permission, organization_required
 
 from . import selectors, services
 from .computations.aggregates import responses_for
-from .dashboards import DASHBOARDS
+from .dashboards import registry
 from .filters import FilterError, MetricFilters
 from .routers import read_alias
 from .tables import CATEGORY_LABELS, LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS, tables_for
 from .tasks import compute_snapshot, job_cache_key
-
-TITLES = {
-    "overview": gettext_lazy("Overview"),
-    "journey": gettext_lazy("Journey"),
-    "retention": gettext_lazy("Retention"),
-    "value": gettext_lazy("Customer value"),
-    "drivers": gettext_lazy("Drivers"),
-}
-URL_NAMES = {
-    "overview": "dashboard-overview",
-    "journey": "dashboard-journey",
-    "retention": "dashboard-retention",
-    "value": "dashboard-value",
-    "drivers": "dashboard-drivers",
-}
 
 
 def on_demand_limit() -> int:
@@ -155,7 +139,13 @@ def _chart_labels(currency: str) -> dict[str, Any]:
     }
 
 
-def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
+@organization_required("view")
+def dashboard_page(request: HttpRequest, key: str) -> HttpResponse:
+    """Any registered dashboard (`metrics.dashboards.registry`): its URL passes its key."""
+    entry = registry.get(key)
+    if entry is None:
+        raise Http404
+    dashboard = entry.key
     organization = request.organization  # type: ignore[attr-defined]
     services.recompute_queue_if_due(organization_id=organization.pk)
     filters, errors = _filters(request)
@@ -170,10 +160,10 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
     context = {
         "nav": "dashboards",
         "dashboard": dashboard,
-        "title": TITLES[dashboard],
+        "title": entry.title,
         "tabs": [
-            (name, TITLES[name], reverse(URL_NAMES[name]) + (f"?{query}" if query else ""))
-            for name in DASHBOARDS
+            (tab.key, tab.title, reverse(tab.url_name) + (f"?{query}" if query else ""))
+            for tab in registry.all_dashboards()
         ],
         "filters": filters,
         "window": window,
@@ -192,6 +182,7 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
             "payload": payload,
             "labels": _chart_labels(organization_currency(organization)),
         },
+        "chart_scripts": entry.scripts,
         "can_export": _allows(request, "export"),
         "can_edit": _allows(request, "edit"),
         "status_url": reverse("dashboard-status")
@@ -202,7 +193,7 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
         "lifecycle_labels": LIFECYCLE_LABELS,
         "category_labels": CATEGORY_LABELS,
     }
-    return render(request, f"metrics/{dashboard}.html", context)
+    return render(request, entry.template, context)
 
 
 def _allows(request: HttpRequest, permission: str) -> bool:
@@ -214,36 +205,11 @@ def _allows(request: HttpRequest, permission: str) -> bool:
 
 
 @organization_required("view")
-def overview(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "overview")
-
-
-@organization_required("view")
-def journey(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "journey")
-
-
-@organization_required("view")
-def retention(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "retention")
-
-
-@organization_required("view")
-def value(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "value")
-
-
-@organization_required("view")
-def drivers(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "drivers")
-
-
-@organization_required("view")
 def status(request: HttpRequest) -> JsonResponse:
     """Poll target of the progress indicator: is the snapshot for these filters ready?"""
     organization = request.organization  # type: ignore[attr-defined]
     dashboard = request.GET.get("dashboard", "")
-    if dashboard not in DASHBOARDS:
+    if registry.get(dashboard) is None:
         return JsonResponse({"error": _("Unknown dashboard.")}, status=400)
     filters, errors = _filters(request)
     if errors:
@@ -271,7 +237,7 @@ def export(request: HttpRequest) -> HttpResponse:
     dashboard = request.GET.get("dashboard", "")
     table_name = request.GET.get("table", "")
     fmt = request.GET.get("format", "csv")
-    if dashboard not in DASHBOARDS or fmt not in ("csv", "xlsx"):
+    if registry.get(dashboard) is None or fmt not in ("csv", "xlsx"):
         raise Http404
     filters, errors = _filters(request)
     if errors:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cxm.tenancy.models import Organization
 
 from ..computations.trends import score_breakdown
 from ..filters import MetricFilters
+from ..tables import Table, _r, _score_headers, _score_rows, channel_label
 from .common import _window_payload
+from .registry import Dashboard, register
 
 
 def build_journey(
@@ -93,3 +97,66 @@ def build_journey(
             organization=organization, filters=filters, using=using, dimension="channel"
         ),
     }
+
+
+def tables(payload: dict[str, Any], currency: str = "") -> list[Table]:
+    rows = []
+    for stage in payload["stages"]:
+        for tp in stage["touchpoints"]:
+            scores = tp["scores"] or {}
+            nps = scores.get("nps") or {}
+            csat = scores.get("csat") or {}
+            ces = scores.get("ces") or {}
+            rows.append(
+                [
+                    stage["name"],
+                    tp["name"],
+                    channel_label(tp["channel"]),
+                    tp["interactions"],
+                    tp["customers"],
+                    nps.get("n", 0),
+                    _r(nps.get("nps")),
+                    csat.get("n", 0),
+                    _r(csat.get("csat")),
+                    ces.get("n", 0),
+                    _r(ces.get("mean"), 2),
+                ]
+            )
+    return [
+        Table(
+            "touchpoints",
+            _("Stages and touchpoints"),
+            [
+                _("Stage"),
+                _("Touchpoint"),
+                _("Channel"),
+                _("Interactions"),
+                _("Customers"),
+                _("NPS n"),
+                "NPS",
+                _("CSAT n"),
+                "CSAT %",
+                _("CES n"),
+                _("CES mean"),
+            ],
+            rows,
+        ),
+        Table(
+            "by_channel",
+            _("By channel"),
+            _score_headers(_("Channel")),
+            _score_rows(payload["by_channel"], channel_label),
+        ),
+    ]
+
+
+register(
+    Dashboard(
+        key="journey",
+        title=gettext_lazy("Journey"),
+        order=20,
+        builder=build_journey,
+        tables=tables,
+        charts=("stages", "reach", "touchpoints"),
+    )
+)

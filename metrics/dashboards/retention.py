@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from cxm.tenancy.models import Organization
 
 from ..computations.retention import add_months, cohort_table, repeat_purchase_rate, retention_rates
 from ..filters import MetricFilters
+from ..tables import Table, _pct
 from .common import _window_payload
+from .registry import Dashboard, register
 
 
 def build_retention(
@@ -47,3 +52,67 @@ def build_retention(
         "repeat_purchase": repeat_purchase_rate(organization=organization, using=using, start=start, end=end),
         "activity_window_days": settings["activity_window_days"],
     }
+
+
+def tables(payload: dict[str, Any], currency: str = "") -> list[Table]:
+    offsets = max((len(c["retention"]) for c in payload["cohorts"]), default=0)
+    cohort_rows = [
+        [
+            c["cohort"],
+            c["size"],
+            *[_pct(cell["rate"]) for cell in c["retention"]],
+            *[""] * (offsets - len(c["retention"])),
+        ]
+        for c in payload["cohorts"]
+    ]
+    return [
+        Table(
+            "cohorts",
+            _("Cohort retention (%)"),
+            [_("Cohort"), _("Customers"), *[f"M{k}" for k in range(offsets)]],
+            cohort_rows,
+        ),
+        Table(
+            "retention_trend",
+            _("Retention and churn by month"),
+            [
+                _("From"),
+                _("To"),
+                _("Active at start"),
+                _("Active at end"),
+                _("Retained"),
+                _("Churned"),
+                _("New"),
+                _("Reactivated"),
+                _("Retention %"),
+                _("Churn %"),
+            ],
+            [
+                [
+                    r["start"],
+                    r["end"],
+                    r["active_at_start"],
+                    r["active_at_end"],
+                    r.get("retained"),
+                    r["churned"],
+                    r["new"],
+                    r.get("reactivated"),
+                    _pct(r["retention_rate"]),
+                    _pct(r["churn_rate"]),
+                ]
+                for r in payload["trend"]
+            ],
+        ),
+    ]
+
+
+register(
+    Dashboard(
+        key="retention",
+        title=gettext_lazy("Retention"),
+        order=30,
+        builder=build_retention,
+        tables=tables,
+        charts=("cohorts", "retention-trend"),
+    )
+)

@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cxm.tenancy.models import Organization
 
@@ -16,7 +18,18 @@ from ..computations.retention import add_months, lifecycle_history
 from ..computations.segments import LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS
 from ..computations.value import histogram
 from ..filters import MetricFilters
+from ..tables import (
+    CATEGORY_LABELS,
+    LIFECYCLE_LABELS,
+    SEGMENT_LABELS,
+    TIER_LABELS,
+    Table,
+    _money_header,
+    _pct,
+    _r,
+)
 from .common import _window_payload
+from .registry import Dashboard, register
 
 
 def build_value(
@@ -96,3 +109,91 @@ def build_value(
         ),
         "model": context.get("model_payload"),
     }
+
+
+def tables(payload: dict[str, Any], currency: str = "") -> list[Table]:
+    money = payload["monetized_nps"]
+    return [
+        Table(
+            "tiers",
+            _("Value tiers"),
+            [
+                _("Tier"),
+                _("Customers"),
+                _money_header(_("Historical value"), currency),
+                _money_header(_("Predicted CLV"), currency),
+            ],
+            [
+                [
+                    str(TIER_LABELS.get(t["tier"], t["tier"])),
+                    t["customers"],
+                    _r(t["historical_value"], 2),
+                    _r(t["predicted_clv"], 2),
+                ]
+                for t in payload["tiers"]
+            ],
+            money_columns=(2, 3),
+            currency=currency,
+            left_out=int(payload.get("transactions_left_out") or 0),
+        ),
+        Table(
+            "segments",
+            _("RFM segments"),
+            [_("Segment"), _("Customers"), _money_header(_("Historical value"), currency)],
+            [
+                [
+                    str(SEGMENT_LABELS.get(s["segment"], s["segment"])),
+                    s["customers"],
+                    _r(s["historical_value"], 2),
+                ]
+                for s in payload["segments"]
+            ],
+            money_columns=(2,),
+            currency=currency,
+            left_out=int(payload.get("transactions_left_out") or 0),
+        ),
+        Table(
+            "monetized_nps",
+            _("Monetized NPS (%(days)s days after the response)") % {"days": money["days"]},
+            [
+                _("Category"),
+                _("Customers"),
+                _money_header(_("Revenue per customer"), currency),
+                _("Repeat purchase %"),
+            ],
+            [
+                [
+                    str(CATEGORY_LABELS[r["category"]]),
+                    r["customers"],
+                    _r(r["revenue_per_customer"], 2),
+                    _pct(r["repeat_purchase_rate"]),
+                ]
+                for r in money["table"]
+            ],
+            money_columns=(2,),
+            currency=currency,
+            left_out=int(money.get("transactions_left_out") or 0),
+        ),
+        Table(
+            "lifecycle",
+            _("Lifecycle stages by month end"),
+            [_("Date"), *[str(LIFECYCLE_LABELS[s]) for s in ("new", "active", "at_risk", "churned")]],
+            [
+                [r["date"], r["new"], r["active"], r["at_risk"], r["churned"]]
+                for r in payload["lifecycle_history"]
+            ],
+        ),
+    ]
+
+
+register(
+    Dashboard(
+        key="value",
+        title=gettext_lazy("Customer value"),
+        order=40,
+        builder=build_value,
+        tables=tables,
+        charts=("clv", "tiers", "rfm", "lifecycle"),
+        needs_customer_values=True,
+    )
+)

@@ -15,7 +15,7 @@ from cxm.tenancy.models import Organization
 from cxm.tenancy.selectors import organization_settings
 
 from ..computations.customers import customer_values
-from ..dashboards import BUILDERS, DASHBOARDS, json_safe
+from ..dashboards import json_safe, registry
 from ..filters import MetricFilters
 from ..models import Snapshot
 from ..routers import read_alias
@@ -27,10 +27,13 @@ def dashboards_compute(
     *,
     organization: Organization,
     filters: MetricFilters,
-    dashboards: tuple[str, ...] = DASHBOARDS,
+    dashboards: tuple[str, ...] | None = None,
     progress: Any = None,
 ) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None, dict[str, int]]:
-    """Compute the payloads (nothing is written). Reads go to `read_alias()`."""
+    """Compute the payloads of `dashboards` (default: every registered one); nothing is written.
+    Reads go to `read_alias()`."""
+    if dashboards is None:
+        dashboards = registry.keys()
     using = read_alias()
     now = timezone.now()
     model = current_clv_model(organization=organization)
@@ -43,7 +46,7 @@ def dashboards_compute(
     frame = None
     payloads: dict[str, dict[str, Any]] = {}
     durations: dict[str, int] = {}
-    if "value" in dashboards:
+    if any(registry.require(name).needs_customer_values for name in dashboards):
         started = time.monotonic()
         frame = customer_values(
             organization=organization, using=using, now=now, model=model, settings=context["settings"]
@@ -53,7 +56,9 @@ def dashboards_compute(
     for index, name in enumerate(dashboards):
         started = time.monotonic()
         payloads[name] = json_safe(
-            BUILDERS[name](organization=organization, filters=filters, using=using, context=context)
+            registry.require(name).builder(
+                organization=organization, filters=filters, using=using, context=context
+            )
         )
         durations[name] = int((time.monotonic() - started) * 1000)
         if progress is not None:

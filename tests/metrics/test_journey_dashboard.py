@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cxm.tenancy.selectors import organization_settings
 from journeys.models import Interaction, Journey, Stage, Touchpoint
-from metrics.dashboards import build_journey
+from metrics.dashboards.journey import build_journey
 from metrics.filters import MetricFilters
 
 from .data import customer
