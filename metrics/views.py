@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -23,14 +22,10 @@ from . import selectors, services
 from .computations.aggregates import responses_for
 from .dashboards import registry
 from .filters import FilterError, MetricFilters
+from .policy import recompute_policy
 from .routers import read_alias
 from .tables import CATEGORY_LABELS, LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS, tables_for
 from .tasks import compute_snapshot, job_cache_key
-
-
-def on_demand_limit() -> int:
-    """Responses under the filters up to which an uncovered view is computed within the request."""
-    return int(getattr(settings, "METRICS_ON_DEMAND_MAX_RESPONSES", 200_000))
 
 
 def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
@@ -67,7 +62,7 @@ def _resolve_snapshot(
     job = cache.get(key)
     if job is None:
         size = responses_for(organization=organization, filters=filters, using=read_alias()).count()
-        if size <= on_demand_limit():
+        if size <= recompute_policy().on_demand_limit:
             return services.snapshot_compute(
                 organization=organization, dashboard=dashboard, filters=filters
             ), None

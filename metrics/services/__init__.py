@@ -14,10 +14,6 @@ from __future__ import annotations
 
 from .clv import clv_fit, clv_model_payload, clv_score, clv_scores_payload, current_clv_model
 from .recompute import (
-    QUEUED_GRACE_SECONDS,
-    REFRESH_AFTER,
-    STALE_RUN_SECONDS,
-    debounce_seconds,
     recompute_claim,
     recompute_mark_stale,
     recompute_queue_if_due,
@@ -29,9 +25,6 @@ from .recompute import (
 from .snapshots import dashboards_compute, dashboards_recompute, snapshot_compute, snapshots_store
 
 __all__ = [
-    "QUEUED_GRACE_SECONDS",
-    "REFRESH_AFTER",
-    "STALE_RUN_SECONDS",
     "clv_fit",
     "clv_model_payload",
     "clv_score",
@@ -39,7 +32,6 @@ __all__ = [
     "current_clv_model",
     "dashboards_compute",
     "dashboards_recompute",
-    "debounce_seconds",
     "recompute_claim",
     "recompute_mark_stale",
     "recompute_queue_if_due",

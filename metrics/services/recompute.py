@@ -8,7 +8,6 @@ import time
 import uuid
 from datetime import timedelta
 
-from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -16,21 +15,10 @@ from django.utils import timezone
 from cxm.tenancy.models import Organization
 
 from ..models import RecomputeState
+from ..policy import recompute_policy
 from .snapshots import dashboards_recompute
 
 logger = logging.getLogger(__name__)
-
-# A run older than this is considered dead (the worker was killed); its lock can be taken over.
-STALE_RUN_SECONDS = 20 * 60
-# Beat runs every 15 minutes; organizations whose last run is older than this are refreshed too
-# (relative windows such as "the last 365 days" move with the calendar).
-REFRESH_AFTER = timedelta(hours=6)
-# A recompute queued this long after its debounce and still not started is taken as lost.
-QUEUED_GRACE_SECONDS = 60
-
-
-def debounce_seconds() -> int:
-    return int(getattr(django_settings, "METRICS_RECOMPUTE_DEBOUNCE", 30))
 
 
 def stale_signal_key(organization_id: int) -> str:
@@ -50,7 +38,7 @@ def recompute_mark_stale(*, organization_id: int) -> None:
 
 def recompute_queue_if_due(*, organization_id: int) -> bool:
     """Without a broker there is no beat: a dashboard visit queues the recompute that is due, i.e.
-    the dashboards are stale (or were not refreshed for REFRESH_AFTER) and no run is in flight or was
+    the dashboards are stale (or were not refreshed for the policy's `refresh_after`) and no run is in flight or was
     queued lately (the process that queued it may have stopped). Never computes in the caller; one
     read when nothing is due. True if a recompute was queued."""
     from cxm.core import background
@@ -59,16 +47,17 @@ def recompute_queue_if_due(*, organization_id: int) -> bool:
         return False
     state = RecomputeState.objects.filter(organization_id=organization_id).first()
     now = timezone.now()
+    policy = recompute_policy()
     if (
         state is None
         or state.running_since is not None
-        and state.running_since > now - timedelta(seconds=STALE_RUN_SECONDS)
+        and state.running_since > now - timedelta(seconds=policy.stale_run_seconds)
     ):
         return False
     due = state.stale_since is not None or (
-        state.finished_at is not None and state.finished_at < now - REFRESH_AFTER
+        state.finished_at is not None and state.finished_at < now - policy.refresh_after
     )
-    lately = now - timedelta(seconds=debounce_seconds() + QUEUED_GRACE_SECONDS)
+    lately = now - timedelta(seconds=policy.debounce_seconds + policy.queued_grace_seconds)
     if not due or (state.requested_at is not None and state.requested_at > lately):
         return False
     return recompute_request(organization_id=organization_id)
@@ -81,6 +70,7 @@ def recompute_request(*, organization_id: int, force: bool = False) -> bool:
     from ..tasks import recompute_organization
 
     now = timezone.now()
+    debounce_seconds = recompute_policy().debounce_seconds
     with transaction.atomic():
         state, _created = RecomputeState.objects.select_for_update().get_or_create(
             organization_id=organization_id
@@ -88,14 +78,14 @@ def recompute_request(*, organization_id: int, force: bool = False) -> bool:
         if state.stale_since is None:
             state.stale_since = now
         recently = state.requested_at is not None and state.requested_at > now - timedelta(
-            seconds=debounce_seconds()
+            seconds=debounce_seconds
         )
         if recently and not force:
             state.save(update_fields=["stale_since"])
             return False
         state.requested_at = now
         state.save(update_fields=["stale_since", "requested_at"])
-    countdown = 0 if force else debounce_seconds()  # "Recompute now" does not wait for a burst
+    countdown = 0 if force else debounce_seconds  # "Recompute now" does not wait for a burst
     transaction.on_commit(
         lambda: recompute_organization.apply_async(
             args=[organization_id], countdown=countdown, ignore_result=True
@@ -114,7 +104,7 @@ def recompute_claim(*, organization_id: int) -> str | None:
             organization_id=organization_id
         )
         if state.running_since is not None and state.running_since > now - timedelta(
-            seconds=STALE_RUN_SECONDS
+            seconds=recompute_policy().stale_run_seconds
         ):
             return None
         token = uuid.uuid4().hex
