@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,19 +12,14 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from cxm.core.money import currency_symbol, money_label, organization_currency
 from cxm.tenancy.scoping import check_permission, organization_required
 
-from . import selectors, services
-from .computations.aggregates import responses_for
+from . import dashboard_selectors, selectors, services
 from .dashboards import registry
 from .filters import FilterError, MetricFilters
-from .policy import recompute_policy
-from .routers import read_alias
 from .tables import CATEGORY_LABELS, LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS, tables_for
-from .tasks import compute_snapshot, job_cache_key
 
 
 def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
@@ -39,65 +33,6 @@ def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
     if filters.start and (filters.start, filters.end) == (default.start, default.end):
         filters = replace(filters, start=None, end=None)
     return filters, {}
-
-
-def _resolve_snapshot(
-    request: HttpRequest, dashboard: str, filters: MetricFilters
-) -> tuple[Any, dict[str, Any] | None]:
-    """The snapshot for these filters, computing it now when it is missing and cheap enough, or
-    queueing it (the page then shows progress)."""
-    organization = request.organization  # type: ignore[attr-defined]
-    snapshot = selectors.dashboard_snapshot(
-        organization=organization, dashboard=dashboard, filters_key=filters.key
-    )
-    if snapshot is not None:
-        return snapshot, None
-    if filters.key == "default":
-        services.recompute_request(organization_id=organization.pk, force=True)
-        snapshot = selectors.dashboard_snapshot(
-            organization=organization, dashboard=dashboard, filters_key="default"
-        )
-        return snapshot, None if snapshot else {"state": "queued", "progress": 0.0}
-    key = job_cache_key(organization.pk, dashboard, filters.key)
-    job = cache.get(key)
-    if job is None:
-        size = responses_for(organization=organization, filters=filters, using=read_alias()).count()
-        if size <= recompute_policy().on_demand_limit:
-            return services.snapshot_compute(
-                organization=organization, dashboard=dashboard, filters=filters
-            ), None
-        cache.set(key, {"state": "queued", "progress": 0.0}, 3600)
-        try:
-            compute_snapshot.delay(organization.pk, dashboard, filters.as_dict())
-        except BrokerUnreachable:  # not queued: the next visit tries again
-            cache.delete(key)
-            return None, {"state": "queued", "progress": 0.0}
-        snapshot = selectors.dashboard_snapshot(
-            organization=organization, dashboard=dashboard, filters_key=filters.key
-        )
-        if snapshot is not None:
-            return snapshot, None
-        job = cache.get(key)
-    return None, job
-
-
-def _filter_options(organization: Any) -> dict[str, Any]:
-    from journeys.models import Channel, Stage, Touchpoint
-    from surveys.models import Survey
-
-    return {
-        "surveys": list(
-            Survey.objects.filter(organization=organization).order_by("name").values("id", "name")
-        ),
-        "touchpoints": list(
-            Touchpoint.objects.filter(organization=organization).order_by("name").values("id", "name")
-        ),
-        "stages": list(
-            Stage.objects.filter(organization=organization).order_by("position", "id").values("id", "name")
-        ),
-        "channels": Channel.choices,
-        "segments": selectors.segment_choices(),
-    }
 
 
 def _chart_labels(currency: str) -> dict[str, Any]:
@@ -144,7 +79,7 @@ def dashboard_page(request: HttpRequest, key: str) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     services.recompute_queue_if_due(organization_id=organization.pk)
     filters, errors = _filters(request)
-    snapshot, job = _resolve_snapshot(request, dashboard, filters)
+    snapshot, job = services.snapshot_resolve(organization=organization, dashboard=dashboard, filters=filters)
     status = selectors.recompute_status(organization=organization)
     payload = snapshot.payload if snapshot is not None else {}
     query = urlencode(filters.query_params())
@@ -164,7 +99,7 @@ def dashboard_page(request: HttpRequest, key: str) -> HttpResponse:
         "window": window,
         "default_window": filters.start is None and filters.end is None,
         "filter_errors": errors,
-        "options": _filter_options(organization),
+        "options": dashboard_selectors.dashboard_filter_options(organization=organization),
         "snapshot": snapshot,
         "computed_at": computed_at,
         "payload": payload,
@@ -212,7 +147,12 @@ def status(request: HttpRequest) -> JsonResponse:
     snapshot = selectors.dashboard_snapshot(
         organization=organization, dashboard=dashboard, filters_key=filters.key
     )
-    job = cache.get(job_cache_key(organization.pk, dashboard, filters.key)) or {}
+    job = (
+        dashboard_selectors.snapshot_job(
+            organization=organization, dashboard=dashboard, filters_key=filters.key
+        )
+        or {}
+    )
     state = selectors.recompute_status(organization=organization)
     return JsonResponse(
         {

@@ -12,7 +12,7 @@ previous snapshots in place.
 
 from __future__ import annotations
 
-from .clv import clv_fit, clv_model_payload, clv_score, clv_scores_payload, current_clv_model
+from .clv import clv_fit, clv_model_payload, clv_score, clv_scores_payload
 from .recompute import (
     recompute_claim,
     recompute_mark_stale,
@@ -22,14 +22,19 @@ from .recompute import (
     recompute_run,
     stale_signal_key,
 )
-from .snapshots import dashboards_compute, dashboards_recompute, snapshot_compute, snapshots_store
+from .snapshots import (
+    dashboards_compute,
+    dashboards_recompute,
+    snapshot_compute,
+    snapshot_resolve,
+    snapshots_store,
+)
 
 __all__ = [
     "clv_fit",
     "clv_model_payload",
     "clv_score",
     "clv_scores_payload",
-    "current_clv_model",
     "dashboards_compute",
     "dashboards_recompute",
     "recompute_claim",
@@ -39,6 +44,7 @@ __all__ = [
     "recompute_request",
     "recompute_run",
     "snapshot_compute",
+    "snapshot_resolve",
     "snapshots_store",
     "stale_signal_key",
 ]

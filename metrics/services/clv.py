@@ -121,7 +121,3 @@ def clv_model_payload(model: ClvModel | None) -> dict[str, Any] | None:
             "summary": model.summary,
         }
     )
-
-
-def current_clv_model(*, organization: Organization) -> ClvModel | None:
-    return ClvModel.objects.filter(organization=organization).order_by("-fitted_at", "-id").first()

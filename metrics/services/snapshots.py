@@ -8,18 +8,24 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from cxm.tenancy.models import Organization
 from cxm.tenancy.selectors import organization_settings
 
+from ..computations.aggregates import responses_for
 from ..computations.customers import customer_values
+from ..dashboard_selectors import current_clv_model
 from ..dashboards import json_safe, registry
 from ..filters import MetricFilters
 from ..models import Snapshot
+from ..policy import recompute_policy
 from ..routers import read_alias
-from .clv import clv_model_payload, current_clv_model
+from ..selectors import dashboard_snapshot
+from .clv import clv_model_payload
 from .customer_values import _customer_values_prepare, _store_customer_values
 
 
@@ -125,3 +131,37 @@ def snapshot_compute(*, organization: Organization, dashboard: str, filters: Met
             computed_at=computed_at,
         )
     return Snapshot.objects.get(organization=organization, dashboard=dashboard, filters_key=filters.key)
+
+
+def snapshot_resolve(
+    *, organization: Organization, dashboard: str, filters: MetricFilters
+) -> tuple[Snapshot | None, dict[str, Any] | None]:
+    """The snapshot for these filters, computing it now when it is missing and cheap enough, or
+    queueing it (the page then shows progress)."""
+    from ..tasks import compute_snapshot, job_cache_key
+    from .recompute import recompute_request
+
+    snapshot = dashboard_snapshot(organization=organization, dashboard=dashboard, filters_key=filters.key)
+    if snapshot is not None:
+        return snapshot, None
+    if filters.key == "default":
+        recompute_request(organization_id=organization.pk, force=True)
+        snapshot = dashboard_snapshot(organization=organization, dashboard=dashboard, filters_key="default")
+        return snapshot, None if snapshot else {"state": "queued", "progress": 0.0}
+    key = job_cache_key(organization.pk, dashboard, filters.key)
+    job = cache.get(key)
+    if job is None:
+        size = responses_for(organization=organization, filters=filters, using=read_alias()).count()
+        if size <= recompute_policy().on_demand_limit:
+            return snapshot_compute(organization=organization, dashboard=dashboard, filters=filters), None
+        cache.set(key, {"state": "queued", "progress": 0.0}, 3600)
+        try:
+            compute_snapshot.delay(organization.pk, dashboard, filters.as_dict())
+        except BrokerUnreachable:  # not queued: the next visit tries again
+            cache.delete(key)
+            return None, {"state": "queued", "progress": 0.0}
+        snapshot = dashboard_snapshot(organization=organization, dashboard=dashboard, filters_key=filters.key)
+        if snapshot is not None:
+            return snapshot, None
+        job = cache.get(key)
+    return None, job
