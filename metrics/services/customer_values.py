@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,7 @@ def _customer_value_rows(organization: Organization, frame: pd.DataFrame, now: d
     )
 
 
-PreparedValues = pd.DataFrame | tuple[list[str], list[tuple[Any, ...]]]
+PreparedValues: TypeAlias = pd.DataFrame | tuple[list[str], list[tuple[Any, ...]]]
 
 
 def _customer_values_prepare(
