@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -18,12 +18,9 @@ from rest_framework.views import APIView
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.core.money import organization_currency
 
-from . import selectors, services
-from .computations.aggregates import responses_for
-from .computations.drivers import key_drivers
-from .computations.money import monetized_nps
-from .computations.trends import DIMENSIONS, score_breakdown, score_trend
-from .dashboards import build_retention, json_safe
+from . import dashboard_selectors, selectors, services
+from .dashboard_selectors import DIMENSIONS
+from .dashboards import json_safe
 from .filters import EARLIEST_DATE, FilterError, MetricFilters
 from .models import CustomerValue
 from .routers import read_alias
@@ -119,11 +116,11 @@ class TrendView(MetricsView):
         if by:
             if by not in DIMENSIONS:
                 raise ValidationError({"by": [f"Choose one of {', '.join(sorted(DIMENSIONS))}."]})
-            rows = score_breakdown(
-                organization=organization, filters=filters, using=read_alias(), dimension=by
+            rows = dashboard_selectors.score_breakdown_rows(
+                organization=organization, filters=filters, dimension=by
             )
             return Response(json_safe({"window": self.window(request, filters), "by": by, "results": rows}))
-        rows = score_trend(organization=organization, filters=filters, using=read_alias())
+        rows = dashboard_selectors.score_trend_rows(organization=organization, filters=filters)
         return Response(
             json_safe({"window": self.window(request, filters), "bucket": filters.bucket, "results": rows})
         )
@@ -137,15 +134,7 @@ class RetentionView(MetricsView):
         """Cohort table, retention (|S ∩ E| / S) and churn (|S \\ E| / S) by month and over the window
         with new and reactivated customers as counts beside them, repeat purchase rate."""
         filters = self.filters(request)
-        from cxm.tenancy.selectors import organization_settings
-
-        organization = request.organization  # type: ignore[attr-defined]
-        payload = build_retention(
-            organization=organization,
-            filters=filters,
-            using=read_alias(),
-            context={"settings": organization_settings(organization=organization)},
-        )
+        payload = dashboard_selectors.retention_report(organization=request.organization, filters=filters)  # type: ignore[attr-defined]
         return Response(json_safe(payload))
 
 
@@ -157,18 +146,10 @@ class SegmentsView(MetricsView):
         """Customers per RFM segment, value tier and lifecycle stage (last recompute), and NPS per segment."""
         filters = self.filters(request)
         organization = request.organization  # type: ignore[attr-defined]
-        rows = CustomerValue.objects.using(read_alias()).filter(organization=organization)
-        counts = {
-            dimension: {
-                row[dimension]: row["n"]
-                for row in rows.values(dimension).annotate(n=Count("id")).order_by(dimension)
-                if row[dimension]
-            }
-            for dimension in ("rfm_segment", "value_tier", "lifecycle_stage")
-        }
+        counts = dashboard_selectors.segment_counts(organization=organization)
         status = selectors.recompute_status(organization=organization)
-        nps = score_breakdown(
-            organization=organization, filters=filters, using=read_alias(), dimension="rfm_segment"
+        nps = dashboard_selectors.score_breakdown_rows(
+            organization=organization, filters=filters, dimension="rfm_segment"
         )
         return Response(
             json_safe(
@@ -193,11 +174,7 @@ class DriversView(MetricsView):
         10 complete cases per driver, correlations only and `more_answers_needed`."""
         filters = self.filters(request)
         organization = request.organization  # type: ignore[attr-defined]
-        start, end = filters.window(organization)
-        responses = responses_for(organization=organization, filters=filters, using=read_alias())
-        result = key_drivers(
-            organization=organization, responses=responses, using=read_alias(), start=start, end=end
-        )
+        result = dashboard_selectors.drivers_report(organization=organization, filters=filters)
         return Response(json_safe({"window": self.window(request, filters), **result}))
 
 
@@ -210,13 +187,9 @@ class MonetizedNpsView(MetricsView):
         each customer's latest matured answer, with `included` and still `maturing` answers and
         `transactions_left_out` (no exchange rate); revenue at risk (with its own
         `transactions_left_out`); uplift."""
-        from cxm.tenancy.selectors import organization_setting
-
         filters = self.filters(request)
         organization = request.organization  # type: ignore[attr-defined]
-        days = int(organization_setting(organization=organization, name="monetized_nps_days"))
-        responses = responses_for(organization=organization, filters=filters, using=read_alias())
-        money = monetized_nps(organization=organization, responses=responses, using=read_alias(), days=days)
+        money = dashboard_selectors.monetized_nps_report(organization=organization, filters=filters)
         # (`included` answers have had their N days; `maturing` ones have not; `transactions_left_out`
         # had no exchange rate into the organization's currency.)
         # Revenue at risk needs every customer's latest answer and trailing revenue: the value
@@ -306,10 +279,10 @@ class ClvModelView(APIView):
     )
     def get(self, request: Request) -> Response:
         """The latest fitted model: r, alpha, a, b; p, q, gamma; the log-likelihoods; the data summary."""
-        model = services.current_clv_model(organization=request.organization)  # type: ignore[attr-defined]
-        if model is None:
+        payload = dashboard_selectors.clv_model_summary(organization=request.organization)  # type: ignore[attr-defined]
+        if payload is None:
             raise NotFound("No CLV model has been fitted yet.")
-        return Response(services.clv_model_payload(model))
+        return Response(payload)
 
 
 # --- Per-customer values and recompute -------------------------------------------------------------

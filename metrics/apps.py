@@ -17,12 +17,13 @@ def _mark_stale(sender: Any = None, organization_id: int | None = None, **kwargs
         return
     from django.core.cache import cache
 
-    from .services import debounce_seconds, recompute_mark_stale, recompute_request, stale_signal_key
+    from .policy import recompute_policy
+    from .services import recompute_mark_stale, recompute_request, stale_signal_key
 
     # The busiest writers (survey submissions) send this per row: after the first signal of a burst
     # the rest cost one cache operation, not a transaction. A recompute clears the key when it starts.
     try:
-        if not cache.add(stale_signal_key(organization_id), 1, timeout=debounce_seconds()):
+        if not cache.add(stale_signal_key(organization_id), 1, timeout=recompute_policy().debounce_seconds):
             return
         if getattr(settings, "METRICS_RECOMPUTE_ON_SIGNAL", True):
             recompute_request(organization_id=organization_id)

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from cxm.tenancy.models import Organization
 
-from .services import clv_fit, current_clv_model, recompute_run
+from .dashboard_selectors import current_clv_model
+from .services import clv_fit, recompute_run
 
 
 def seed(*, organization: Organization, stdout: Any, size: str = "full") -> None:

@@ -141,7 +141,7 @@ def recompute_status(*, organization: Organization) -> dict[str, Any]:
     from django.utils import timezone
 
     from .models import RecomputeState
-    from .services import STALE_RUN_SECONDS
+    from .policy import recompute_policy
 
     state = RecomputeState.objects.filter(organization=organization).first()
     if state is None:
@@ -155,7 +155,8 @@ def recompute_status(*, organization: Organization) -> dict[str, Any]:
         }
     now = timezone.now()
     running = (
-        state.running_since is not None and (now - state.running_since).total_seconds() < STALE_RUN_SECONDS
+        state.running_since is not None
+        and (now - state.running_since).total_seconds() < recompute_policy().stale_run_seconds
     )
     return {
         "running": running,

@@ -14,8 +14,7 @@ from cxm.tenancy.models import Organization
 from . import services
 from .filters import MetricFilters
 from .models import RecomputeState
-
-REFRESH_AFTER = services.REFRESH_AFTER
+from .policy import recompute_policy
 
 
 @shared_task(
@@ -32,6 +31,7 @@ def recompute_organization(organization_id: int) -> str:
 def recompute_all_organizations() -> int:
     """Queue a recompute for every organization that is stale or not refreshed lately."""
     now = timezone.now()
+    policy = recompute_policy()
     states = {s.organization_id: s for s in RecomputeState.objects.all()}
     queued = 0
     for organization_id in Organization.objects.values_list("id", flat=True):
@@ -40,9 +40,13 @@ def recompute_all_organizations() -> int:
             state is None
             or state.stale_since is not None
             or state.finished_at is None
-            or state.finished_at < now - REFRESH_AFTER
+            or state.finished_at < now - policy.refresh_after
         )
-        if due and not (state and state.running_since and state.running_since > now - timedelta(minutes=20)):
+        if due and not (
+            state
+            and state.running_since
+            and state.running_since > now - timedelta(seconds=policy.stale_run_seconds)
+        ):
             recompute_organization.delay(organization_id)
             queued += 1
     return queued

@@ -1,13 +1,24 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from . import views
+from .dashboards import registry
+
+
+def dashboard_urlpatterns() -> list[URLPattern]:
+    """One page per registered dashboard, named `dashboard-<key>` (the overview is /dashboards/)."""
+    return [
+        path(
+            f"dashboards/{dashboard.path}",
+            views.dashboard_page,
+            {"key": dashboard.key},
+            name=dashboard.url_name,
+        )
+        for dashboard in registry.all_dashboards()
+    ]
+
 
 urlpatterns = [
-    path("dashboards/", views.overview, name="dashboard-overview"),
-    path("dashboards/journey/", views.journey, name="dashboard-journey"),
-    path("dashboards/retention/", views.retention, name="dashboard-retention"),
-    path("dashboards/value/", views.value, name="dashboard-value"),
-    path("dashboards/drivers/", views.drivers, name="dashboard-drivers"),
+    *dashboard_urlpatterns(),
     path("dashboards/status/", views.status, name="dashboard-status"),
     path("dashboards/export/", views.export, name="dashboard-export"),
     path("dashboards/recompute/", views.recompute, name="dashboard-recompute"),

@@ -5,48 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from cxm.core.money import currency_symbol, money_label, organization_currency
 from cxm.tenancy.scoping import check_permission, organization_required
 
-from . import selectors, services
-from .computations.aggregates import responses_for
-from .dashboards import DASHBOARDS
+from . import dashboard_selectors, selectors, services
+from .dashboards import registry
 from .filters import FilterError, MetricFilters
-from .routers import read_alias
 from .tables import CATEGORY_LABELS, LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS, tables_for
-from .tasks import compute_snapshot, job_cache_key
-
-TITLES = {
-    "overview": gettext_lazy("Overview"),
-    "journey": gettext_lazy("Journey"),
-    "retention": gettext_lazy("Retention"),
-    "value": gettext_lazy("Customer value"),
-    "drivers": gettext_lazy("Drivers"),
-}
-URL_NAMES = {
-    "overview": "dashboard-overview",
-    "journey": "dashboard-journey",
-    "retention": "dashboard-retention",
-    "value": "dashboard-value",
-    "drivers": "dashboard-drivers",
-}
-
-
-def on_demand_limit() -> int:
-    """Responses under the filters up to which an uncovered view is computed within the request."""
-    return int(getattr(settings, "METRICS_ON_DEMAND_MAX_RESPONSES", 200_000))
 
 
 def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
@@ -60,65 +33,6 @@ def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
     if filters.start and (filters.start, filters.end) == (default.start, default.end):
         filters = replace(filters, start=None, end=None)
     return filters, {}
-
-
-def _resolve_snapshot(
-    request: HttpRequest, dashboard: str, filters: MetricFilters
-) -> tuple[Any, dict[str, Any] | None]:
-    """The snapshot for these filters, computing it now when it is missing and cheap enough, or
-    queueing it (the page then shows progress)."""
-    organization = request.organization  # type: ignore[attr-defined]
-    snapshot = selectors.dashboard_snapshot(
-        organization=organization, dashboard=dashboard, filters_key=filters.key
-    )
-    if snapshot is not None:
-        return snapshot, None
-    if filters.key == "default":
-        services.recompute_request(organization_id=organization.pk, force=True)
-        snapshot = selectors.dashboard_snapshot(
-            organization=organization, dashboard=dashboard, filters_key="default"
-        )
-        return snapshot, None if snapshot else {"state": "queued", "progress": 0.0}
-    key = job_cache_key(organization.pk, dashboard, filters.key)
-    job = cache.get(key)
-    if job is None:
-        size = responses_for(organization=organization, filters=filters, using=read_alias()).count()
-        if size <= on_demand_limit():
-            return services.snapshot_compute(
-                organization=organization, dashboard=dashboard, filters=filters
-            ), None
-        cache.set(key, {"state": "queued", "progress": 0.0}, 3600)
-        try:
-            compute_snapshot.delay(organization.pk, dashboard, filters.as_dict())
-        except BrokerUnreachable:  # not queued: the next visit tries again
-            cache.delete(key)
-            return None, {"state": "queued", "progress": 0.0}
-        snapshot = selectors.dashboard_snapshot(
-            organization=organization, dashboard=dashboard, filters_key=filters.key
-        )
-        if snapshot is not None:
-            return snapshot, None
-        job = cache.get(key)
-    return None, job
-
-
-def _filter_options(organization: Any) -> dict[str, Any]:
-    from journeys.models import Channel, Stage, Touchpoint
-    from surveys.models import Survey
-
-    return {
-        "surveys": list(
-            Survey.objects.filter(organization=organization).order_by("name").values("id", "name")
-        ),
-        "touchpoints": list(
-            Touchpoint.objects.filter(organization=organization).order_by("name").values("id", "name")
-        ),
-        "stages": list(
-            Stage.objects.filter(organization=organization).order_by("position", "id").values("id", "name")
-        ),
-        "channels": Channel.choices,
-        "segments": selectors.segment_choices(),
-    }
 
 
 def _chart_labels(currency: str) -> dict[str, Any]:
@@ -155,11 +69,17 @@ def _chart_labels(currency: str) -> dict[str, Any]:
     }
 
 
-def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
+@organization_required("view")
+def dashboard_page(request: HttpRequest, key: str) -> HttpResponse:
+    """Any registered dashboard (`metrics.dashboards.registry`): its URL passes its key."""
+    entry = registry.get(key)
+    if entry is None:
+        raise Http404
+    dashboard = entry.key
     organization = request.organization  # type: ignore[attr-defined]
     services.recompute_queue_if_due(organization_id=organization.pk)
     filters, errors = _filters(request)
-    snapshot, job = _resolve_snapshot(request, dashboard, filters)
+    snapshot, job = services.snapshot_resolve(organization=organization, dashboard=dashboard, filters=filters)
     status = selectors.recompute_status(organization=organization)
     payload = snapshot.payload if snapshot is not None else {}
     query = urlencode(filters.query_params())
@@ -170,16 +90,16 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
     context = {
         "nav": "dashboards",
         "dashboard": dashboard,
-        "title": TITLES[dashboard],
+        "title": entry.title,
         "tabs": [
-            (name, TITLES[name], reverse(URL_NAMES[name]) + (f"?{query}" if query else ""))
-            for name in DASHBOARDS
+            (tab.key, tab.title, reverse(tab.url_name) + (f"?{query}" if query else ""))
+            for tab in registry.all_dashboards()
         ],
         "filters": filters,
         "window": window,
         "default_window": filters.start is None and filters.end is None,
         "filter_errors": errors,
-        "options": _filter_options(organization),
+        "options": dashboard_selectors.dashboard_filter_options(organization=organization),
         "snapshot": snapshot,
         "computed_at": computed_at,
         "payload": payload,
@@ -192,6 +112,7 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
             "payload": payload,
             "labels": _chart_labels(organization_currency(organization)),
         },
+        "chart_scripts": entry.scripts,
         "can_export": _allows(request, "export"),
         "can_edit": _allows(request, "edit"),
         "status_url": reverse("dashboard-status")
@@ -202,7 +123,7 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
         "lifecycle_labels": LIFECYCLE_LABELS,
         "category_labels": CATEGORY_LABELS,
     }
-    return render(request, f"metrics/{dashboard}.html", context)
+    return render(request, entry.template, context)
 
 
 def _allows(request: HttpRequest, permission: str) -> bool:
@@ -214,36 +135,11 @@ def _allows(request: HttpRequest, permission: str) -> bool:
 
 
 @organization_required("view")
-def overview(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "overview")
-
-
-@organization_required("view")
-def journey(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "journey")
-
-
-@organization_required("view")
-def retention(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "retention")
-
-
-@organization_required("view")
-def value(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "value")
-
-
-@organization_required("view")
-def drivers(request: HttpRequest) -> HttpResponse:
-    return _dashboard(request, "drivers")
-
-
-@organization_required("view")
 def status(request: HttpRequest) -> JsonResponse:
     """Poll target of the progress indicator: is the snapshot for these filters ready?"""
     organization = request.organization  # type: ignore[attr-defined]
     dashboard = request.GET.get("dashboard", "")
-    if dashboard not in DASHBOARDS:
+    if registry.get(dashboard) is None:
         return JsonResponse({"error": _("Unknown dashboard.")}, status=400)
     filters, errors = _filters(request)
     if errors:
@@ -251,7 +147,12 @@ def status(request: HttpRequest) -> JsonResponse:
     snapshot = selectors.dashboard_snapshot(
         organization=organization, dashboard=dashboard, filters_key=filters.key
     )
-    job = cache.get(job_cache_key(organization.pk, dashboard, filters.key)) or {}
+    job = (
+        dashboard_selectors.snapshot_job(
+            organization=organization, dashboard=dashboard, filters_key=filters.key
+        )
+        or {}
+    )
     state = selectors.recompute_status(organization=organization)
     return JsonResponse(
         {
@@ -271,7 +172,7 @@ def export(request: HttpRequest) -> HttpResponse:
     dashboard = request.GET.get("dashboard", "")
     table_name = request.GET.get("table", "")
     fmt = request.GET.get("format", "csv")
-    if dashboard not in DASHBOARDS or fmt not in ("csv", "xlsx"):
+    if registry.get(dashboard) is None or fmt not in ("csv", "xlsx"):
         raise Http404
     filters, errors = _filters(request)
     if errors:

@@ -61,7 +61,7 @@ def setup() -> None:
 def serve(addrport: str) -> None:
     from django.core.management import call_command
 
-    from metrics import services
+    from metrics.services import snapshots as services
 
     compute, store = services.dashboards_compute, services.snapshots_store
 

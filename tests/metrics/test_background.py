@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from metrics import services
 from metrics.models import RecomputeState, Snapshot
+from metrics.policy import recompute_policy
 from surveys.signals import response_recorded
 
 from .data import customer, order, response, survey
@@ -47,7 +48,7 @@ def held_compute(monkeypatch):
         assert release.wait(DEADLINE)
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "dashboards_compute", held)
+    monkeypatch.setattr(services.snapshots, "dashboards_compute", held)
     yield started, release
     release.set()
 
@@ -138,9 +139,9 @@ def test_a_visit_requeues_a_recompute_that_was_lost(background_tasks, organizati
     # Fresh and not stale: nothing is due.
     RecomputeState.objects.filter(organization=organization).update(stale_since=None, requested_at=None)
     assert services.recompute_queue_if_due(organization_id=organization.pk) is False
-    # Not refreshed for REFRESH_AFTER (no beat without a broker): the visit refreshes it.
+    # Not refreshed for the policy's refresh_after (no beat without a broker): the visit refreshes it.
     RecomputeState.objects.filter(organization=organization).update(
-        finished_at=now - services.REFRESH_AFTER - timedelta(minutes=1)
+        finished_at=now - recompute_policy().refresh_after - timedelta(minutes=1)
     )
     assert services.recompute_queue_if_due(organization_id=organization.pk) is True
     assert background_tasks.wait_idle(DEADLINE)

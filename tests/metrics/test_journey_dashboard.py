@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from cxm.tenancy.selectors import organization_settings
-from metrics.dashboards import build_journey
+from metrics.dashboards.journey import build_journey
 from metrics.filters import MetricFilters
 from tests.journeys.factories import InteractionFactory, StageFactory, TouchpointFactory
 

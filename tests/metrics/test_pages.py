@@ -117,7 +117,7 @@ def test_filters_not_covered_by_a_snapshot_are_computed_on_demand(seeded, organi
 @override_settings(METRICS_ON_DEMAND_MAX_RESPONSES=0, CELERY_TASK_ALWAYS_EAGER=False)
 def test_large_uncovered_views_are_queued_with_progress(seeded, organization, owner_client, monkeypatch):
     queued = []
-    monkeypatch.setattr("metrics.views.compute_snapshot.delay", lambda *args: queued.append(args))
+    monkeypatch.setattr("metrics.tasks.compute_snapshot.delay", lambda *args: queued.append(args))
     html = owner_client.get("/dashboards/?bucket=day").content.decode()
     assert queued and queued[0][1] == "overview" and queued[0][2]["bucket"] == "day"
     assert 'role="progressbar"' in html and "data-poll" in html

@@ -4,6 +4,7 @@ beat, replica routing, and a real worker on Redis."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +15,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from journeys.signals import customer_data_changed
-from metrics import dashboards, selectors, services
+from metrics import selectors, services
+from metrics.dashboards import registry
 from metrics.models import CustomerValue, RecomputeState, Snapshot
 from metrics.tasks import recompute_all_organizations
 from surveys.signals import response_recorded
@@ -43,7 +45,7 @@ def test_recompute_stores_every_dashboard_and_customer_values(organization):
     _s, c = _small_data(organization)
     services.dashboards_recompute(organization=organization)
     snapshots = {s.dashboard: s for s in Snapshot.objects.filter(organization=organization)}
-    assert set(snapshots) == set(dashboards.DASHBOARDS)
+    assert set(snapshots) == {"overview", "journey", "retention", "value", "drivers"}
     assert snapshots["overview"].payload["summary"]["nps"]["nps"] == 0.0  # one promoter, one detractor
     assert snapshots["overview"].payload["comments"][0]["comment"] == "Lovely"
     values = selectors.customer_segment(organization=organization, customer=c)
@@ -82,7 +84,7 @@ def test_interrupted_recompute_leaves_the_previous_snapshots(organization, monke
         raise RuntimeError("worker killed midway")
 
     # interrupted while computing (the last dashboard)…
-    monkeypatch.setitem(dashboards.BUILDERS, "drivers", crash)
+    monkeypatch.setitem(registry._registry, "drivers", replace(registry.require("drivers"), builder=crash))
     with pytest.raises(RuntimeError):
         services.recompute_run(organization_id=organization.pk)
     after = {
@@ -102,7 +104,7 @@ def test_interrupted_recompute_leaves_the_previous_snapshots(organization, monke
         original(**{**kwargs, "payloads": {"overview": kwargs["payloads"]["overview"]}})
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(services, "snapshots_store", half_written)
+    monkeypatch.setattr(services.snapshots, "snapshots_store", half_written)
     CustomerValue.objects.filter(organization=organization).update(rfm_segment="marker")
     with pytest.raises(RuntimeError):
         services.recompute_run(organization_id=organization.pk)
@@ -146,7 +148,7 @@ def test_two_concurrent_recomputes_produce_one_run(postgres, monkeypatch):
         release.wait(GENEROUS)
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "dashboards_recompute", slow)
+    monkeypatch.setattr(services.recompute, "dashboards_recompute", slow)
     results = []
 
     def run():
@@ -201,7 +203,7 @@ def test_new_data_marks_dashboards_stale_and_the_page_says_so(organization, owne
 def test_beat_recomputes_stale_and_old_organizations(organization, other_organization):
     services.recompute_run(organization_id=organization.pk)
     assert recompute_all_organizations() == 1  # the other organization never ran; ours is fresh
-    assert Snapshot.objects.filter(organization=other_organization).count() == len(dashboards.DASHBOARDS)
+    assert Snapshot.objects.filter(organization=other_organization).count() == len(registry.keys())
     RecomputeState.objects.filter(organization=organization).update(
         finished_at=timezone.now() - timedelta(days=1)
     )
@@ -268,7 +270,7 @@ def test_demo_seed_fits_clv_and_recomputes(organization):
     demo.seed(organization=organization, stdout=out, size="small")
     demo.seed(organization=organization, stdout=out, size="small")  # idempotent
     assert ClvModel.objects.filter(organization=organization).count() == 1
-    assert Snapshot.objects.filter(organization=organization).count() == len(dashboards.DASHBOARDS)
+    assert Snapshot.objects.filter(organization=organization).count() == len(registry.keys())
     value = Snapshot.objects.get(organization=organization, dashboard="value").payload
     assert value["clv_source"] == "predictive" and value["model"]["bgnbd"]["r"] > 0
 

@@ -1,0 +1,167 @@
+"""Dashboard snapshots: compute the payloads (reads through `read_alias()`), store them, and the
+recompute of every default view with the per-customer values in one transaction."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
+
+from cxm.tenancy.models import Organization
+from cxm.tenancy.selectors import organization_settings
+
+from ..computations.aggregates import responses_for
+from ..computations.customers import customer_values
+from ..dashboard_selectors import current_clv_model
+from ..dashboards import json_safe, registry
+from ..filters import MetricFilters
+from ..models import Snapshot
+from ..policy import recompute_policy
+from ..routers import read_alias
+from ..selectors import dashboard_snapshot
+from .clv import clv_model_payload
+from .customer_values import _customer_values_prepare, _store_customer_values
+
+
+def dashboards_compute(
+    *,
+    organization: Organization,
+    filters: MetricFilters,
+    dashboards: tuple[str, ...] | None = None,
+    progress: Any = None,
+) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None, dict[str, int]]:
+    """Compute the payloads of `dashboards` (default: every registered one); nothing is written.
+    Reads go to `read_alias()`."""
+    if dashboards is None:
+        dashboards = registry.keys()
+    using = read_alias()
+    now = timezone.now()
+    model = current_clv_model(organization=organization)
+    context: dict[str, Any] = {
+        "now": now,
+        "settings": organization_settings(organization=organization),
+        "model": model,
+        "model_payload": clv_model_payload(model),
+    }
+    frame = None
+    payloads: dict[str, dict[str, Any]] = {}
+    durations: dict[str, int] = {}
+    if any(registry.require(name).needs_customer_values for name in dashboards):
+        started = time.monotonic()
+        frame = customer_values(
+            organization=organization, using=using, now=now, model=model, settings=context["settings"]
+        )
+        context["customer_values"] = frame
+        durations["customer_values"] = int((time.monotonic() - started) * 1000)
+    for index, name in enumerate(dashboards):
+        started = time.monotonic()
+        payloads[name] = json_safe(
+            registry.require(name).builder(
+                organization=organization, filters=filters, using=using, context=context
+            )
+        )
+        durations[name] = int((time.monotonic() - started) * 1000)
+        if progress is not None:
+            progress((index + 1) / len(dashboards))
+    return payloads, frame, durations
+
+
+def snapshots_store(
+    *,
+    organization: Organization,
+    filters: MetricFilters,
+    payloads: dict[str, dict[str, Any]],
+    durations: dict[str, int],
+    computed_at: datetime,
+) -> None:
+    for name, payload in payloads.items():
+        Snapshot.objects.update_or_create(
+            organization=organization,
+            dashboard=name,
+            filters_key=filters.key,
+            defaults={
+                "filters": filters.as_dict(),
+                "payload": payload,
+                "computed_at": computed_at,
+                "duration_ms": durations.get(name, 0),
+            },
+        )
+
+
+def dashboards_recompute(*, organization: Organization) -> dict[str, int]:
+    """Recompute every dashboard's default view and the per-customer values, then replace them in
+    one transaction: readers see the old snapshots until the commit, then all new ones."""
+    filters = MetricFilters()
+    computed_at = timezone.now()
+    payloads, frame, durations = dashboards_compute(organization=organization, filters=filters)
+    prepared = None if frame is None else _customer_values_prepare(organization, frame, computed_at)
+    with transaction.atomic():
+        if prepared is not None:
+            _store_customer_values(organization, prepared)
+        snapshots_store(
+            organization=organization,
+            filters=filters,
+            payloads=payloads,
+            durations=durations,
+            computed_at=computed_at,
+        )
+        # Views under other filters were computed from older data: they are recomputed on demand.
+        Snapshot.objects.filter(organization=organization).exclude(filters_key="default").delete()
+    return durations
+
+
+def snapshot_compute(*, organization: Organization, dashboard: str, filters: MetricFilters) -> Snapshot:
+    """Compute and store one dashboard under non-default filters (on demand)."""
+    computed_at = timezone.now()
+    payloads, _frame, durations = dashboards_compute(
+        organization=organization, filters=filters, dashboards=(dashboard,)
+    )
+    with transaction.atomic():
+        snapshots_store(
+            organization=organization,
+            filters=filters,
+            payloads=payloads,
+            durations=durations,
+            computed_at=computed_at,
+        )
+    return Snapshot.objects.get(organization=organization, dashboard=dashboard, filters_key=filters.key)
+
+
+def snapshot_resolve(
+    *, organization: Organization, dashboard: str, filters: MetricFilters
+) -> tuple[Snapshot | None, dict[str, Any] | None]:
+    """The snapshot for these filters, computing it now when it is missing and cheap enough, or
+    queueing it (the page then shows progress)."""
+    from ..tasks import compute_snapshot, job_cache_key
+    from .recompute import recompute_request
+
+    snapshot = dashboard_snapshot(organization=organization, dashboard=dashboard, filters_key=filters.key)
+    if snapshot is not None:
+        return snapshot, None
+    if filters.key == "default":
+        recompute_request(organization_id=organization.pk, force=True)
+        snapshot = dashboard_snapshot(organization=organization, dashboard=dashboard, filters_key="default")
+        return snapshot, None if snapshot else {"state": "queued", "progress": 0.0}
+    key = job_cache_key(organization.pk, dashboard, filters.key)
+    job = cache.get(key)
+    if job is None:
+        size = responses_for(organization=organization, filters=filters, using=read_alias()).count()
+        if size <= recompute_policy().on_demand_limit:
+            return snapshot_compute(organization=organization, dashboard=dashboard, filters=filters), None
+        cache.set(key, {"state": "queued", "progress": 0.0}, 3600)
+        try:
+            compute_snapshot.delay(organization.pk, dashboard, filters.as_dict())
+        except BrokerUnreachable:  # not queued: the next visit tries again
+            cache.delete(key)
+            return None, {"state": "queued", "progress": 0.0}
+        snapshot = dashboard_snapshot(organization=organization, dashboard=dashboard, filters_key=filters.key)
+        if snapshot is not None:
+            return snapshot, None
+        job = cache.get(key)
+    return None, job
