@@ -340,7 +340,9 @@ def _month_starts(organization: Any, count: int) -> list[datetime]:
 
 @organization_required("view")
 def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    touchpoint = scoped_get_or_404(request, Touchpoint.objects.select_related("stage__journey"), pk=pk)
+    touchpoint = scoped_get_or_404(
+        request, Touchpoint.objects.select_related("stage__journey", "organization"), pk=pk
+    )
     organization = touchpoint.organization
     starts = _month_starts(organization, 11)  # this month and the 11 before it
     months = [

@@ -37,7 +37,9 @@ def _answered(organization, customer, other):
         )
         Answer.objects.create(organization=organization, response=response, question=nps, number=4)
         Answer.objects.create(organization=organization, response=response, question=why, text=f"I am {key}")
-        Answer.objects.create(organization=organization, response=response, question=reason, choices=["price"])
+        Answer.objects.create(
+            organization=organization, response=response, question=reason, choices=["price"]
+        )
         rows[key] = response.pk
     return rows
 
@@ -46,7 +48,11 @@ def _assert_scrubbed(rows):
     erased = Response.objects.get(pk=rows["erased"])
     assert (erased.comment, erased.hidden_fields, erased.score, erased.score_kind) == ("", {}, 4, "nps")
     answers = {a.question.kind: a for a in Answer.objects.filter(response_id=rows["erased"])}
-    assert answers["text"].text == "" and answers["nps"].number == 4 and answers["single_choice"].choices == ["price"]
+    assert (
+        answers["text"].text == ""
+        and answers["nps"].number == 4
+        and answers["single_choice"].choices == ["price"]
+    )
     # Another customer's answers are untouched.
     kept = Response.objects.get(pk=rows["kept"])
     assert kept.comment == "Call me at 138 0000 kept" and kept.hidden_fields["email"] == "kept@example.com"
@@ -80,7 +86,9 @@ def test_erase_from_the_customer_page_scrubs_the_responses(
     rows = _answered(organization, customer, other)
     # The same external id in another organization keeps its responses.
     foreign_customer = CustomerFactory(organization=other_organization, external_id="C1")
-    foreign = _answered(other_organization, foreign_customer, CustomerFactory(organization=other_organization))
+    foreign = _answered(
+        other_organization, foreign_customer, CustomerFactory(organization=other_organization)
+    )
     client.force_login(make_member(organization, Role.ADMIN))
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(f"/customers/{customer.pk}/erase/").status_code == 302
