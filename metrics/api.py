@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.core.money import organization_currency
+from cxm.core.routers import read_alias
 
 from . import selectors, services
 from .computations.aggregates import responses_for
@@ -26,7 +27,6 @@ from .computations.trends import DIMENSIONS, score_breakdown, score_trend
 from .dashboards import build_retention, json_safe
 from .filters import EARLIEST_DATE, FilterError, MetricFilters
 from .models import CustomerValue
-from .routers import read_alias
 
 FILTER_PARAMETERS = [
     OpenApiParameter(

@@ -9,6 +9,7 @@ from django.db.models import Avg, Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 from surveys.models import Response
 from surveys.scoring import nps_category
@@ -18,7 +19,6 @@ from .computations.scores import nps_from_counts, wilson_interval
 from .dashboards import period_comparison
 from .filters import MetricFilters
 from .models import CustomerValue, RecomputeState, Snapshot
-from .routers import read_alias
 from .services import STALE_RUN_SECONDS
 from .tables import LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS
 

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 from cxm.tenancy.selectors import organization_settings
 
@@ -30,7 +31,6 @@ from .computations.value import customer_purchase_summary
 from .dashboards import BUILDERS, DASHBOARDS, json_safe
 from .filters import MetricFilters
 from .models import ClvModel, CustomerValue, RecomputeState, Snapshot
-from .routers import read_alias
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from cxm.core.money import currency_symbol, money_label, organization_currency
+from cxm.core.routers import read_alias
 from cxm.tenancy.scoping import check_permission, organization_required
 
 from . import selectors, services
 from .computations.aggregates import responses_for
 from .dashboards import DASHBOARDS
 from .filters import FilterError, MetricFilters
-from .routers import read_alias
 from .tables import CATEGORY_LABELS, LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS, tables_for
 from .tasks import compute_snapshot, job_cache_key
 
