@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.core.money import organization_currency
 from cxm.core.routers import read_alias
+from cxm.tenancy.selectors import organization_setting, organization_settings
 
 from . import selectors, services
 from .computations.aggregates import responses_for
@@ -137,8 +138,6 @@ class RetentionView(MetricsView):
         """Cohort table, retention (|S ∩ E| / S) and churn (|S \\ E| / S) by month and over the window
         with new and reactivated customers as counts beside them, repeat purchase rate."""
         filters = self.filters(request)
-        from cxm.tenancy.selectors import organization_settings
-
         organization = request.organization  # type: ignore[attr-defined]
         payload = build_retention(
             organization=organization,
@@ -210,8 +209,6 @@ class MonetizedNpsView(MetricsView):
         each customer's latest matured answer, with `included` and still `maturing` answers and
         `transactions_left_out` (no exchange rate); revenue at risk (with its own
         `transactions_left_out`); uplift."""
-        from cxm.tenancy.selectors import organization_setting
-
         filters = self.filters(request)
         organization = request.organization  # type: ignore[attr-defined]
         days = int(organization_setting(organization=organization, name="monetized_nps_days"))

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cxm.core.widgets import IsoDateInput
-from journeys.models import Touchpoint
+from journeys.models import Customer, Touchpoint
 
 from .models import CSAT_SCALES, Question, QuestionKind, ResponseChannel, Survey
 
@@ -326,8 +326,6 @@ class InviteForm(forms.Form):
         self.found: dict[int, Any] = {}
 
     def clean(self) -> dict[str, Any]:
-        from journeys.models import Customer
-
         data = super().clean()
         raw = (data.get("external_ids") or "").replace(",", "\n")
         ids = list(dict.fromkeys(x.strip() for x in raw.splitlines() if x.strip()))

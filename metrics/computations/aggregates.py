@@ -9,6 +9,7 @@ from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from cxm.tenancy.models import Organization
+from surveys.models import Question, Response
 from surveys.scoring import CSAT_SCALES, CSAT_TOP_MIN, ces_agree_q, csat_top_q, nps_category_q
 
 from ..filters import MetricFilters
@@ -19,8 +20,6 @@ def responses_for(
     *, organization: Organization, filters: MetricFilters, using: str, windowed: bool = True
 ) -> QuerySet[Any]:
     """Scored responses of the organization under the filters (dates in the organization's zone)."""
-    from surveys.models import Response
-
     rows = Response.objects.using(using).filter(organization=organization, score__isnull=False)
     if windowed:
         start, end = filters.window(organization)
@@ -51,8 +50,6 @@ DEFAULT_CSAT_TOP_TWO = csat_top_q()
 def survey_csat_scales(*, organization: Organization, using: str) -> dict[int, int]:
     """Per survey id: the maximum of its CSAT scale (3, 5 or 7), from the survey's first CSAT
     question (which gives a response its CSAT score). Surveys without one are absent (1–5)."""
-    from surveys.models import Question
-
     scale_of: dict[int, int] = {}
     questions = (
         Question.objects.using(using)

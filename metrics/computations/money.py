@@ -25,6 +25,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 
 from cxm.tenancy.models import Organization
+from journeys.models import Transaction
+from journeys.selectors import transaction_value
 from surveys.scoring import NPS_CATEGORIES, NPS_DETRACTOR_MAX, nps_category_q
 
 CATEGORIES = NPS_CATEGORIES
@@ -67,9 +69,6 @@ def monetized_nps(
     `transactions_left_out`); a repeat purchase is any purchase (amount ≥ 0) in those N days.
     Also the uplift estimate: (revenue per passive − revenue per detractor) × detractor count."""
     from django.utils import timezone
-
-    from journeys.models import Transaction
-    from journeys.selectors import transaction_value
 
     now = now or timezone.now()
     tz = organization.tzinfo
