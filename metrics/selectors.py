@@ -147,23 +147,6 @@ def customer_segment(*, organization: Organization, customer: Any) -> dict[str, 
     }
 
 
-def customer_segments(*, organization: Organization, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """RFM segment, value tier and lifecycle stage for many customers at once (customer lists): one query."""
-    rows = CustomerValue.objects.using(read_alias()).filter(
-        organization=organization, customer_id__in=customer_ids
-    )
-    return {
-        row.customer_id: {
-            "rfm_segment": row.rfm_segment,
-            "value_tier": row.value_tier,
-            "lifecycle_stage": row.lifecycle_stage,
-            "predicted_clv": row.predicted_clv,
-            "historical_clv": row.historical_value,
-        }
-        for row in rows
-    }
-
-
 def recompute_status(*, organization: Organization) -> dict[str, Any]:
     """Whether the organization's dashboards are stale or being recomputed (reads the primary: the
     lock row must be current)."""

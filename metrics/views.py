@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from cxm.core.money import currency_symbol, money_label, organization_currency
 from cxm.core.routers import read_alias
 from cxm.tenancy.scoping import check_permission, organization_required
+from surveys.scoring import nps_bands
 
 from . import selectors, services
 from .computations.aggregates import responses_for
@@ -191,6 +192,7 @@ def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
             "dashboard": dashboard,
             "payload": payload,
             "labels": _chart_labels(organization_currency(organization)),
+            "nps_bands": nps_bands(),
         },
         "can_export": _allows(request, "export"),
         "can_edit": _allows(request, "edit"),

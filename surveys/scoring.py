@@ -8,8 +8,6 @@ CES (1–7): agreeing 5–7.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q
 
 NPS_PROMOTER_MIN = 9
@@ -46,13 +44,14 @@ def nps_category_q(category: str, field: str = "score") -> Q:
     raise ValueError(f"unknown NPS category {category!r}")
 
 
+def nps_bands() -> dict[str, int]:
+    """The NPS category edges as plain data, for scripts that colour scores (via the page's JSON)."""
+    return {"promoter_min": NPS_PROMOTER_MIN, "passive_min": NPS_PASSIVE_MIN}
+
+
 def csat_top_min(scale_max: int | None = None) -> int:
     """The lowest "satisfied" answer on a CSAT scale (1–5 when the scale is unknown)."""
     return CSAT_TOP_MIN.get(scale_max or CSAT_DEFAULT_SCALE, CSAT_TOP_MIN[CSAT_DEFAULT_SCALE])
-
-
-def csat_satisfied(score: int, scale_max: int | None = None) -> bool:
-    return score >= csat_top_min(scale_max)
 
 
 def csat_top_q(scale_max: int | None = None, field: str = "score") -> Q:
@@ -61,12 +60,3 @@ def csat_top_q(scale_max: int | None = None, field: str = "score") -> Q:
 
 def ces_agree_q(field: str = "score") -> Q:
     return Q(**{f"{field}__gte": CES_AGREE_MIN})
-
-
-def score_bands() -> dict[str, Any]:
-    """The bands as plain data, for pages whose scripts colour scores (`json_script`)."""
-    return {
-        "nps": {"promoter_min": NPS_PROMOTER_MIN, "passive_min": NPS_PASSIVE_MIN},
-        "csat_top_min": {str(scale): low for scale, low in CSAT_TOP_MIN.items()},
-        "ces_agree_min": CES_AGREE_MIN,
-    }

@@ -106,10 +106,6 @@ class SurveySerializer(serializers.ModelSerializer):
         return attrs
 
 
-class StatusActionSerializer(serializers.Serializer):
-    pass
-
-
 class QuestionReorderSerializer(serializers.Serializer):
     order = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID))
 
