@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Case, Count, IntegerField, Q, Value, When
+from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -145,6 +145,34 @@ def customer_segment(*, organization: Organization, customer: Any) -> dict[str, 
         "purchase_count": row.purchase_count,
         "recency_days": row.recency_days,
     }
+
+
+# The list filters of customer values: parameter → (field, lookup).
+CUSTOMER_VALUE_FILTERS = {
+    "customer": "customer__external_id",
+    "segment": "rfm_segment",
+    "tier": "value_tier",
+    "lifecycle": "lifecycle_stage",
+    "min_clv": "historical_value__gte",
+    "max_clv": "historical_value__lte",
+    "min_predicted_clv": "predicted_clv__gte",
+    "max_predicted_clv": "predicted_clv__lte",
+}
+
+
+def customer_value_list(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[CustomerValue]:
+    """Per-customer values of the last recompute with their customer (read from the replica when
+    there is one), narrowed by `filters`: customer (external id), segment, tier, lifecycle,
+    min_clv/max_clv (historical), min_predicted_clv/max_predicted_clv (both ends included)."""
+    rows = (
+        CustomerValue.objects.using(read_alias()).filter(organization=organization).select_related("customer")
+    )
+    lookups = {
+        CUSTOMER_VALUE_FILTERS[name]: value
+        for name, value in filters.items()
+        if name in CUSTOMER_VALUE_FILTERS
+    }
+    return rows.filter(**lookups)
 
 
 def recompute_status(*, organization: Organization) -> dict[str, Any]:

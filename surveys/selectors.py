@@ -289,7 +289,8 @@ SCORE_BANDS = {
 
 
 def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[Response]:
-    """Responses of the organization, narrowed by the list filters (all optional)."""
+    """Responses of the organization, narrowed by the list filters (all optional): start, end,
+    survey, touchpoint (or touchpoint_key), channel, score_band, has_comment, language."""
     qs = Response.objects.filter(organization=organization)
     if filters.get("start"):
         qs = qs.filter(submitted_at__gte=filters["start"])
@@ -299,6 +300,8 @@ def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -
         qs = qs.filter(survey=filters["survey"])
     if filters.get("touchpoint"):
         qs = qs.filter(touchpoint=filters["touchpoint"])
+    if filters.get("touchpoint_key"):
+        qs = qs.filter(touchpoint__key=filters["touchpoint_key"])
     if filters.get("channel"):
         qs = qs.filter(channel=filters["channel"])
     if filters.get("score_band") in SCORE_BANDS:
@@ -313,6 +316,15 @@ def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -
 
 
 # --- One touchpoint, one customer (journeys pages) ----------------------------------------------
+
+
+def response_list(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[Response]:
+    """`responses_filtered` with each response's survey, touchpoint, customer and answers (the API list)."""
+    return (
+        responses_filtered(organization=organization, filters=filters)
+        .select_related("survey", "touchpoint", "customer")
+        .prefetch_related("answers")
+    )
 
 
 def touchpoint_comments(
