@@ -12,7 +12,7 @@ import time
 import uuid
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -203,7 +203,7 @@ def _customer_value_rows(organization: Organization, frame: pd.DataFrame, now: d
     )
 
 
-PreparedValues = pd.DataFrame | tuple[list[str], list[tuple[Any, ...]]]
+PreparedValues: TypeAlias = pd.DataFrame | tuple[list[str], list[tuple[Any, ...]]]
 
 
 def _customer_values_prepare(
