@@ -3,15 +3,11 @@ external id; bulk ingest of customers, interactions and transactions; privacy ex
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, status, viewsets
 from rest_framework.decorators import action
@@ -20,10 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cxm.api.exceptions import PayloadTooLarge
-from cxm.api.filters import DateTimeFilter, IdFilter
+from cxm.api.filters import DateTimeFilter, IdFilter, SelectorFilterSet
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import request_allows
 from cxm.core.jsonsafe import JsonRejected, loads_strict
+from surveys import selectors as surveys_selectors
 
 from . import selectors, services
 from .ingest import MAX_RECORDS, IngestResult
@@ -90,7 +87,9 @@ class JourneyViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         return Response(StageSerializer(stages, many=True).data)
 
 
-class StageFilter(django_filters.FilterSet):
+class StageFilter(SelectorFilterSet):
+    selector = staticmethod(selectors.stage_list)
+
     class Meta:
         model = Stage
         fields = ["journey"]
@@ -146,7 +145,8 @@ class StageViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         return Response(TouchpointSerializer(touchpoints, many=True).data)
 
 
-class TouchpointFilter(django_filters.FilterSet):
+class TouchpointFilter(SelectorFilterSet):
+    selector = staticmethod(selectors.touchpoint_list)
     journey = IdFilter(field_name="stage__journey")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
 
@@ -185,8 +185,9 @@ class TouchpointViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
 # --- Customers ---------------------------------------------------------------------------------
 
 
-class CustomerFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", help_text="External id, name, email or phone.")
+class CustomerFilter(SelectorFilterSet):
+    selector = staticmethod(selectors.customer_list)
+    q = django_filters.CharFilter(help_text="External id, name, email or phone.")
     city = django_filters.CharFilter(lookup_expr="iexact")
     gender = django_filters.CharFilter(lookup_expr="iexact")
     age_band = django_filters.CharFilter(lookup_expr="iexact")
@@ -198,9 +199,6 @@ class CustomerFilter(django_filters.FilterSet):
     class Meta:
         model = Customer
         fields = ["q", "city", "gender", "age_band", "unsubscribed", "erased", "seen_after", "seen_before"]
-
-    def filter_q(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
-        return queryset.filter(selectors.customer_search(value)) if value.strip() else queryset
 
 
 class CustomerListView(OrganizationScopedMixin, generics.ListAPIView):
@@ -263,51 +261,6 @@ class CustomerDetailView(OrganizationScopedMixin, generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def customer_export_document(customer: Customer) -> dict[str, Any]:
-    """Everything cxm holds about a customer: journeys' data plus their survey responses and invitations."""
-    from surveys.models import Invitation
-    from surveys.models import Response as SurveyResponse
-
-    document = selectors.customer_data(customer=customer)
-    document["responses"] = [
-        {
-            "survey": r.survey.name,
-            "touchpoint": r.touchpoint.key if r.touchpoint else None,
-            "submitted_at": r.submitted_at,
-            "score_kind": r.score_kind,
-            "score": r.score,
-            "comment": r.comment,
-            "channel": r.channel,
-            "locale": r.locale,
-            "page_url": r.page_url,
-            "hidden_fields": r.hidden_fields,
-            "answers": [
-                {"question": str(a.question), "number": a.number, "text": a.text, "choices": a.choices}
-                for a in r.answers.all()
-            ],
-        }
-        for r in SurveyResponse.objects.filter(organization_id=customer.organization_id, customer=customer)
-        .select_related("survey", "touchpoint")
-        .prefetch_related("answers__question")
-        .order_by("submitted_at", "id")
-    ]
-    document["invitations"] = [
-        {
-            "survey": i.survey.name,
-            "status": i.status,
-            "language": i.language,
-            "created_at": i.created_at,
-            "sent_at": i.sent_at,
-            "answered_at": i.answered_at,
-        }
-        for i in Invitation.objects.filter(organization_id=customer.organization_id, customer=customer)
-        .select_related("survey")
-        .order_by("created_at", "id")
-    ]
-    document["exported_at"] = timezone.now()
-    return json.loads(json.dumps(document, cls=DjangoJSONEncoder))
-
-
 class CustomerExportView(OrganizationScopedMixin, generics.GenericAPIView):
     """Everything about one customer as JSON (a data access request). Needs the `export` permission."""
 
@@ -318,7 +271,7 @@ class CustomerExportView(OrganizationScopedMixin, generics.GenericAPIView):
 
     @extend_schema(responses=CustomerExportSerializer)
     def get(self, request: Request, external_id: str) -> Response:
-        return Response(customer_export_document(self.get_object()))
+        return Response(surveys_selectors.customer_export_document(customer=self.get_object()))
 
 
 class CustomerEraseView(OrganizationScopedMixin, generics.GenericAPIView):
@@ -438,7 +391,8 @@ class TransactionBulkView(_BulkView):
 # --- Interactions and transactions ---------------------------------------------------------------
 
 
-class InteractionFilter(django_filters.FilterSet):
+class InteractionFilter(SelectorFilterSet):
+    selector = staticmethod(selectors.interaction_list)
     customer = django_filters.CharFilter(
         field_name="customer__external_id", help_text="Customer external id."
     )
@@ -458,7 +412,8 @@ class InteractionListView(OrganizationScopedMixin, generics.ListAPIView):
     filterset_class = InteractionFilter
 
 
-class TransactionFilter(django_filters.FilterSet):
+class TransactionFilter(SelectorFilterSet):
+    selector = staticmethod(selectors.transaction_list)
     customer = django_filters.CharFilter(
         field_name="customer__external_id", help_text="Customer external id."
     )

@@ -60,6 +60,31 @@ def journey_map(*, journey: Journey, channel: str | None = None) -> JourneyMap:
     return JourneyMap(journey, stages, by_stage)
 
 
+def stage_list(*, organization: Organization, filters: dict[str, Any] | None = None) -> QuerySet[Stage]:
+    """Stages, of one `journey` when given."""
+    filters = filters or {}
+    stages = Stage.objects.filter(organization=organization)
+    if filters.get("journey"):
+        stages = stages.filter(journey=filters["journey"])
+    return stages
+
+
+def touchpoint_list(
+    *, organization: Organization, filters: dict[str, Any] | None = None
+) -> QuerySet[Touchpoint]:
+    """Touchpoints matching `filters`: stage, journey (id), channel, key."""
+    filters = filters or {}
+    touchpoints = Touchpoint.objects.filter(organization=organization)
+    if filters.get("stage"):
+        touchpoints = touchpoints.filter(stage=filters["stage"])
+    if filters.get("journey"):
+        touchpoints = touchpoints.filter(stage__journey=filters["journey"])
+    for name in ("channel", "key"):
+        if filters.get(name):
+            touchpoints = touchpoints.filter(**{name: filters[name]})
+    return touchpoints
+
+
 def unassigned_touchpoints(*, organization: Organization) -> QuerySet[Touchpoint]:
     return Touchpoint.objects.filter(organization=organization, stage__isnull=True).order_by("name")
 
@@ -198,12 +223,46 @@ def customer_data(*, customer: Customer) -> dict[str, Any]:
     }
 
 
-def interaction_list(*, organization: Organization) -> QuerySet[Interaction]:
-    return Interaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+def _occurred_between(rows: QuerySet[Any], filters: dict[str, Any]) -> QuerySet[Any]:
+    if filters.get("occurred_after"):
+        rows = rows.filter(occurred_at__gte=filters["occurred_after"])
+    if filters.get("occurred_before"):
+        rows = rows.filter(occurred_at__lt=filters["occurred_before"])
+    return rows
 
 
-def transaction_list(*, organization: Organization) -> QuerySet[Transaction]:
-    return Transaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+def interaction_list(
+    *, organization: Organization, filters: dict[str, Any] | None = None
+) -> QuerySet[Interaction]:
+    """Interactions matching `filters`: customer (external id), touchpoint (key), kind,
+    occurred_after, occurred_before."""
+    filters = filters or {}
+    rows = Interaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+    if filters.get("customer"):
+        rows = rows.filter(customer__external_id=filters["customer"])
+    if filters.get("touchpoint"):
+        rows = rows.filter(touchpoint__key=filters["touchpoint"])
+    if filters.get("kind"):
+        rows = rows.filter(kind=filters["kind"])
+    return _occurred_between(rows, filters)
+
+
+def transaction_list(
+    *, organization: Organization, filters: dict[str, Any] | None = None
+) -> QuerySet[Transaction]:
+    """Transactions matching `filters`: customer (external id), currency, min_amount, max_amount
+    (both included), occurred_after, occurred_before."""
+    filters = filters or {}
+    rows = Transaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+    if filters.get("customer"):
+        rows = rows.filter(customer__external_id=filters["customer"])
+    if filters.get("currency"):
+        rows = rows.filter(currency__iexact=filters["currency"])
+    if filters.get("min_amount") is not None:
+        rows = rows.filter(amount__gte=filters["min_amount"])
+    if filters.get("max_amount") is not None:
+        rows = rows.filter(amount__lte=filters["max_amount"])
+    return _occurred_between(rows, filters)
 
 
 def exchange_rate_list(*, organization: Organization) -> QuerySet[ExchangeRate]:

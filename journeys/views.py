@@ -21,10 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cxm.tenancy.roles import role_allows
 from cxm.tenancy.scoping import check_permission, organization_required, scoped, scoped_get_or_404
+from metrics import selectors as metrics_selectors
+from surveys import selectors as surveys_selectors
+from surveys.scoring import nps_category
 
 from . import selectors, services
-from .api import customer_export_document
 from .forms import (
     CustomerFilterForm,
     DateRangeForm,
@@ -89,18 +92,7 @@ def _metric_rows(current: dict[str, Any] | None, previous: dict[str, Any] | None
     return rows
 
 
-def _scores(organization: Any, start: datetime | None, end: datetime | None) -> dict[int, dict[str, Any]]:
-    """Per touchpoint scores from metrics (the one place score math lives); empty before metrics exists."""
-    try:
-        from metrics.selectors import touchpoint_scores
-    except ImportError:  # pragma: no cover - metrics ships with cxm
-        return {}
-    return touchpoint_scores(organization=organization, start=start, end=end)
-
-
 def _can(request: HttpRequest, permission: str) -> bool:
-    from cxm.tenancy.roles import role_allows
-
     membership = getattr(request, "membership", None)
     return role_allows(membership.role if membership else None, permission)
 
@@ -140,8 +132,10 @@ def journey_map(request: HttpRequest, pk: int) -> HttpResponse:
         days = int(filters.cleaned_data["days"] or 90)
     now = timezone.now()
     start, previous_start = now - timedelta(days=days), now - timedelta(days=2 * days)
-    current = _scores(journey.organization, start, now)
-    previous = _scores(journey.organization, previous_start, start)
+    # Metrics owns the score math: both windows in one grouped query.
+    previous, current = metrics_selectors.touchpoint_scores_by_period(
+        organization=journey.organization, periods=[(previous_start, start), (start, now)]
+    )
     the_map = selectors.journey_map(journey=journey, channel=channel or None)
     columns = []
     for stage in the_map.stages:
@@ -346,30 +340,35 @@ def _month_starts(organization: Any, count: int) -> list[datetime]:
 
 @organization_required("view")
 def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from surveys.models import Response, Survey
-
-    touchpoint = scoped_get_or_404(request, Touchpoint.objects.select_related("stage__journey"), pk=pk)
+    touchpoint = scoped_get_or_404(
+        request, Touchpoint.objects.select_related("stage__journey", "organization"), pk=pk
+    )
     organization = touchpoint.organization
     starts = _month_starts(organization, 11)  # this month and the 11 before it
+    months = [
+        (start, starts[index + 1] if index + 1 < len(starts) else None) for index, start in enumerate(starts)
+    ]
+    # One query for the chart (every month) and one for the cards (the two windows), this touchpoint only.
+    by_month = metrics_selectors.touchpoint_scores_by_period(
+        organization=organization, periods=months, touchpoint_id=touchpoint.pk
+    )
     series: dict[str, list[Any]] = {"month": [], "nps": [], "csat": [], "ces": [], "n": []}
-    for index, start in enumerate(starts):
-        end = starts[index + 1] if index + 1 < len(starts) else None
-        scores = _scores(organization, start, end).get(touchpoint.pk)
+    for (start, _end), month_scores in zip(months, by_month, strict=True):
+        scores = month_scores.get(touchpoint.pk)
         series["month"].append(start.strftime("%Y-%m"))
         series["nps"].append(scores["nps"]["nps"] if scores and scores["nps"]["n"] else None)
         series["csat"].append(scores["csat"]["top2_pct"] if scores and scores["csat"]["n"] else None)
         series["ces"].append(float(scores["ces"]["mean"]) if scores and scores["ces"]["n"] else None)
         series["n"].append(scores["n"] if scores else 0)
     now = timezone.now()
-    current = _scores(organization, now - timedelta(days=90), now).get(touchpoint.pk)
-    previous = _scores(organization, now - timedelta(days=180), now - timedelta(days=90)).get(touchpoint.pk)
-    comments = list(
-        Response.objects.filter(organization=organization, touchpoint=touchpoint)
-        .exclude(comment="")
-        .select_related("survey")
-        .order_by("-submitted_at")[:20]
+    previous_scores, current_scores = metrics_selectors.touchpoint_scores_by_period(
+        organization=organization,
+        periods=[(now - timedelta(days=180), now - timedelta(days=90)), (now - timedelta(days=90), now)],
+        touchpoint_id=touchpoint.pk,
     )
-    surveys = list(Survey.objects.filter(organization=organization, touchpoint=touchpoint).order_by("name"))
+    current, previous = current_scores.get(touchpoint.pk), previous_scores.get(touchpoint.pk)
+    comments = surveys_selectors.touchpoint_comments(organization=organization, touchpoint=touchpoint)
+    surveys = surveys_selectors.touchpoint_surveys(organization=organization, touchpoint=touchpoint)
     labels = {
         "nps": _("NPS"),
         "csat": _("CSAT (percent satisfied)"),
@@ -503,20 +502,10 @@ def customer_index(request: HttpRequest) -> HttpResponse:
 
 
 def _timeline(customer: Customer) -> list[dict[str, Any]]:
-    from surveys.models import Invitation, Response
-
     items: list[dict[str, Any]] = []
-    for response in (
-        Response.objects.filter(organization_id=customer.organization_id, customer=customer)
-        .select_related("survey", "touchpoint")
-        .order_by("-submitted_at")[:100]
-    ):
+    for response in surveys_selectors.customer_responses(customer=customer, limit=100):
         items.append({"kind": "response", "at": response.submitted_at, "object": response})
-    for invitation in (
-        Invitation.objects.filter(organization_id=customer.organization_id, customer=customer)
-        .select_related("survey")
-        .order_by("-created_at")[:100]
-    ):
+    for invitation in surveys_selectors.customer_invitations(customer=customer, limit=100):
         items.append({"kind": "invitation", "at": invitation.created_at, "object": invitation})
     for interaction in selectors.customer_interactions(customer=customer, limit=100):
         items.append({"kind": "interaction", "at": interaction.occurred_at, "object": interaction})
@@ -528,22 +517,9 @@ def _timeline(customer: Customer) -> list[dict[str, Any]]:
 
 @organization_required("view")
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from surveys.models import Response
-
     customer = scoped_get_or_404(request, Customer, pk=pk)
-    latest_nps = (
-        Response.objects.filter(organization_id=customer.organization_id, customer=customer, score_kind="nps")
-        .exclude(score__isnull=True)
-        .order_by("-submitted_at")
-        .first()
-    )
-    segment = None
-    try:
-        from metrics import selectors as metrics_selectors
-    except ImportError:  # pragma: no cover
-        metrics_selectors = None  # type: ignore[assignment]
-    if metrics_selectors is not None and hasattr(metrics_selectors, "customer_segment"):
-        segment = metrics_selectors.customer_segment(organization=customer.organization, customer=customer)
+    latest_nps = surveys_selectors.customer_latest_nps(customer=customer)
+    segment = metrics_selectors.customer_segment(organization=customer.organization, customer=customer)
     return render(
         request,
         "journeys/customer_detail.html",
@@ -552,6 +528,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": customer,
             "summary": selectors.customer_summary(customer=customer),
             "latest_nps": latest_nps,
+            "latest_nps_category": nps_category(latest_nps.score) if latest_nps else None,
             "segment": segment,
             "timeline": _timeline(customer),
             "can_export": _can(request, "export"),
@@ -564,7 +541,12 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_export(request: HttpRequest, pk: int) -> HttpResponse:
     customer = scoped_get_or_404(request, Customer, pk=pk)
     response = HttpResponse(
-        json.dumps(customer_export_document(customer), cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        json.dumps(
+            surveys_selectors.customer_export_document(customer=customer),
+            cls=DjangoJSONEncoder,
+            ensure_ascii=False,
+            indent=2,
+        ),
         content_type="application/json; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'

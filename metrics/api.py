@@ -15,15 +15,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cxm.api.filters import SelectorFilterSet
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.core.money import organization_currency
+from cxm.core.routers import read_alias
 
 from . import dashboard_selectors, selectors, services
 from .dashboard_selectors import DIMENSIONS
 from .dashboards import json_safe
 from .filters import EARLIEST_DATE, FilterError, MetricFilters
 from .models import CustomerValue
-from .routers import read_alias
 
 FILTER_PARAMETERS = [
     OpenApiParameter(
@@ -340,7 +341,9 @@ class CustomerValueSerializer(serializers.ModelSerializer):
         return str(self.context["currency"])
 
 
-class CustomerValueFilter(django_filters.FilterSet):
+class CustomerValueFilter(SelectorFilterSet):
+    selector = staticmethod(selectors.customer_value_list)
+    # The field names type the parameters in the schema; the selector does the filtering.
     customer = django_filters.CharFilter(field_name="customer__external_id", help_text="External id.")
     segment = django_filters.CharFilter(field_name="rfm_segment", help_text="RFM segment, e.g. champions.")
     tier = django_filters.CharFilter(field_name="value_tier", help_text="Value tier, e.g. top.")

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 
 from .computations.aggregates import responses_for
@@ -17,7 +18,6 @@ from .computations.money import monetized_nps
 from .computations.trends import DIMENSIONS, score_breakdown, score_trend
 from .filters import MetricFilters
 from .models import ClvModel, CustomerValue
-from .routers import read_alias
 
 __all__ = [
     "DIMENSIONS",

@@ -5,52 +5,77 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
+from surveys.models import Response
+from surveys.scoring import nps_category
 
-from .computations.aggregates import csat_top_two, score_summary
-from .computations.scores import nps_category, nps_from_counts, wilson_interval
+from .computations.aggregates import csat_top_two, nps_counts, score_summary
+from .computations.scores import nps_from_counts, wilson_interval
+from .dashboards.common import period_comparison
 from .filters import MetricFilters
-from .routers import read_alias
+from .models import CustomerValue, RecomputeState, Snapshot
+from .policy import recompute_policy
+from .tables import LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS
+
+TouchpointScores = dict[int, dict[str, Any]]
 
 
-def touchpoint_scores(
-    *, organization: Organization, start: datetime | None = None, end: datetime | None = None
-) -> dict[int, dict[str, Any]]:
-    """Per touchpoint id: NPS, CSAT (% top-two-box) and CES (mean) with n, over [start, end).
+def touchpoint_scores_by_period(
+    *,
+    organization: Organization,
+    periods: list[tuple[datetime | None, datetime | None]],
+    touchpoint_id: int | None = None,
+) -> list[TouchpointScores]:
+    """For each period [start, end) (the periods must not overlap), per touchpoint id: NPS, CSAT
+    (% top boxes, each answer on its survey's scale) and CES (mean) with n. Only `touchpoint_id`
+    when given.
 
-    One query, grouped by touchpoint. Used by the journey map and the journey dashboard.
-    """
-    from django.db.models import Avg
-
-    from surveys.models import Response
-
-    rows = Response.objects.using(read_alias()).filter(
-        organization=organization, touchpoint__isnull=False, score__isnull=False
+    One query grouped by period and touchpoint, after the small query for the CSAT scales."""
+    if not periods:
+        return []
+    using = read_alias()
+    rows = Response.objects.using(using).filter(organization=organization, score__isnull=False)
+    rows = (
+        rows.filter(touchpoint_id=touchpoint_id) if touchpoint_id else rows.filter(touchpoint__isnull=False)
     )
-    if start is not None:
-        rows = rows.filter(submitted_at__gte=start)
-    if end is not None:
-        rows = rows.filter(submitted_at__lt=end)
-    aggregates = rows.values("touchpoint_id").annotate(
-        promoters=Count("id", filter=Q(score_kind="nps", score__gte=9)),
-        passives=Count("id", filter=Q(score_kind="nps", score__gte=7, score__lte=8)),
-        detractors=Count("id", filter=Q(score_kind="nps", score__lte=6)),
-        csat_n=Count("id", filter=Q(score_kind="csat")),
-        csat_top2=Count(
-            "id", filter=Q(score_kind="csat") & csat_top_two(organization=organization, using=read_alias())
-        ),
+    starts, ends = [start for start, _end in periods], [end for _start, end in periods]
+    if None not in starts:
+        rows = rows.filter(submitted_at__gte=min(starts))  # type: ignore[type-var]
+    if None not in ends:
+        rows = rows.filter(submitted_at__lt=max(ends))  # type: ignore[type-var]
+    if len(periods) > 1:
+        whens = []
+        for index, (start, end) in enumerate(periods):
+            within = Q()
+            if start is not None:
+                within &= Q(submitted_at__gte=start)
+            if end is not None:
+                within &= Q(submitted_at__lt=end)
+            whens.append(When(within, then=Value(index)))
+        rows = rows.annotate(period=Case(*whens, default=None, output_field=IntegerField()))
+        rows = rows.filter(period__isnull=False)
+    else:
+        rows = rows.annotate(period=Value(0, output_field=IntegerField()))
+    csat = Q(score_kind="csat")
+    aggregates = rows.values("period", "touchpoint_id").annotate(
+        **nps_counts(),
+        csat_n=Count("id", filter=csat),
+        csat_top2=Count("id", filter=csat & csat_top_two(organization=organization, using=using)),
         ces_n=Count("id", filter=Q(score_kind="ces")),
         ces_mean=Avg("score", filter=Q(score_kind="ces")),
     )
-    result: dict[int, dict[str, Any]] = {}
+    result: list[TouchpointScores] = [{} for _period in periods]
     for row in aggregates:
         nps = nps_from_counts(
             promoters=row["promoters"], passives=row["passives"], detractors=row["detractors"]
         )
         csat_low, csat_high = wilson_interval(row["csat_top2"], row["csat_n"])
-        result[row["touchpoint_id"]] = {
+        result[row["period"]][row["touchpoint_id"]] = {
             "nps": nps.as_dict(),
             "csat": {
                 "n": row["csat_n"],
@@ -64,12 +89,20 @@ def touchpoint_scores(
     return result
 
 
+def touchpoint_scores(
+    *, organization: Organization, start: datetime | None = None, end: datetime | None = None
+) -> TouchpointScores:
+    """Per touchpoint id: NPS, CSAT (% top-two-box) and CES (mean) with n, over [start, end).
+
+    One query, grouped by touchpoint. Used by the journey map and the journey dashboard.
+    """
+    return touchpoint_scores_by_period(organization=organization, periods=[(start, end)])[0]
+
+
 def customer_segment(*, organization: Organization, customer: Any) -> dict[str, Any]:
     """One customer's values from the last recompute: RFM scores and segment, value tier, lifecycle
     stage, latest NPS answer, historical and predictive CLV, P(alive) and expected transactions.
     Every key is present; values are None (or "") before the first recompute. One query."""
-    from .models import CustomerValue
-
     customer_id = getattr(customer, "pk", customer)
     row = (
         CustomerValue.objects.using(read_alias())
@@ -90,8 +123,6 @@ def customer_segment(*, organization: Organization, customer: Any) -> dict[str, 
             "purchase_count": None,
             "recency_days": None,
         }
-    from .tables import LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS
-
     return {
         "computed_at": row.computed_at,
         "rfm": {"r": row.r_score, "f": row.f_score, "m": row.m_score, "segment": row.rfm_segment},
@@ -116,33 +147,37 @@ def customer_segment(*, organization: Organization, customer: Any) -> dict[str, 
     }
 
 
-def customer_segments(*, organization: Organization, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """RFM segment, value tier and lifecycle stage for many customers at once (customer lists): one query."""
-    from .models import CustomerValue
+# The list filters of customer values: parameter → (field, lookup).
+CUSTOMER_VALUE_FILTERS = {
+    "customer": "customer__external_id",
+    "segment": "rfm_segment",
+    "tier": "value_tier",
+    "lifecycle": "lifecycle_stage",
+    "min_clv": "historical_value__gte",
+    "max_clv": "historical_value__lte",
+    "min_predicted_clv": "predicted_clv__gte",
+    "max_predicted_clv": "predicted_clv__lte",
+}
 
-    rows = CustomerValue.objects.using(read_alias()).filter(
-        organization=organization, customer_id__in=customer_ids
+
+def customer_value_list(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[CustomerValue]:
+    """Per-customer values of the last recompute with their customer (read from the replica when
+    there is one), narrowed by `filters`: customer (external id), segment, tier, lifecycle,
+    min_clv/max_clv (historical), min_predicted_clv/max_predicted_clv (both ends included)."""
+    rows = (
+        CustomerValue.objects.using(read_alias()).filter(organization=organization).select_related("customer")
     )
-    return {
-        row.customer_id: {
-            "rfm_segment": row.rfm_segment,
-            "value_tier": row.value_tier,
-            "lifecycle_stage": row.lifecycle_stage,
-            "predicted_clv": row.predicted_clv,
-            "historical_clv": row.historical_value,
-        }
-        for row in rows
+    lookups = {
+        CUSTOMER_VALUE_FILTERS[name]: value
+        for name, value in filters.items()
+        if name in CUSTOMER_VALUE_FILTERS
     }
+    return rows.filter(**lookups)
 
 
 def recompute_status(*, organization: Organization) -> dict[str, Any]:
     """Whether the organization's dashboards are stale or being recomputed (reads the primary: the
     lock row must be current)."""
-    from django.utils import timezone
-
-    from .models import RecomputeState
-    from .policy import recompute_policy
-
     state = RecomputeState.objects.filter(organization=organization).first()
     if state is None:
         return {
@@ -171,8 +206,6 @@ def recompute_status(*, organization: Organization) -> dict[str, Any]:
 
 def dashboard_snapshot(*, organization: Organization, dashboard: str, filters_key: str) -> Any:
     """The stored snapshot of a dashboard for a filters key, or None (reads the primary)."""
-    from .models import Snapshot
-
     return Snapshot.objects.filter(
         organization=organization, dashboard=dashboard, filters_key=filters_key
     ).first()
@@ -181,8 +214,6 @@ def dashboard_snapshot(*, organization: Organization, dashboard: str, filters_ke
 def metric_summary(*, organization: Organization, filters: MetricFilters) -> dict[str, Any]:
     """NPS, CSAT, CES and ratings under the filters, with the previous same-length window and the
     significance of the change (API)."""
-    from .dashboards import period_comparison
-
     using = read_alias()
     current = score_summary(organization=organization, filters=filters, using=using)
     previous = score_summary(organization=organization, filters=filters.previous(organization), using=using)
@@ -201,10 +232,6 @@ SEGMENT_FIELDS = ("rfm_segment", "value_tier", "lifecycle_stage")
 def segment_choices() -> list[tuple[str, str]]:
     """Every customer segment as ("<field>:<code>", "<kind>: <label>"), in the active language:
     RFM segments, value tiers and lifecycle stages of the last recompute."""
-    from django.utils.translation import gettext as _
-
-    from .tables import LIFECYCLE_LABELS, SEGMENT_LABELS, TIER_LABELS
-
     return (
         [("rfm_segment:" + k, _("RFM") + ": " + str(v)) for k, v in SEGMENT_LABELS.items()]
         + [("value_tier:" + k, _("Value tier") + ": " + str(v)) for k, v in TIER_LABELS.items()]
@@ -215,8 +242,6 @@ def segment_choices() -> list[tuple[str, str]]:
 def segment_customer_ids(*, organization: Organization, segment: str) -> Any:
     """The ids of the customers in `segment` ("rfm_segment:at_risk", "value_tier:high", …) as a
     subquery; an unknown segment matches nobody. Reads the primary so the subquery joins its query."""
-    from .models import CustomerValue
-
     field, _sep, code = segment.partition(":")
     if field not in SEGMENT_FIELDS or not code:
         return CustomerValue.objects.none().values("customer_id")

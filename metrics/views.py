@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from cxm.core.money import currency_symbol, money_label, organization_currency
 from cxm.tenancy.scoping import check_permission, organization_required
+from surveys.scoring import nps_bands
 
 from . import dashboard_selectors, selectors, services
 from .dashboards import registry
@@ -111,6 +112,7 @@ def dashboard_page(request: HttpRequest, key: str) -> HttpResponse:
             "dashboard": dashboard,
             "payload": payload,
             "labels": _chart_labels(organization_currency(organization)),
+            "nps_bands": nps_bands(),
         },
         "chart_scripts": entry.scripts,
         "can_export": _allows(request, "export"),

@@ -8,7 +8,6 @@ from typing import Any
 import django_filters
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,7 +18,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from cxm.api.exceptions import PayloadTooLarge
-from cxm.api.filters import DateTimeFilter, IdFilter
+from cxm.api.filters import DateTimeFilter, IdFilter, SelectorFilterSet
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import PublicEndpoint
 from cxm.api.throttling import PublicRateThrottle
@@ -426,27 +425,21 @@ class QuestionViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         services.question_delete(question=instance)
 
 
-class ResponseFilter(django_filters.FilterSet):
+class ResponseFilter(SelectorFilterSet):
+    selector = staticmethod(selectors.response_list)
+    renamed = {"touchpoint": "touchpoint_key"}
     start = DateTimeFilter(field_name="submitted_at", lookup_expr="gte")
     end = DateTimeFilter(field_name="submitted_at", lookup_expr="lt")
     survey = IdFilter(field_name="survey_id")
     touchpoint = django_filters.CharFilter(field_name="touchpoint__key")
     channel = django_filters.ChoiceFilter(choices=ResponseChannel.choices)
-    score_band = django_filters.ChoiceFilter(
-        choices=[(k, k) for k in selectors.SCORE_BANDS], method="filter_score_band"
-    )
-    has_comment = django_filters.BooleanFilter(method="filter_has_comment")
+    score_band = django_filters.ChoiceFilter(choices=[(k, k) for k in selectors.SCORE_BANDS])
+    has_comment = django_filters.BooleanFilter()
     language = django_filters.CharFilter(field_name="locale")
 
     class Meta:
         model = Response
         fields = ["start", "end", "survey", "touchpoint", "channel", "score_band", "has_comment", "language"]
-
-    def filter_score_band(self, queryset: QuerySet[Response], name: str, value: str) -> QuerySet[Response]:
-        return queryset.filter(selectors.SCORE_BANDS[value])
-
-    def filter_has_comment(self, queryset: QuerySet[Response], name: str, value: bool) -> QuerySet[Response]:
-        return queryset.exclude(comment="") if value else queryset.filter(comment="")
 
 
 class ResponseViewSet(

@@ -6,6 +6,11 @@ class SurveysConfig(AppConfig):
     verbose_name = "Surveys"
 
     def ready(self) -> None:
+        from journeys.signals import customer_erased
+
         from .imports import register
+        from .services import on_customer_erased
 
         register()  # the `responses` kind of CSV import, which journeys cannot know about
+        # An erased customer's comments, open answers and hidden fields go with their personal data.
+        customer_erased.connect(on_customer_erased, dispatch_uid="surveys-scrub-erased-customer")

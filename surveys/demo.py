@@ -20,6 +20,7 @@ from journeys.models import Channel, Customer, Touchpoint
 
 from . import services
 from .models import Answer, QuestionKind, Response, Survey, SurveyStatus
+from .scoring import nps_category
 
 TOUCHPOINTS = {
     "web-checkout": ("Web checkout", Channel.WEBSITE),
@@ -261,7 +262,7 @@ def _score(kind: str, segment: str, rng: random.Random, low: int, high: int) -> 
 
 def _band(kind: str, score: int) -> str:
     if kind == QuestionKind.NPS:
-        return "low" if score <= 6 else ("mid" if score <= 8 else "high")
+        return {"detractor": "low", "passive": "mid", "promoter": "high"}[nps_category(score) or "detractor"]
     if kind == QuestionKind.CES:
         return "low" if score <= 3 else ("mid" if score <= 5 else "high")
     return "low" if score <= 2 else ("mid" if score == 3 else "high")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cxm.core.widgets import IsoDateInput
-from journeys.models import Touchpoint
+from journeys.models import Customer, Touchpoint
 
 from .models import CSAT_SCALES, Question, QuestionKind, ResponseChannel, Survey
 
@@ -328,8 +328,6 @@ class InviteForm(forms.Form):
         self.found: dict[int, Any] = {}
 
     def clean(self) -> dict[str, Any]:
-        from journeys.models import Customer
-
         super().clean()
         data = self.cleaned_data
         raw = (data.get("external_ids") or "").replace(",", "\n")

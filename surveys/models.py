@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from cxm.tenancy.models import TenantModel
 from journeys.models import Customer, Touchpoint
 
+from .scoring import CSAT_SCALES
+
 
 def new_public_id() -> str:
     return secrets.token_urlsafe(9)
@@ -39,9 +41,6 @@ SCORE_RANGES: dict[str, tuple[int, int]] = {
     QuestionKind.CES: (1, 7),
     QuestionKind.RATING: (1, 5),
 }
-
-
-CSAT_SCALES = (3, 5, 7)
 
 
 def score_range(kind: str, scale_max: int | None = None) -> tuple[int, int] | None:

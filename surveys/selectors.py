@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -17,8 +19,10 @@ from cxm.tenancy.models import Organization
 from cxm.tenancy.scoping import unscoped_queryset
 from cxm.tenancy.selectors import organization_setting
 from journeys.models import Customer, Touchpoint
+from journeys.selectors import customer_data
 
 from .models import Invitation, InvitationStatus, QuestionKind, Response, Survey, score_range
+from .scoring import NPS_CATEGORIES, ces_agree_q, csat_top_q, nps_category_q
 
 # Collection reads the survey and its questions from a per-process snapshot, so a submission costs
 # no query for them. Services that change a survey drop its snapshot; other processes see the
@@ -278,16 +282,15 @@ def customers_fatigued_ids(
 
 
 SCORE_BANDS = {
-    "promoter": Q(score_kind="nps", score__gte=9),
-    "passive": Q(score_kind="nps", score__gte=7, score__lte=8),
-    "detractor": Q(score_kind="nps", score__lte=6),
+    **{category: Q(score_kind="nps") & nps_category_q(category) for category in NPS_CATEGORIES},
     "low": Q(score_kind__in=["csat", "rating"], score__lte=2) | Q(score_kind="ces", score__lte=3),
-    "high": Q(score_kind__in=["csat", "rating"], score__gte=4) | Q(score_kind="ces", score__gte=5),
+    "high": (Q(score_kind__in=["csat", "rating"]) & csat_top_q()) | (Q(score_kind="ces") & ces_agree_q()),
 }
 
 
 def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[Response]:
-    """Responses of the organization, narrowed by the list filters (all optional)."""
+    """Responses of the organization, narrowed by the list filters (all optional): start, end,
+    survey, touchpoint (or touchpoint_key), channel, score_band, has_comment, language."""
     qs = Response.objects.filter(organization=organization)
     if filters.get("start"):
         qs = qs.filter(submitted_at__gte=filters["start"])
@@ -297,6 +300,8 @@ def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -
         qs = qs.filter(survey=filters["survey"])
     if filters.get("touchpoint"):
         qs = qs.filter(touchpoint=filters["touchpoint"])
+    if filters.get("touchpoint_key"):
+        qs = qs.filter(touchpoint__key=filters["touchpoint_key"])
     if filters.get("channel"):
         qs = qs.filter(channel=filters["channel"])
     if filters.get("score_band") in SCORE_BANDS:
@@ -308,3 +313,117 @@ def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -
     if filters.get("language"):
         qs = qs.filter(locale=filters["language"])
     return qs
+
+
+# --- One touchpoint, one customer (journeys pages) ----------------------------------------------
+
+
+def response_list(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[Response]:
+    """`responses_filtered` with each response's survey, touchpoint, customer and answers (the API list)."""
+    return (
+        responses_filtered(organization=organization, filters=filters)
+        .select_related("survey", "touchpoint", "customer")
+        .prefetch_related("answers")
+    )
+
+
+def touchpoint_comments(
+    *, organization: Organization, touchpoint: Touchpoint, limit: int = 20
+) -> list[Response]:
+    """The touchpoint's latest responses with a comment, newest first, with their survey. One query."""
+    return list(
+        Response.objects.filter(organization=organization, touchpoint=touchpoint)
+        .exclude(comment="")
+        .select_related("survey")
+        .order_by("-submitted_at")[:limit]
+    )
+
+
+def touchpoint_surveys(*, organization: Organization, touchpoint: Touchpoint) -> list[Survey]:
+    return list(Survey.objects.filter(organization=organization, touchpoint=touchpoint).order_by("name"))
+
+
+def customer_responses(*, customer: Customer, limit: int = 100) -> list[Response]:
+    """The customer's latest responses, newest first, with survey and touchpoint. One query."""
+    return list(
+        Response.objects.filter(organization_id=customer.organization_id, customer=customer)
+        .select_related("survey", "touchpoint")
+        .order_by("-submitted_at")[:limit]
+    )
+
+
+def customer_invitations(*, customer: Customer, limit: int = 100) -> list[Invitation]:
+    """The customer's latest invitations, newest first, with their survey. One query."""
+    return list(
+        Invitation.objects.filter(organization_id=customer.organization_id, customer=customer)
+        .select_related("survey")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def customer_latest_nps(*, customer: Customer) -> Response | None:
+    """The customer's latest scored NPS response, or None."""
+    return (
+        Response.objects.filter(organization_id=customer.organization_id, customer=customer, score_kind="nps")
+        .exclude(score__isnull=True)
+        .order_by("-submitted_at")
+        .first()
+    )
+
+
+def customer_survey_data(*, customer: Customer) -> dict[str, list[dict[str, Any]]]:
+    """Everything surveys holds about one customer (an access request): their responses with every
+    answer, and their invitations, oldest first."""
+    responses = (
+        Response.objects.filter(organization_id=customer.organization_id, customer=customer)
+        .select_related("survey", "touchpoint")
+        .prefetch_related("answers__question")
+        .order_by("submitted_at", "id")
+    )
+    invitations = (
+        Invitation.objects.filter(organization_id=customer.organization_id, customer=customer)
+        .select_related("survey")
+        .order_by("created_at", "id")
+    )
+    return {
+        "responses": [
+            {
+                "survey": r.survey.name,
+                "touchpoint": r.touchpoint.key if r.touchpoint else None,
+                "submitted_at": r.submitted_at,
+                "score_kind": r.score_kind,
+                "score": r.score,
+                "comment": r.comment,
+                "channel": r.channel,
+                "locale": r.locale,
+                "page_url": r.page_url,
+                "hidden_fields": r.hidden_fields,
+                "answers": [
+                    {"question": str(a.question), "number": a.number, "text": a.text, "choices": a.choices}
+                    for a in r.answers.all()
+                ],
+            }
+            for r in responses
+        ],
+        "invitations": [
+            {
+                "survey": i.survey.name,
+                "status": i.status,
+                "language": i.language,
+                "created_at": i.created_at,
+                "sent_at": i.sent_at,
+                "answered_at": i.answered_at,
+            }
+            for i in invitations
+        ],
+    }
+
+
+def customer_export_document(*, customer: Customer) -> dict[str, Any]:
+    """Everything cxm holds about a customer, as JSON-ready data: journeys' data (profile,
+    interactions, orders) plus their survey responses and invitations (the privacy export of the
+    customer page and of the API)."""
+    document = customer_data(customer=customer)
+    document.update(customer_survey_data(customer=customer))
+    document["exported_at"] = timezone.now()
+    return json.loads(json.dumps(document, cls=DjangoJSONEncoder))

@@ -6,7 +6,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cxm.api.limits import MAX_ID
+from journeys.models import Touchpoint
 
+from .forms import clean_origins
 from .models import Invitation, Question, QuestionKind, Response, ResponseChannel, Survey, SurveyStatus
 
 LanguageText = serializers.DictField(child=serializers.CharField(allow_blank=True))
@@ -82,8 +84,6 @@ class SurveySerializer(serializers.ModelSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from journeys.models import Touchpoint
-
         organization = self.context.get("organization")
         self.fields["touchpoint"].queryset = (  # type: ignore[attr-defined]
             Touchpoint.objects.filter(organization=organization)
@@ -92,8 +92,6 @@ class SurveySerializer(serializers.ModelSerializer):
         )
 
     def validate_allowed_origins(self, value: list[str]) -> list[str]:
-        from .forms import clean_origins
-
         return clean_origins(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -106,10 +104,6 @@ class SurveySerializer(serializers.ModelSerializer):
                 {"default_language": ["Must be one of the survey's languages."]}
             )
         return attrs
-
-
-class StatusActionSerializer(serializers.Serializer):
-    pass
 
 
 class QuestionReorderSerializer(serializers.Serializer):

@@ -27,7 +27,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from cxm.core.spreadsheet import formula_safe
-from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
+from cxm.tenancy.scoping import (
+    check_permission,
+    organization_required,
+    scoped,
+    scoped_get_or_404,
+    unscoped_queryset,
+)
 from journeys import selectors as journeys_selectors
 from metrics import selectors as metrics_selectors
 
@@ -115,8 +121,6 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey.objects.select_related("touchpoint"), pk=pk)
     form = SurveyForm(request.POST or None, instance=survey, organization=request.organization)  # type: ignore[attr-defined]
     if request.method == "POST":
-        from cxm.tenancy.scoping import check_permission
-
         check_permission(request, "edit")
         if form.is_valid():
             try:
@@ -271,8 +275,6 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"language": survey.default_language},
     )
     if request.method == "POST":
-        from cxm.tenancy.scoping import check_permission
-
         check_permission(request, "edit")
         if invite_form.is_valid():
             chosen = invite_form.chosen()

@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
@@ -41,3 +42,24 @@ class UtcIsoDateTimeField(IsoDateTimeField):
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
+
+
+class SelectorFilterSet(django_filters.FilterSet):
+    """Parses and validates a list endpoint's query string (a bad value is a 400, and the schema
+    documents every parameter); the filtering itself belongs to the app's selector, which gets the
+    request's organization and the parsed values: `selector(organization=…, filters={name: value})`.
+    Parameters left out or empty are not passed; `renamed` maps a parameter to the selector's name."""
+
+    renamed: dict[str, str] = {}
+
+    @staticmethod
+    def selector(*, organization: Any, filters: dict[str, Any]) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        filters = {
+            self.renamed.get(name, name): value
+            for name, value in self.form.cleaned_data.items()
+            if value not in (None, "")
+        }
+        return self.selector(organization=self.request.organization, filters=filters)  # type: ignore[union-attr]

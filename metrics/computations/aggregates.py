@@ -9,6 +9,8 @@ from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from cxm.tenancy.models import Organization
+from surveys.models import Question, Response
+from surveys.scoring import CSAT_SCALES, CSAT_TOP_MIN, ces_agree_q, csat_top_q, nps_category_q
 
 from ..filters import MetricFilters
 from .scores import ces_from_counts, csat_from_counts, nps_from_counts, rating_from_counts
@@ -18,8 +20,6 @@ def responses_for(
     *, organization: Organization, filters: MetricFilters, using: str, windowed: bool = True
 ) -> QuerySet[Any]:
     """Scored responses of the organization under the filters (dates in the organization's zone)."""
-    from surveys.models import Response
-
     rows = Response.objects.using(using).filter(organization=organization, score__isnull=False)
     if windowed:
         start, end = filters.window(organization)
@@ -44,18 +44,12 @@ def _score_sq() -> Any:
     return Cast(F("score"), FloatField()) * Cast(F("score"), FloatField())
 
 
-DEFAULT_CSAT_TOP_TWO = Q(score__gte=4)
-# Lowest answer in the top boxes per CSAT scale (METRICS.md): 4–5 on 1–5, 6–7 on 1–7, 3 on 1–3
-# (the midpoint of 1–3 is never "satisfied").
-CSAT_TOP_MIN = {3: 3, 5: 4, 7: 6}
-CSAT_SCALES = (3, 5, 7)
+DEFAULT_CSAT_TOP_TWO = csat_top_q()
 
 
 def survey_csat_scales(*, organization: Organization, using: str) -> dict[int, int]:
     """Per survey id: the maximum of its CSAT scale (3, 5 or 7), from the survey's first CSAT
     question (which gives a response its CSAT score). Surveys without one are absent (1–5)."""
-    from surveys.models import Question
-
     scale_of: dict[int, int] = {}
     questions = (
         Question.objects.using(using)
@@ -84,7 +78,7 @@ def _csat_top(scales: dict[int, Q]) -> Q:
         return DEFAULT_CSAT_TOP_TWO
     condition: Q | None = None
     for scale, on_scale in scales.items():
-        part = on_scale & Q(score__gte=CSAT_TOP_MIN[scale])
+        part = on_scale & csat_top_q(scale)
         condition = part if condition is None else condition | part
     assert condition is not None
     return condition
@@ -95,6 +89,16 @@ def csat_top_two(*, organization: Organization, using: str) -> Q:
     return _csat_top(csat_scale_filters(organization=organization, using=using))
 
 
+def nps_counts() -> dict[str, Any]:
+    """Conditional counts of promoters, passives and detractors among NPS answers."""
+    nps = Q(score_kind="nps")
+    return {
+        "promoters": Count("id", filter=nps & nps_category_q("promoter")),
+        "passives": Count("id", filter=nps & nps_category_q("passive")),
+        "detractors": Count("id", filter=nps & nps_category_q("detractor")),
+    }
+
+
 def score_aggregates(csat_scales: dict[int, Q] | None = None) -> dict[str, Any]:
     """Conditional counts and sums for NPS, CSAT, CES and ratings, for `.aggregate()` or `.annotate()`.
     `csat_scales` comes from `csat_scale_filters` (default: every CSAT answer on 1–5); CSAT sums are
@@ -102,13 +106,11 @@ def score_aggregates(csat_scales: dict[int, Q] | None = None) -> dict[str, Any]:
     scales = csat_scales or {5: Q()}
     nps, csat, ces, rating = (Q(score_kind=kind) for kind in ("nps", "csat", "ces", "rating"))
     aggregates: dict[str, Any] = {
-        "promoters": Count("id", filter=nps & Q(score__gte=9)),
-        "passives": Count("id", filter=nps & Q(score__gte=7, score__lte=8)),
-        "detractors": Count("id", filter=nps & Q(score__lte=6)),
+        **nps_counts(),
         "csat_n": Count("id", filter=csat),
         "csat_top2": Count("id", filter=csat & _csat_top(scales)),
         "ces_n": Count("id", filter=ces),
-        "ces_agree": Count("id", filter=ces & Q(score__gte=5)),
+        "ces_agree": Count("id", filter=ces & ces_agree_q()),
         "ces_sum": Sum("score", filter=ces),
         "ces_sumsq": Sum(_score_sq(), filter=ces),
         "rating_n": Count("id", filter=rating),
@@ -116,9 +118,7 @@ def score_aggregates(csat_scales: dict[int, Q] | None = None) -> dict[str, Any]:
     }
     for scale, on_scale in scales.items():
         aggregates[f"csat_n_{scale}"] = Count("id", filter=csat & on_scale)
-        aggregates[f"csat_top_{scale}"] = Count(
-            "id", filter=csat & on_scale & Q(score__gte=CSAT_TOP_MIN[scale])
-        )
+        aggregates[f"csat_top_{scale}"] = Count("id", filter=csat & on_scale & csat_top_q(scale))
         aggregates[f"csat_sum_{scale}"] = Sum("score", filter=csat & on_scale)
         aggregates[f"csat_sumsq_{scale}"] = Sum(_score_sq(), filter=csat & on_scale)
     return aggregates

@@ -11,6 +11,8 @@ import pandas as pd
 from django.db.models import OuterRef, Subquery
 
 from cxm.tenancy.models import Organization
+from journeys.models import Customer, Interaction
+from surveys.models import Response
 
 from . import clv as clv_math
 from .segments import lifecycle_stages, rfm_scores, value_tiers
@@ -20,9 +22,6 @@ from .value import MONEY_COLUMNS, customer_purchase_summary
 def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame:
     """Every customer with their creation time, last interaction and latest NPS answer (subqueries
     on the (organization, customer, time) indexes; one row per customer)."""
-    from journeys.models import Customer, Interaction
-    from surveys.models import Response
-
     last_interaction = (
         Interaction.objects.using(using)
         .filter(organization=organization, customer_id=OuterRef("pk"))

@@ -22,6 +22,9 @@ import pandas as pd
 from django.db.models import Max, Q, QuerySet
 
 from cxm.tenancy.models import Organization
+from surveys.models import Answer, Question, Response
+
+from .aggregates import survey_csat_scales
 
 DRIVER_KINDS = ("rating", "csat", "ces")
 MIN_CASES_PER_DRIVER = 10
@@ -115,8 +118,6 @@ def key_drivers(
     """One analysis per survey (its own questions) and one of touchpoint scores from other surveys
     (per customer); see the module docstring. `drivers` lists every driver of every analysis
     (for the importance × performance quadrant), each with its analysis' key."""
-    from surveys.models import Question
-
     nps_responses = responses.filter(score_kind="nps")
     survey_ids = sorted(set(nps_responses.values_list("survey_id", flat=True).order_by().distinct()))
     questions = (
@@ -149,8 +150,6 @@ def key_drivers(
 def _survey_analysis(
     organization: Organization, nps_responses: QuerySet[Any], using: str, questions: list[Any]
 ) -> dict[str, Any] | None:
-    from surveys.models import Answer
-
     nps_question = next((q for q in questions if q.kind == "nps"), None)
     driver_questions = [q for q in questions if q.kind in DRIVER_KINDS][:MAX_DRIVERS]
     if nps_question is None or not driver_questions:
@@ -202,10 +201,6 @@ def _touchpoint_analysis(
 ) -> dict[str, Any] | None:
     """Per customer with an NPS answer: their latest NPS answer and their latest score per touchpoint
     and kind (CSAT, CES, rating) in the window, from surveys other than the NPS answer's."""
-    from surveys.models import Response
-
-    from .aggregates import survey_csat_scales
-
     latest_nps = pd.DataFrame.from_records(
         list(
             nps_responses.filter(customer__isnull=False)

@@ -25,13 +25,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 
 from cxm.tenancy.models import Organization
+from journeys.models import Transaction
+from journeys.selectors import transaction_value
+from surveys.scoring import NPS_CATEGORIES, NPS_DETRACTOR_MAX, nps_category_q
 
-CATEGORIES = ("promoter", "passive", "detractor")
-CATEGORY_Q = {
-    "promoter": Q(score__gte=9),
-    "passive": Q(score__gte=7, score__lte=8),
-    "detractor": Q(score__lte=6),
-}
+CATEGORIES = NPS_CATEGORIES
+CATEGORY_Q = {category: nps_category_q(category) for category in NPS_CATEGORIES}
 
 
 def _latest_nps_responses(responses: QuerySet[Any]) -> QuerySet[Any]:
@@ -70,9 +69,6 @@ def monetized_nps(
     `transactions_left_out`); a repeat purchase is any purchase (amount ≥ 0) in those N days.
     Also the uplift estimate: (revenue per passive − revenue per detractor) × detractor count."""
     from django.utils import timezone
-
-    from journeys.models import Transaction
-    from journeys.selectors import transaction_value
 
     now = now or timezone.now()
     tz = organization.tzinfo
@@ -172,7 +168,7 @@ def revenue_at_risk(customers: pd.DataFrame) -> dict[str, Any]:
     without an exchange rate). Works on the per-customer frame
     (computations.customers.customer_values), which holds both numbers per customer."""
     scores = pd.to_numeric(customers["latest_nps_score"], errors="coerce")
-    detractors = customers[scores.notna() & (scores <= 6)]
+    detractors = customers[scores.notna() & (scores <= NPS_DETRACTOR_MAX)]
     revenue = detractors["trailing_revenue"].astype(float)
     left_out = (
         pd.to_numeric(detractors["trailing_unconverted"], errors="coerce").fillna(0).sum()

@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from cxm.tenancy.models import Organization
+from journeys.models import Interaction, Transaction
 
 
 def month_start(day: date, tz: Any) -> datetime:
@@ -28,8 +29,6 @@ def add_months(day: date, months: int) -> date:
 
 def _activity_source(organization: Organization, using: str) -> tuple[QuerySet[Any], Q, str]:
     """Transactions (purchases) when the organization tracks any; else interactions."""
-    from journeys.models import Interaction, Transaction
-
     transactions = Transaction.objects.using(using).filter(organization=organization)
     if transactions.exists():
         return transactions, Q(amount__gte=0), "transactions"
@@ -41,8 +40,6 @@ def cohort_table(
 ) -> list[dict[str, Any]]:
     """Cohort = calendar month (organization's zone) of a customer's first purchase;
     retention(c, k) = customers of cohort c with ≥ 1 purchase in month c + k / size of c."""
-    from journeys.models import Transaction
-
     tz = organization.tzinfo
     months: list[date] = []
     current = first_month.replace(day=1)
@@ -157,8 +154,6 @@ def repeat_purchase_rate(
 ) -> dict[str, Any]:
     """Customers with ≥ 2 purchase days / customers with ≥ 1, purchases in [start, end); same-day
     purchases merged (local days, as in the CLV summary)."""
-    from journeys.models import Transaction
-
     totals = (
         Transaction.objects.using(using)
         .filter(organization=organization, amount__gte=0, occurred_at__gte=start, occurred_at__lt=end)
@@ -183,8 +178,6 @@ def lifecycle_history(
     P(alive) values are not kept), in the precedence of METRICS.md: churned = no purchase within the
     churn window; new = first purchase within `new_days`; at risk = last purchase between the
     activity and churn windows; active = a purchase in the activity window. Windows in local days."""
-    from journeys.models import Transaction
-
     tz = organization.tzinfo
     annotations: dict[str, Any] = {"first_at": Min("occurred_at")}
     ends = [datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) for day in month_ends]

@@ -7,6 +7,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# The NPS categories are defined once, by surveys (METRICS.md); re-exported beside the score math.
+from surveys.scoring import nps_category as nps_category
+
 Z95 = 1.96
 
 
@@ -125,14 +128,3 @@ def rating_from_counts(*, distribution: dict[int, int]) -> dict[str, Any]:
         "mean": total / n if n else None,
         "distribution": {str(star): distribution.get(star, 0) for star in range(1, 6)},
     }
-
-
-def nps_category(score: int | None) -> str | None:
-    """promoter 9–10, passive 7–8, detractor 0–6."""
-    if score is None:
-        return None
-    if score >= 9:
-        return "promoter"
-    if score >= 7:
-        return "passive"
-    return "detractor"

@@ -12,6 +12,8 @@ from django.db.models import Count, DecimalField, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from cxm.tenancy.models import Organization
+from journeys.models import Transaction
+from journeys.selectors import transaction_value
 
 # METRICS.md, "Transactions": an amount ≥ 0 is a purchase (a free order is still an order); < 0 a refund.
 PURCHASE = Q(amount__gte=0)
@@ -82,9 +84,6 @@ def customer_purchase_summary(
     organization (the typical gap of a one-time buyer, METRICS.md lifecycle)."""
     from django.utils import timezone
 
-    from journeys.models import Transaction
-    from journeys.selectors import transaction_value
-
     now = now or until or timezone.now()
     local_today = now.astimezone(organization.tzinfo).date()
     trailing_since = datetime.combine(local_today - timedelta(days=364), time.min, tzinfo=organization.tzinfo)
@@ -132,8 +131,6 @@ def purchase_days(*, rows: QuerySet[Any], organization: Organization) -> pd.Data
     """Per customer from one GROUP BY (customer, local day) of the purchases in `rows`: the number of
     purchase days, the first and last local day, the spend of the first day, and the median gap in
     days between consecutive purchase days."""
-    from journeys.selectors import transaction_value
-
     money = DecimalField(max_digits=30, decimal_places=10)
     per_day = (
         rows.filter(PURCHASE)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 
 from ..computations import clv as clv_math
@@ -16,7 +17,6 @@ from ..computations.customers import clv_predictions
 from ..computations.value import customer_purchase_summary
 from ..dashboards import json_safe
 from ..models import ClvModel
-from ..routers import read_alias
 
 
 def clv_fit(

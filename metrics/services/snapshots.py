@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 from cxm.tenancy.selectors import organization_settings
 
@@ -23,7 +24,6 @@ from ..dashboards import json_safe, registry
 from ..filters import MetricFilters
 from ..models import Snapshot
 from ..policy import recompute_policy
-from ..routers import read_alias
 from ..selectors import dashboard_snapshot
 from .clv import clv_model_payload
 from .customer_values import _customer_values_prepare, _store_customer_values

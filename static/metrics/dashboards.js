@@ -109,9 +109,10 @@
       var t = p.trend;
       return [[{ type: "bar", x: t.map(function (r) { return r.period; }), y: t.map(function (r) { return r.n; }), name: L.responses, marker: { color: COLORS.primary } }], { yaxis: { title: L.responses } }];
     },
-    "distribution": function (p, L) {
+    "distribution": function (p, L, B) {
+      // B: the NPS category edges, from surveys.scoring through the page's JSON.
       var d = p.distribution.nps, x = [], y = [], c = [];
-      for (var s = 0; s <= 10; s++) { x.push(String(s)); y.push(d[String(s)] || 0); c.push(s >= 9 ? COLORS.promoter : s >= 7 ? COLORS.passive : COLORS.detractor); }
+      for (var s = 0; s <= 10; s++) { x.push(String(s)); y.push(d[String(s)] || 0); c.push(s >= B.promoter_min ? COLORS.promoter : s >= B.passive_min ? COLORS.passive : COLORS.detractor); }
       return [[{ type: "bar", x: x, y: y, marker: { color: c }, name: L.count }], { xaxis: { title: L.score, type: "category" }, yaxis: { title: L.count } }];
     },
     "categories": function (p, L) {
@@ -212,7 +213,7 @@
       var name = el.getAttribute("data-chart"), build = builders[name];
       if (!build) return;
       try {
-        var spec = build(data.payload, data.labels);
+        var spec = build(data.payload, data.labels, data.nps_bands);
         draw(el, spec[0], spec[1], data.dashboard + "-" + name, data.labels);
       } catch (err) {
         el.textContent = String(err);

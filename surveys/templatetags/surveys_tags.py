@@ -4,6 +4,8 @@ from typing import Any
 
 from django import template
 
+from surveys.scoring import CES_AGREE_MIN, csat_top_min, nps_category
+
 register = template.Library()
 
 
@@ -20,7 +22,8 @@ def score_class(value: Any, kind: str) -> str:
     if value is None:
         return ""
     if kind == "nps":
-        return "ok" if value >= 9 else ("warn" if value >= 7 else "bad")
+        return {"promoter": "ok", "passive": "warn"}.get(nps_category(value) or "", "bad")
     if kind == "ces":
-        return "ok" if value >= 5 else ("warn" if value == 4 else "bad")
-    return "ok" if value >= 4 else ("warn" if value == 3 else "bad")
+        return "ok" if value >= CES_AGREE_MIN else ("warn" if value == CES_AGREE_MIN - 1 else "bad")
+    top = csat_top_min()
+    return "ok" if value >= top else ("warn" if value == top - 1 else "bad")

@@ -245,3 +245,27 @@ def test_customer_page_shows_metrics_segment_after_recompute(owner_client, organ
     assert "Available once metrics are computed" not in html
     assert "Value tier" in html and "Lifecycle" in html
     assert "{" not in html.split('class="kpis"')[1].split("</div>\n<div")[0]
+
+
+@pytest.mark.now(datetime(2027, 1, 1, 0, 30, tzinfo=UTC))
+def test_touchpoint_page_reads_one_query_per_chart_for_this_touchpoint(
+    owner_client, retail, django_assert_num_queries
+):
+    checkout, phone = retail[3], retail[4]
+    make_responses(checkout, "csat", [5, 4, 2])  # 29 December: 2 of 3 satisfied
+    make_responses(checkout, "nps", [10, 6], when=timezone.now() - timedelta(days=40))  # November
+    make_responses(phone, "nps", [0, 0, 0])  # another touchpoint: never in this page's figures
+    # Session, user, language, membership, touchpoint with its organization; per chart, the CSAT
+    # scales and one grouped query (the twelve months; the cards' two windows); comments; surveys;
+    # the menu's memberships; the session save (3). Before: two queries per month and window (28).
+    with django_assert_num_queries(15) as captured:
+        page = owner_client.get(f"/journeys/touchpoints/{checkout.pk}/")
+    assert page.status_code == 200
+    grouped = [q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"]]
+    assert len(grouped) == 2 and all(f'"touchpoint_id" = {checkout.pk}' in sql for sql in grouped)
+    html = page.content.decode()
+    data = json.loads(
+        html.split('id="touchpoint-chart-data" type="application/json">')[1].split("</script>")[0]
+    )
+    assert data["series"]["n"][-3:] == [2, 3, 0] and data["series"]["nps"][-3] == 0.0
+    assert data["series"]["csat"][-2] == pytest.approx(200 / 3)

@@ -58,6 +58,14 @@ def test_every_dashboard_draws_its_charts_in_both_languages(browser, live_server
         page.goto(f"{live_server.url}/dashboards/")
         page.wait_for_selector("[data-chart='distribution'][data-rendered]")
         chart = page.locator("[data-chart='distribution']")
+        # Bars coloured by the NPS categories of surveys.scoring: 0–6 detractors, 7–8 passives, 9–10 promoters.
+        colours = chart.evaluate("el => el.data[0].marker.color")
+        assert [colours[6], colours[7], colours[8], colours[9]] == [
+            "#d64545",
+            "#f0b429",
+            "#f0b429",
+            "#12a150",
+        ]
         chart.hover()
         with page.expect_download() as download:
             chart.locator(".modebar-btn[data-title*='PNG' i]").first.click()

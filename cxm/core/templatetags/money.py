@@ -29,11 +29,6 @@ def money_whole(value: Any, organization_or_code: Any = None) -> str:
     return money_format(value, currency=_currency(organization_or_code), decimals=0)
 
 
-@register.filter
-def currency_code(organization: Any) -> str:
-    return organization_currency(organization)
-
-
 @register.inclusion_tag("includes/left_out.html", takes_context=True)
 def left_out_note(context: Any, count: Any) -> dict[str, Any]:
     """`{% left_out_note n %}`: "n transactions in other currencies were left out (no exchange

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.conf import settings
@@ -10,12 +9,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cxm.tenancy.models import Membership, Organization
 from cxm.tenancy.roles import Role
 from cxm.tenancy.services import organization_create, user_create
+from journeys import demo as journeys_demo
+from metrics import demo as metrics_demo
+from surveys import demo as surveys_demo
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "cxm-demo-2026"
 # Each app adds its demo data through `<app>.demo.seed(organization=…, stdout=…, size=…)`, lowest layer first.
-SEEDERS = ["journeys.demo", "surveys.demo", "metrics.demo"]
+SEEDERS = [journeys_demo, surveys_demo, metrics_demo]
 
 
 class Command(BaseCommand):
@@ -44,11 +46,7 @@ class Command(BaseCommand):
             Organization.objects.filter(pk=organization.pk).update(currency="CNY")
             organization.currency = "CNY"
         Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": Role.OWNER})
-        for module_name in SEEDERS:
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError:
-                continue
+        for module in SEEDERS:
             module.seed(organization=organization, stdout=self.stdout, size=options["size"])
         self.stdout.write(self.style.SUCCESS(f"Demo organization '{DEMO_SLUG}' is ready."))
         self.stdout.write(f"  Demo login: {DEMO_EMAIL}  password: {DEMO_PASSWORD}")

@@ -8,7 +8,7 @@ from django.conf import settings
 class ReplicaRouter:
     """Dashboard reads go to the `replica` alias when DATABASE_REPLICA_URL is set; writes to the primary.
 
-    Code that wants the replica asks for it explicitly with `metrics.routers.read_alias()`;
+    Code that wants the replica asks for it explicitly with `cxm.core.routers.read_alias()`;
     everything else uses the primary, so a write never lands on the replica.
     """
 
