@@ -40,7 +40,7 @@ def test_journey_map_shows_scores_trend_and_colour(owner_client, retail, django_
     make_responses(checkout, "nps", [10, 3, 3, 3], when=timezone.now() - timedelta(days=100))  # -50 before
     make_responses(phone, "ces", [2, 3, 2, 1, 3])  # mean 2.2: poor
     # Fixed, whatever the number of touchpoints: includes one CSAT-scale lookup per scored period.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(14):
         page = owner_client.get(f"/journeys/{journey.pk}/")
     html = page.content.decode()
     assert page.status_code == 200
