@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cxm.tenancy.scoping import check_permission, organization_required, scoped, scoped_get_or_404
+from cxm.tenancy.tenant import organization_of, request_tenant, tenant_allows
 
 from . import selectors, services
 from .api import customer_export_document
@@ -99,10 +100,7 @@ def _scores(organization: Any, start: datetime | None, end: datetime | None) -> 
 
 
 def _can(request: HttpRequest, permission: str) -> bool:
-    from cxm.tenancy.roles import role_allows
-
-    membership = getattr(request, "membership", None)
-    return role_allows(membership.role if membership else None, permission)
+    return tenant_allows(request_tenant(request), permission)
 
 
 # --- Journeys ----------------------------------------------------------------------------------
@@ -110,7 +108,7 @@ def _can(request: HttpRequest, permission: str) -> bool:
 
 @organization_required("view")
 def journey_index(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = JourneyForm(request.POST or None)
     if request.method == "POST":
         check_permission(request, "edit")
@@ -257,7 +255,7 @@ def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _touchpoint_form_page(request: HttpRequest, touchpoint: Touchpoint | None) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     initial: dict[str, Any] = {}
     if touchpoint is not None:
         initial = {
@@ -469,7 +467,7 @@ def journey_paths(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organization_required("view")
 def customer_index(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = CustomerFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
     if form.is_valid():
@@ -585,7 +583,7 @@ def customer_erase(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organization_required("manage_organization")
 def exchange_rates(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = ExchangeRateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -614,7 +612,7 @@ def exchange_rates(request: HttpRequest) -> HttpResponse:
 
 @organization_required("edit")
 def import_index(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

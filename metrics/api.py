@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.core.money import organization_currency
+from cxm.tenancy.tenant import organization_of
 
 from . import selectors, services
 from .computations.aggregates import responses_for
@@ -61,8 +62,8 @@ class MetricsView(APIView):
             raise ValidationError({name: [message] for name, message in error.errors.items()})
 
     def window(self, request: Request, filters: MetricFilters) -> dict[str, Any]:
-        resolved = filters.resolved(request.organization)  # type: ignore[attr-defined]
-        return {"start": resolved.start, "end": resolved.end, "time_zone": request.organization.time_zone}  # type: ignore[attr-defined]
+        resolved = filters.resolved(organization_of(request))
+        return {"start": resolved.start, "end": resolved.end, "time_zone": organization_of(request).time_zone}
 
 
 def _score_view(family: str, doc: str) -> type[MetricsView]:
@@ -75,7 +76,7 @@ def _score_view(family: str, doc: str) -> type[MetricsView]:
         )
         def get(self, request: Request) -> Response:
             filters = self.filters(request)
-            summary = selectors.metric_summary(organization=request.organization, filters=filters)  # type: ignore[attr-defined]
+            summary = selectors.metric_summary(organization=organization_of(request), filters=filters)
             return Response(
                 json_safe(
                     {
@@ -114,7 +115,7 @@ class TrendView(MetricsView):
     )
     def get(self, request: Request) -> Response:
         filters = self.filters(request)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         by = request.query_params.get("by", "")
         if by:
             if by not in DIMENSIONS:
@@ -139,7 +140,7 @@ class RetentionView(MetricsView):
         filters = self.filters(request)
         from cxm.tenancy.selectors import organization_settings
 
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         payload = build_retention(
             organization=organization,
             filters=filters,
@@ -156,7 +157,7 @@ class SegmentsView(MetricsView):
     def get(self, request: Request) -> Response:
         """Customers per RFM segment, value tier and lifecycle stage (last recompute), and NPS per segment."""
         filters = self.filters(request)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         rows = CustomerValue.objects.using(read_alias()).filter(organization=organization)
         counts = {
             dimension: {
@@ -192,7 +193,7 @@ class DriversView(MetricsView):
         per driver the relative weight (they sum to R²), correlation, performance (0–100) and n; below
         10 complete cases per driver, correlations only and `more_answers_needed`."""
         filters = self.filters(request)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         start, end = filters.window(organization)
         responses = responses_for(organization=organization, filters=filters, using=read_alias())
         result = key_drivers(
@@ -213,7 +214,7 @@ class MonetizedNpsView(MetricsView):
         from cxm.tenancy.selectors import organization_setting
 
         filters = self.filters(request)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         days = int(organization_setting(organization=organization, name="monetized_nps_days"))
         responses = responses_for(organization=organization, filters=filters, using=read_alias())
         money = monetized_nps(organization=organization, responses=responses, using=read_alias(), days=days)
@@ -279,7 +280,7 @@ class ClvFitView(APIView):
         data = dict(serializer.validated_data)
         as_of = data.pop("as_of", None)
         field = "as_of" if as_of else "calibration_end"
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         try:
             model = services.clv_fit(
                 organization=organization,
@@ -306,7 +307,7 @@ class ClvModelView(APIView):
     )
     def get(self, request: Request) -> Response:
         """The latest fitted model: r, alpha, a, b; p, q, gamma; the log-likelihoods; the data summary."""
-        model = services.current_clv_model(organization=request.organization)  # type: ignore[attr-defined]
+        model = services.current_clv_model(organization=organization_of(request))
         if model is None:
             raise NotFound("No CLV model has been fitted yet.")
         return Response(services.clv_model_payload(model))
@@ -406,7 +407,7 @@ class CustomerValueListView(OrganizationScopedMixin, generics.ListAPIView):
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        context["currency"] = organization_currency(self.request.organization)  # type: ignore[attr-defined]
+        context["currency"] = organization_currency(organization_of(self.request))
         return context
 
 
@@ -425,7 +426,7 @@ class RecomputeView(APIView):
     @extend_schema(responses=RecomputeStateSerializer, operation_id="metrics_recompute_state")
     def get(self, request: Request) -> Response:
         """Whether the dashboards are stale, a recompute is queued or running, and when they were last computed."""
-        state = selectors.recompute_status(organization=request.organization)  # type: ignore[attr-defined]
+        state = selectors.recompute_status(organization=organization_of(request))
         return Response(RecomputeStateSerializer(state).data)
 
     @extend_schema(
@@ -433,7 +434,7 @@ class RecomputeView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Queue a recompute now, skipping the debounce (needs a key that may write); answers 202."""
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         services.recompute_request(organization_id=organization.pk, force=True)
         state = selectors.recompute_status(organization=organization)
         return Response(RecomputeStateSerializer(state).data, status=202)

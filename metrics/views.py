@@ -19,6 +19,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from cxm.core.money import currency_symbol, money_label, organization_currency
 from cxm.tenancy.scoping import check_permission, organization_required
+from cxm.tenancy.tenant import organization_of
 
 from . import selectors, services
 from .computations.aggregates import responses_for
@@ -56,7 +57,7 @@ def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
         return MetricFilters(), error.errors
     # The date inputs always show the window; applied unchanged, they name the default window, whose
     # snapshot is precomputed.
-    default = MetricFilters().resolved(request.organization)  # type: ignore[attr-defined]
+    default = MetricFilters().resolved(organization_of(request))
     if filters.start and (filters.start, filters.end) == (default.start, default.end):
         filters = replace(filters, start=None, end=None)
     return filters, {}
@@ -67,7 +68,7 @@ def _resolve_snapshot(
 ) -> tuple[Any, dict[str, Any] | None]:
     """The snapshot for these filters, computing it now when it is missing and cheap enough, or
     queueing it (the page then shows progress)."""
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     snapshot = selectors.dashboard_snapshot(
         organization=organization, dashboard=dashboard, filters_key=filters.key
     )
@@ -156,7 +157,7 @@ def _chart_labels(currency: str) -> dict[str, Any]:
 
 
 def _dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     services.recompute_queue_if_due(organization_id=organization.pk)
     filters, errors = _filters(request)
     snapshot, job = _resolve_snapshot(request, dashboard, filters)
@@ -241,7 +242,7 @@ def drivers(request: HttpRequest) -> HttpResponse:
 @organization_required("view")
 def status(request: HttpRequest) -> JsonResponse:
     """Poll target of the progress indicator: is the snapshot for these filters ready?"""
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     dashboard = request.GET.get("dashboard", "")
     if dashboard not in DASHBOARDS:
         return JsonResponse({"error": _("Unknown dashboard.")}, status=400)
@@ -267,7 +268,7 @@ def status(request: HttpRequest) -> JsonResponse:
 @organization_required("export")
 def export(request: HttpRequest) -> HttpResponse:
     """GET ?dashboard=…&table=…&format=csv|xlsx plus the page's filters."""
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     dashboard = request.GET.get("dashboard", "")
     table_name = request.GET.get("table", "")
     fmt = request.GET.get("format", "csv")
@@ -303,7 +304,7 @@ def export(request: HttpRequest) -> HttpResponse:
 @organization_required("edit")
 def recompute(request: HttpRequest) -> HttpResponse:
     """Ask for a recompute now (skips the debounce)."""
-    services.recompute_request(organization_id=request.organization.pk, force=True)  # type: ignore[attr-defined]
+    services.recompute_request(organization_id=organization_of(request).pk, force=True)
     target = request.POST.get("next", "")
     if not target.startswith("/dashboards/"):
         target = reverse("dashboard-overview")

@@ -25,6 +25,7 @@ from cxm.api.permissions import PublicEndpoint
 from cxm.api.throttling import PublicRateThrottle
 from cxm.tenancy.identity import customer_signature_valid
 from cxm.tenancy.models import Organization
+from cxm.tenancy.tenant import organization_of
 from journeys.models import Customer
 
 from . import collect, selectors, services
@@ -324,7 +325,7 @@ class SurveyViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
         template = data.pop("template", None)
-        organization: Organization = self.request.organization
+        organization: Organization = organization_of(self.request)
         if template:
             survey = services.survey_create_from_template(
                 organization=organization,
@@ -468,7 +469,7 @@ class ResponseViewSet(
         body = IntegratorSubmissionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         ref = body.validated_data["survey"]
-        surveys = Survey.objects.filter(organization=request.organization)  # type: ignore[attr-defined]
+        surveys = Survey.objects.filter(organization=organization_of(request))
         survey = surveys.filter(public_id=ref).first() or (
             surveys.filter(pk=int(ref)).first() if ref.isdigit() else None
         )
@@ -498,7 +499,7 @@ class InvitationViewSet(
     def create(self, request: Request) -> ApiResponse:
         body = InvitationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         survey = Survey.objects.filter(organization=organization, pk=body.validated_data["survey"]).first()
         if survey is None:
             raise exceptions.ValidationError({"survey": ["Unknown survey."]})

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from cxm.core.spreadsheet import formula_safe
 from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
+from cxm.tenancy.tenant import organization_of
 from journeys import selectors as journeys_selectors
 from metrics import selectors as metrics_selectors
 
@@ -93,7 +94,7 @@ def survey_list(request: HttpRequest) -> HttpResponse:
 
 @organization_required("edit")
 def survey_create(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     template = request.POST.get("template")
     if request.method == "POST" and template in TEMPLATES:
         survey = services.survey_create_from_template(
@@ -112,7 +113,7 @@ def survey_create(request: HttpRequest) -> HttpResponse:
 @organization_required("view")
 def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey.objects.select_related("touchpoint"), pk=pk)
-    form = SurveyForm(request.POST or None, instance=survey, organization=request.organization)  # type: ignore[attr-defined]
+    form = SurveyForm(request.POST or None, instance=survey, organization=organization_of(request))
     if request.method == "POST":
         from cxm.tenancy.scoping import check_permission
 
@@ -242,7 +243,7 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @organization_required("view")
 def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey, pk=pk)
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     # Who can be invited: subscribed customers with an email; the picker narrows them by a search
     # and a metrics segment, a page at a time.
     invitable = journeys_selectors.customer_list(
@@ -353,7 +354,7 @@ def survey_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     if fmt not in ("svg", "png"):
         raise Http404
     survey = scoped_get_or_404(request, Survey, pk=pk)
-    form = QrForm(request.GET or None, organization=request.organization)  # type: ignore[attr-defined]
+    form = QrForm(request.GET or None, organization=organization_of(request))
     params: dict[str, str] = {"channel": ResponseChannel.QR}
     if request.GET and form.is_valid():
         tp = form.cleaned_data.get("touchpoint")
@@ -381,7 +382,7 @@ def survey_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 
 def _filtered_responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = ResponseFilterForm(request.GET or None, organization=organization)
     filters = form.filters(organization.tzinfo) if request.GET else {}
     return form, selectors.responses_filtered(organization=organization, filters=filters)
@@ -431,7 +432,7 @@ def response_export(request: HttpRequest, fmt: str) -> HttpResponse:
     with the offset; XLSX: real dates, which Excel keeps without a zone)."""
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     _form, responses = _filtered_responses(request)
     columns = exports.question_columns(responses=responses, language=translation.get_language() or "en")
     rows = exports.export_rows(responses=responses, columns=columns, tz=organization.tzinfo)

@@ -33,6 +33,7 @@ from .middleware import SESSION_ORG_KEY
 from .models import ApiKey, MemberInvitation, Membership
 from .scoping import organization_required, scoped, scoped_get_or_404
 from .selectors import api_keys_for_organization, organization_settings
+from .tenant import organization_of, tenant_of
 
 logger = logging.getLogger("cxm.tenancy")
 
@@ -176,14 +177,14 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
 @require_POST
 @organization_required("manage_organization")
 def widget_secret_rotate(request: HttpRequest) -> HttpResponse:
-    services.organization_widget_secret_rotate(organization=request.organization)  # type: ignore[attr-defined]
+    services.organization_widget_secret_rotate(organization=organization_of(request))
     messages.success(request, _("Widget secret rotated. Update it on your servers."))
     return redirect("settings")
 
 
 @organization_required("manage_organization")
 def settings_general(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     initial = organization_settings(organization=organization)
     form = OrganizationSettingsForm(request.POST or None, instance=organization, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -197,12 +198,12 @@ def settings_general(request: HttpRequest) -> HttpResponse:
 
 @organization_required("manage_members")
 def settings_members(request: HttpRequest) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = tenant_of(request).membership
     form = InviteMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.member_invite(
-                organization=request.organization,  # type: ignore[attr-defined]
+                organization=organization_of(request),
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 invited_by=request.user,  # type: ignore[arg-type]
@@ -234,7 +235,7 @@ def settings_members(request: HttpRequest) -> HttpResponse:
 @organization_required("manage_members")
 def member_update(request: HttpRequest, pk: int) -> HttpResponse:
     target = scoped_get_or_404(request, Membership, pk=pk)
-    actor_role = request.membership.role  # type: ignore[attr-defined]
+    actor_role = tenant_of(request).membership.role
     try:
         if request.POST.get("action") == "remove":
             services.membership_remove(membership=target, actor_role=actor_role)
@@ -260,13 +261,13 @@ def settings_api_keys(request: HttpRequest) -> HttpResponse:
     new_key = None
     if request.method == "POST" and form.is_valid():
         _key, new_key = services.api_key_create(
-            organization=request.organization,  # type: ignore[attr-defined]
+            organization=organization_of(request),
             name=form.cleaned_data["name"],
             read_only=form.cleaned_data["read_only"],
             created_by=request.user,  # type: ignore[arg-type]
         )
         form = ApiKeyForm()
-    keys = api_keys_for_organization(organization=request.organization)  # type: ignore[attr-defined]
+    keys = api_keys_for_organization(organization=organization_of(request))
     return render(
         request,
         "tenancy/settings_api_keys.html",
