@@ -200,6 +200,24 @@ class TenantQuerySet(models.QuerySet):
         with _unscoped_internals():
             return super().bulk_update(objs, fields, batch_size=batch_size)
 
+    # `get_or_create(organization=org, …)` looks up by organization: scoped by its own lookup.
+    def _scoped_by_lookup(self, lookup: dict[str, Any]) -> TenantQuerySet:
+        if self._tenant_scope is None and ("organization" in lookup or "organization_id" in lookup):
+            return self._chain()._scoped_as(SCOPED_BY_ORGANIZATION)
+        return self
+
+    def get_or_create(self, defaults: Any = None, **kwargs: Any) -> tuple[Any, bool]:
+        queryset = self._scoped_by_lookup(kwargs)
+        return super(TenantQuerySet, queryset).get_or_create(defaults=defaults, **kwargs)
+
+    def update_or_create(
+        self, defaults: Any = None, create_defaults: Any = None, **kwargs: Any
+    ) -> tuple[Any, bool]:
+        queryset = self._scoped_by_lookup(kwargs)
+        return super(TenantQuerySet, queryset).update_or_create(
+            defaults=defaults, create_defaults=create_defaults, **kwargs
+        )
+
     # `pk__in=queryset`: the inner queryset must be scoped (or marked unscoped) too. `Subquery()` and
     # `Exists()` are not checked: they are correlated to the outer, scoped row through `OuterRef`.
     def resolve_expression(self, *args: Any, **kwargs: Any) -> Any:
