@@ -117,7 +117,8 @@ class StageViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         if "position" in serializer.validated_data:
             ids = [
                 pk
-                for pk in Stage.objects.filter(journey_id=stage.journey_id)
+                for pk in Stage.objects.for_organization(stage.organization_id)
+                .filter(journey_id=stage.journey_id)
                 .order_by("position", "id")
                 .values_list("id", flat=True)
                 if pk != stage.pk
@@ -289,7 +290,8 @@ def customer_export_document(customer: Customer) -> dict[str, Any]:
                 for a in r.answers.all()
             ],
         }
-        for r in SurveyResponse.objects.filter(organization_id=customer.organization_id, customer=customer)
+        for r in SurveyResponse.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("survey", "touchpoint")
         .prefetch_related("answers__question")
         .order_by("submitted_at", "id")
@@ -303,7 +305,8 @@ def customer_export_document(customer: Customer) -> dict[str, Any]:
             "sent_at": i.sent_at,
             "answered_at": i.answered_at,
         }
-        for i in Invitation.objects.filter(organization_id=customer.organization_id, customer=customer)
+        for i in Invitation.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("survey")
         .order_by("created_at", "id")
     ]

@@ -362,12 +362,15 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     current = _scores(organization, now - timedelta(days=90), now).get(touchpoint.pk)
     previous = _scores(organization, now - timedelta(days=180), now - timedelta(days=90)).get(touchpoint.pk)
     comments = list(
-        Response.objects.filter(organization=organization, touchpoint=touchpoint)
+        Response.objects.for_organization(organization)
+        .filter(touchpoint=touchpoint)
         .exclude(comment="")
         .select_related("survey")
         .order_by("-submitted_at")[:20]
     )
-    surveys = list(Survey.objects.filter(organization=organization, touchpoint=touchpoint).order_by("name"))
+    surveys = list(
+        Survey.objects.for_organization(organization).filter(touchpoint=touchpoint).order_by("name")
+    )
     labels = {
         "nps": _("NPS"),
         "csat": _("CSAT (percent satisfied)"),
@@ -505,13 +508,15 @@ def _timeline(customer: Customer) -> list[dict[str, Any]]:
 
     items: list[dict[str, Any]] = []
     for response in (
-        Response.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Response.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("survey", "touchpoint")
         .order_by("-submitted_at")[:100]
     ):
         items.append({"kind": "response", "at": response.submitted_at, "object": response})
     for invitation in (
-        Invitation.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Invitation.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("survey")
         .order_by("-created_at")[:100]
     ):
@@ -530,7 +535,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     customer = scoped_get_or_404(request, Customer, pk=pk)
     latest_nps = (
-        Response.objects.filter(organization_id=customer.organization_id, customer=customer, score_kind="nps")
+        Response.objects.for_organization(customer.organization_id)
+        .filter(customer=customer, score_kind="nps")
         .exclude(score__isnull=True)
         .order_by("-submitted_at")
         .first()
