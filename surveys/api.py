@@ -163,7 +163,10 @@ class PublicSurveyView(PublicSurveyMixin, APIView):
             raise exceptions.NotFound("No survey has this id.")
         self.check_origin(request)
         survey = (
-            Survey.objects.select_related("organization").prefetch_related("questions").get(pk=snapshot.id)
+            Survey.objects.unscoped()  # a public submission: the snapshot named the survey
+            .select_related("organization")
+            .prefetch_related("questions")
+            .get(pk=snapshot.id)
         )
         language = pick_language(
             [request.query_params.get("lang", ""), translation.get_language_from_request(request._request)],
@@ -184,9 +187,11 @@ class PublicSurveyView(PublicSurveyMixin, APIView):
                 external_id=external_id,
                 signature=request.query_params.get("signature", ""),
             ):
-                customer = Customer.objects.filter(
-                    organization=survey.organization, external_id=external_id
-                ).first()
+                customer = (
+                    Customer.objects.for_organization(survey.organization)
+                    .filter(external_id=external_id)
+                    .first()
+                )
             if customer is not None:
                 if customer.unsubscribed:
                     show, reason = False, "unsubscribed"
@@ -469,7 +474,7 @@ class ResponseViewSet(
         body = IntegratorSubmissionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         ref = body.validated_data["survey"]
-        surveys = Survey.objects.filter(organization=organization_of(request))
+        surveys = Survey.objects.for_organization(organization_of(request))
         survey = surveys.filter(public_id=ref).first() or (
             surveys.filter(pk=int(ref)).first() if ref.isdigit() else None
         )
@@ -500,11 +505,13 @@ class InvitationViewSet(
         body = InvitationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         organization = organization_of(request)
-        survey = Survey.objects.filter(organization=organization, pk=body.validated_data["survey"]).first()
+        survey = (
+            Survey.objects.for_organization(organization).filter(pk=body.validated_data["survey"]).first()
+        )
         if survey is None:
             raise exceptions.ValidationError({"survey": ["Unknown survey."]})
         wanted = list(dict.fromkeys(body.validated_data["customers"]))
-        customers = list(Customer.objects.filter(organization=organization, external_id__in=wanted))
+        customers = list(Customer.objects.for_organization(organization).filter(external_id__in=wanted))
         found = {c.external_id for c in customers}
         try:
             result = services.invitations_create(

@@ -216,7 +216,8 @@ def touchpoint_id_for_key(*, organization_id: int, key: str) -> int | None:
         return cached  # type: ignore[return-value]
     now = time.monotonic()
     pk = (
-        Touchpoint.objects.filter(organization_id=organization_id, key=key)
+        Touchpoint.objects.for_organization(organization_id)
+        .filter(key=key)
         .values_list("id", flat=True)
         .first()
     )
@@ -239,12 +240,15 @@ def customer_is_fatigued(
     if days <= 0:
         return False
     since = (now or timezone.now()) - timedelta(days=days)
-    if Response.objects.filter(
-        organization=organization, customer=customer, submitted_at__gte=since
-    ).exists():
+    if (
+        Response.objects.for_organization(organization)
+        .filter(customer=customer, submitted_at__gte=since)
+        .exists()
+    ):
         return True
     return (
-        Invitation.objects.filter(organization=organization, customer=customer, created_at__gte=since)
+        Invitation.objects.for_organization(organization)
+        .filter(customer=customer, created_at__gte=since)
         .exclude(status__in=[InvitationStatus.FAILED, InvitationStatus.SKIPPED])
         .exists()
     )
@@ -255,22 +259,21 @@ def customers_fatigued_ids(
 ) -> set[int]:
     """Of `customer_ids`, those not to be invited (unsubscribed, or surveyed/invited recently); 3 queries."""
     blocked = set(
-        Customer.objects.filter(
-            organization=organization, id__in=customer_ids, unsubscribed=True
-        ).values_list("id", flat=True)
+        Customer.objects.for_organization(organization)
+        .filter(id__in=customer_ids, unsubscribed=True)
+        .values_list("id", flat=True)
     )
     if days <= 0:
         return blocked
     since = (now or timezone.now()) - timedelta(days=days)
     blocked |= set(
-        Response.objects.filter(
-            organization=organization, customer_id__in=customer_ids, submitted_at__gte=since
-        ).values_list("customer_id", flat=True)
+        Response.objects.for_organization(organization)
+        .filter(customer_id__in=customer_ids, submitted_at__gte=since)
+        .values_list("customer_id", flat=True)
     )
     blocked |= set(
-        Invitation.objects.filter(
-            organization=organization, customer_id__in=customer_ids, created_at__gte=since
-        )
+        Invitation.objects.for_organization(organization)
+        .filter(customer_id__in=customer_ids, created_at__gte=since)
         .exclude(status__in=[InvitationStatus.FAILED, InvitationStatus.SKIPPED])
         .values_list("customer_id", flat=True)
     )
@@ -288,7 +291,7 @@ SCORE_BANDS = {
 
 def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[Response]:
     """Responses of the organization, narrowed by the list filters (all optional)."""
-    qs = Response.objects.filter(organization=organization)
+    qs = Response.objects.for_organization(organization)
     if filters.get("start"):
         qs = qs.filter(submitted_at__gte=filters["start"])
     if filters.get("end"):

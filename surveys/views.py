@@ -62,7 +62,8 @@ STATUS_BADGE = {"active": "ok", "paused": "warn", "closed": "bad", "draft": ""}
 
 def _count(model: Any, field: str) -> Subquery:
     rows = (
-        model.objects.filter(**{field: OuterRef("pk")})
+        model.objects.unscoped()  # correlated to the outer, scoped survey
+        .filter(**{field: OuterRef("pk")})
         .order_by()
         .values(field)
         .annotate(n=Count("id"))
@@ -309,14 +310,16 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
         qr_params = {"channel": ResponseChannel.QR}
     query = "&".join(f"{k}={v}" for k, v in qr_params.items() if v)
     invitations = (
-        Invitation.objects.filter(organization=organization, survey=survey)
+        Invitation.objects.for_organization(organization)
+        .filter(survey=survey)
         .select_related("customer")
         .order_by("-created_at")[:50]
     )
     status_labels = dict(InvitationStatus.choices)
     counts = [
         (str(status_labels.get(status, status)), n)
-        for status, n in Invitation.objects.filter(organization=organization, survey=survey)
+        for status, n in Invitation.objects.for_organization(organization)
+        .filter(survey=survey)
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
