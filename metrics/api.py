@@ -158,7 +158,7 @@ class SegmentsView(MetricsView):
         """Customers per RFM segment, value tier and lifecycle stage (last recompute), and NPS per segment."""
         filters = self.filters(request)
         organization = organization_of(request)
-        rows = CustomerValue.objects.using(read_alias()).filter(organization=organization)
+        rows = CustomerValue.objects.using(read_alias()).for_organization(organization)
         counts = {
             dimension: {
                 row[dimension]: row["n"]

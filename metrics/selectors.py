@@ -26,8 +26,10 @@ def touchpoint_scores(
 
     from surveys.models import Response
 
-    rows = Response.objects.using(read_alias()).filter(
-        organization=organization, touchpoint__isnull=False, score__isnull=False
+    rows = (
+        Response.objects.using(read_alias())
+        .for_organization(organization)
+        .filter(touchpoint__isnull=False, score__isnull=False)
     )
     if start is not None:
         rows = rows.filter(submitted_at__gte=start)
@@ -73,7 +75,8 @@ def customer_segment(*, organization: Organization, customer: Any) -> dict[str, 
     customer_id = getattr(customer, "pk", customer)
     row = (
         CustomerValue.objects.using(read_alias())
-        .filter(organization=organization, customer_id=customer_id)
+        .for_organization(organization)
+        .filter(customer_id=customer_id)
         .first()
     )
     if row is None:
@@ -120,8 +123,10 @@ def customer_segments(*, organization: Organization, customer_ids: list[int]) ->
     """RFM segment, value tier and lifecycle stage for many customers at once (customer lists): one query."""
     from .models import CustomerValue
 
-    rows = CustomerValue.objects.using(read_alias()).filter(
-        organization=organization, customer_id__in=customer_ids
+    rows = (
+        CustomerValue.objects.using(read_alias())
+        .for_organization(organization)
+        .filter(customer_id__in=customer_ids)
     )
     return {
         row.customer_id: {
@@ -143,7 +148,7 @@ def recompute_status(*, organization: Organization) -> dict[str, Any]:
     from .models import RecomputeState
     from .services import STALE_RUN_SECONDS
 
-    state = RecomputeState.objects.filter(organization=organization).first()
+    state = RecomputeState.objects.for_organization(organization).first()
     if state is None:
         return {
             "running": False,
@@ -172,9 +177,11 @@ def dashboard_snapshot(*, organization: Organization, dashboard: str, filters_ke
     """The stored snapshot of a dashboard for a filters key, or None (reads the primary)."""
     from .models import Snapshot
 
-    return Snapshot.objects.filter(
-        organization=organization, dashboard=dashboard, filters_key=filters_key
-    ).first()
+    return (
+        Snapshot.objects.for_organization(organization)
+        .filter(dashboard=dashboard, filters_key=filters_key)
+        .first()
+    )
 
 
 def metric_summary(*, organization: Organization, filters: MetricFilters) -> dict[str, Any]:
@@ -219,4 +226,4 @@ def segment_customer_ids(*, organization: Organization, segment: str) -> Any:
     field, _sep, code = segment.partition(":")
     if field not in SEGMENT_FIELDS or not code:
         return CustomerValue.objects.none().values("customer_id")
-    return CustomerValue.objects.filter(organization=organization, **{field: code}).values("customer_id")
+    return CustomerValue.objects.for_organization(organization).filter(**{field: code}).values("customer_id")

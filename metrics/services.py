@@ -219,7 +219,7 @@ def _customer_values_prepare(
 
 def _store_customer_values(organization: Organization, prepared: PreparedValues) -> None:
     """Replace the organization's per-customer values (inside the recompute's transaction)."""
-    CustomerValue.objects.filter(organization=organization).delete()
+    CustomerValue.objects.for_organization(organization).delete()
     if isinstance(prepared, pd.DataFrame):
         if not prepared.empty:
             _copy_customer_values(prepared)
@@ -292,7 +292,7 @@ def _copy_customer_values(rows: pd.DataFrame) -> None:
 
 
 def current_clv_model(*, organization: Organization) -> ClvModel | None:
-    return ClvModel.objects.filter(organization=organization).order_by("-fitted_at", "-id").first()
+    return ClvModel.objects.for_organization(organization).order_by("-fitted_at", "-id").first()
 
 
 def dashboards_compute(
@@ -373,7 +373,7 @@ def dashboards_recompute(*, organization: Organization) -> dict[str, int]:
             computed_at=computed_at,
         )
         # Views under other filters were computed from older data: they are recomputed on demand.
-        Snapshot.objects.filter(organization=organization).exclude(filters_key="default").delete()
+        Snapshot.objects.for_organization(organization).exclude(filters_key="default").delete()
     return durations
 
 
@@ -384,8 +384,10 @@ def stale_signal_key(organization_id: int) -> str:
 def recompute_mark_stale(*, organization_id: int) -> None:
     """Mark the dashboards stale without queueing anything (`METRICS_RECOMPUTE_ON_SIGNAL` off: beat,
     or without a broker the next dashboard visit, queues the recompute). One UPDATE when already known."""
-    if not RecomputeState.objects.filter(organization_id=organization_id, stale_since__isnull=True).update(
-        stale_since=timezone.now()
+    if (
+        not RecomputeState.objects.for_organization(organization_id)
+        .filter(stale_since__isnull=True)
+        .update(stale_since=timezone.now())
     ):
         RecomputeState.objects.get_or_create(
             organization_id=organization_id, defaults={"stale_since": timezone.now()}
@@ -401,7 +403,7 @@ def recompute_queue_if_due(*, organization_id: int) -> bool:
 
     if not background.enabled():
         return False
-    state = RecomputeState.objects.filter(organization_id=organization_id).first()
+    state = RecomputeState.objects.for_organization(organization_id).first()
     now = timezone.now()
     if (
         state is None
@@ -475,7 +477,7 @@ def recompute_claim(*, organization_id: int) -> str | None:
 def recompute_release(*, organization_id: int, token: str, duration_ms: int, error: str = "") -> bool:
     """Release the lock; returns True when new data arrived during the run (a follow-up is due)."""
     with transaction.atomic():
-        state = RecomputeState.objects.select_for_update().get(organization_id=organization_id)
+        state = RecomputeState.objects.for_organization(organization_id).select_for_update().get()
         if state.run_token != token:
             return False
         state.running_since = None
@@ -529,4 +531,4 @@ def snapshot_compute(*, organization: Organization, dashboard: str, filters: Met
             durations=durations,
             computed_at=computed_at,
         )
-    return Snapshot.objects.get(organization=organization, dashboard=dashboard, filters_key=filters.key)
+    return Snapshot.objects.for_organization(organization).get(dashboard=dashboard, filters_key=filters.key)

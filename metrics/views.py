@@ -108,14 +108,12 @@ def _filter_options(organization: Any) -> dict[str, Any]:
     from surveys.models import Survey
 
     return {
-        "surveys": list(
-            Survey.objects.filter(organization=organization).order_by("name").values("id", "name")
-        ),
+        "surveys": list(Survey.objects.for_organization(organization).order_by("name").values("id", "name")),
         "touchpoints": list(
-            Touchpoint.objects.filter(organization=organization).order_by("name").values("id", "name")
+            Touchpoint.objects.for_organization(organization).order_by("name").values("id", "name")
         ),
         "stages": list(
-            Stage.objects.filter(organization=organization).order_by("position", "id").values("id", "name")
+            Stage.objects.for_organization(organization).order_by("position", "id").values("id", "name")
         ),
         "channels": Channel.choices,
         "segments": selectors.segment_choices(),

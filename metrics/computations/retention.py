@@ -30,10 +30,10 @@ def _activity_source(organization: Organization, using: str) -> tuple[QuerySet[A
     """Transactions (purchases) when the organization tracks any; else interactions."""
     from journeys.models import Interaction, Transaction
 
-    transactions = Transaction.objects.using(using).filter(organization=organization)
+    transactions = Transaction.objects.using(using).for_organization(organization)
     if transactions.exists():
         return transactions, Q(amount__gte=0), "transactions"
-    return Interaction.objects.using(using).filter(organization=organization), Q(), "interactions"
+    return Interaction.objects.using(using).for_organization(organization), Q(), "interactions"
 
 
 def cohort_table(
@@ -60,7 +60,8 @@ def cohort_table(
         per_customer[f"m{i}"] = Count("id", filter=purchase & Q(occurred_at__gte=start, occurred_at__lt=end))
     rows = (
         Transaction.objects.using(using)
-        .filter(organization=organization, occurred_at__gte=month_start(months[0], tz))
+        .for_organization(organization)
+        .filter(occurred_at__gte=month_start(months[0], tz))
         .values("customer_id")
         .annotate(**per_customer)
     )
@@ -76,11 +77,12 @@ def cohort_table(
     # A customer whose first purchase ever is earlier than the window must not join a cohort. An
     # anti-join (NOT EXISTS): PostgreSQL runs `NOT IN (subquery)` as a per-row scan once the
     # subquery outgrows its hash memory, quadratic in the history.
-    earlier = Transaction.objects.using(using).filter(
-        organization=organization,
-        customer_id=OuterRef("customer_id"),
-        amount__gte=0,
-        occurred_at__lt=month_start(months[0], tz),
+    earlier = (
+        Transaction.objects.using(using)
+        .for_organization(organization)
+        .filter(
+            customer_id=OuterRef("customer_id"), amount__gte=0, occurred_at__lt=month_start(months[0], tz)
+        )
     )
     rows = rows.filter(~Exists(earlier))
     totals = rows.aggregate(**outer)
@@ -161,7 +163,8 @@ def repeat_purchase_rate(
 
     totals = (
         Transaction.objects.using(using)
-        .filter(organization=organization, amount__gte=0, occurred_at__gte=start, occurred_at__lt=end)
+        .for_organization(organization)
+        .filter(amount__gte=0, occurred_at__gte=start, occurred_at__lt=end)
         .values("customer_id")
         .annotate(days=Count(TruncDate("occurred_at", tzinfo=organization.tzinfo), distinct=True))
         .aggregate(buyers=Count("customer_id"), repeaters=Count("customer_id", filter=Q(days__gte=2)))
@@ -204,7 +207,8 @@ def lifecycle_history(
         return []
     totals = (
         Transaction.objects.using(using)
-        .filter(organization=organization, amount__gte=0, occurred_at__lt=ends[-1])
+        .for_organization(organization)
+        .filter(amount__gte=0, occurred_at__lt=ends[-1])
         .values("customer_id")
         .annotate(**annotations)
         .aggregate(**outer)
