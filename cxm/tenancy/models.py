@@ -125,14 +125,14 @@ class TenantQuerySet(models.QuerySet):
 
     # Scope survives chaining (filter, order_by, values, select_related…).
     def _clone(self) -> TenantQuerySet:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]
         clone._tenant_scope = self._tenant_scope
         return clone
 
     # Reached through a loaded object (a related manager, a prefetch, a foreign key): Django
     # hints the instance, and the rows are filtered by that parent, itself fetched scoped.
     def _add_hints(self, **hints: Any) -> None:
-        super()._add_hints(**hints)
+        super()._add_hints(**hints)  # type: ignore[misc]
         if "instance" in hints and self._tenant_scope is None:
             self._tenant_scope = SCOPED_BY_PARENT
 
@@ -181,7 +181,7 @@ class TenantQuerySet(models.QuerySet):
 
     def _update(self, values: Any) -> Any:
         self._require_scope("update()")
-        return super()._update(values)
+        return super()._update(values)  # type: ignore[misc]
 
     def delete(self) -> tuple[int, dict[str, int]]:
         self._require_scope("delete()")
@@ -203,7 +203,7 @@ class TenantQuerySet(models.QuerySet):
     # `get_or_create(organization=org, …)` looks up by organization: scoped by its own lookup.
     def _scoped_by_lookup(self, lookup: dict[str, Any]) -> TenantQuerySet:
         if self._tenant_scope is None and ("organization" in lookup or "organization_id" in lookup):
-            return self._chain()._scoped_as(SCOPED_BY_ORGANIZATION)
+            return self._chain()._scoped_as(SCOPED_BY_ORGANIZATION)  # type: ignore[attr-defined,no-any-return]
         return self
 
     def get_or_create(self, defaults: Any = None, **kwargs: Any) -> tuple[Any, bool]:

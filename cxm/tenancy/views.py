@@ -198,7 +198,6 @@ def settings_general(request: HttpRequest) -> HttpResponse:
 
 @organization_required("manage_members")
 def settings_members(request: HttpRequest) -> HttpResponse:
-    membership = tenant_of(request).membership
     form = InviteMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -207,7 +206,7 @@ def settings_members(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 invited_by=request.user,  # type: ignore[arg-type]
-                actor_role=membership.role,
+                actor_role=tenant_of(request).role or "",
             )
         except PermissionDenied as exc:
             form.add_error("role", str(exc) or _("Not allowed."))
@@ -235,7 +234,7 @@ def settings_members(request: HttpRequest) -> HttpResponse:
 @organization_required("manage_members")
 def member_update(request: HttpRequest, pk: int) -> HttpResponse:
     target = scoped_get_or_404(request, Membership, pk=pk)
-    actor_role = tenant_of(request).membership.role
+    actor_role = tenant_of(request).role or ""  # the guard let only members with a role in
     try:
         if request.POST.get("action") == "remove":
             services.membership_remove(membership=target, actor_role=actor_role)
