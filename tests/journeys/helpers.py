@@ -21,7 +21,7 @@ def make_responses(
 ):
     from surveys.models import Response, Survey
 
-    survey, _ = Survey.objects.get_or_create(
+    survey, _ = Survey.objects.unscoped().get_or_create(
         organization=touchpoint.organization,
         name=f"{kind} at {touchpoint.key}",
         defaults={"touchpoint": touchpoint},
