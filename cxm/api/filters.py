@@ -9,7 +9,11 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext as _
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
+
+from cxm.tenancy.models import TenantQuerySet
+from cxm.tenancy.tenant import request_tenant
 
 from .limits import MAX_ID
 
@@ -41,3 +45,22 @@ class UtcIsoDateTimeField(IsoDateTimeField):
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
+
+
+class TenantFilterBackend(DjangoFilterBackend):
+    """django-filter, with the choices of every related-object filter (`?survey=`, `?journey=`)
+    limited to the request's organization: another organization's id is an invalid choice (a 400),
+    and the strict manager is never asked for an unscoped list of choices."""
+
+    def get_filterset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset = super().get_filterset(request, queryset, view)
+        tenant = request_tenant(request)
+        if filterset is None:
+            return None
+        for filter_ in filterset.filters.values():
+            choices = getattr(filter_, "queryset", None)
+            if isinstance(choices, TenantQuerySet) and choices.tenant_scope is None:
+                filter_.queryset = (
+                    choices.for_organization(tenant.organization) if tenant is not None else choices.none()
+                )
+        return filterset
