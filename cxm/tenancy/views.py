@@ -166,8 +166,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @require_POST
 @organization_required("view")
 def switch_organization(request: HttpRequest) -> HttpResponse:
+    # The user's own memberships, across organizations: that is what switching chooses from.
     membership = get_object_or_404(
-        Membership, user=request.user, organization_id=request.POST.get("organization")
+        Membership.objects.unscoped(), user=request.user, organization_id=request.POST.get("organization")
     )
     request.session[SESSION_ORG_KEY] = membership.organization_id
     services.user_set_preferences(user=request.user, organization=membership.organization)  # type: ignore[arg-type]
