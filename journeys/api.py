@@ -20,6 +20,7 @@ from cxm.api.filters import DateTimeFilter, IdFilter, SelectorFilterSet
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.api.permissions import request_allows
 from cxm.core.jsonsafe import JsonRejected, loads_strict
+from cxm.tenancy.tenant import organization_of
 from surveys import selectors as surveys_selectors
 
 from . import selectors, services
@@ -60,7 +61,7 @@ class JourneyViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: Any) -> None:
         try:
             serializer.instance = services.journey_create(
-                organization=self.request.organization, **serializer.validated_data
+                organization=organization_of(self.request), **serializer.validated_data
             )
         except ValidationError as exc:
             raise _validation(exc)
@@ -115,7 +116,8 @@ class StageViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         if "position" in serializer.validated_data:
             ids = [
                 pk
-                for pk in Stage.objects.filter(journey_id=stage.journey_id)
+                for pk in Stage.objects.for_organization(stage.organization_id)
+                .filter(journey_id=stage.journey_id)
                 .order_by("position", "id")
                 .values_list("id", flat=True)
                 if pk != stage.pk
@@ -165,7 +167,7 @@ class TouchpointViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: Any) -> None:
         try:
             serializer.instance = services.touchpoint_create(
-                organization=self.request.organization, **serializer.validated_data
+                organization=organization_of(self.request), **serializer.validated_data
             )
         except ValidationError as exc:
             raise _validation(exc)
@@ -215,7 +217,9 @@ class CustomerListView(OrganizationScopedMixin, generics.ListAPIView):
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Send one customer as a JSON object."]})
         try:
-            customer, created = services.customer_upsert(organization=request.organization, data=request.data)  # type: ignore[attr-defined]
+            customer, created = services.customer_upsert(
+                organization=organization_of(request), data=request.data
+            )
         except ValidationError as exc:
             raise _validation(exc)
         return Response(
@@ -242,7 +246,7 @@ class CustomerDetailView(OrganizationScopedMixin, generics.GenericAPIView):
             raise exceptions.ValidationError({"non_field_errors": ["Send the customer as a JSON object."]})
         data = {**request.data, "external_id": customer.external_id}
         try:
-            customer, _created = services.customer_upsert(organization=request.organization, data=data)  # type: ignore[attr-defined]
+            customer, _created = services.customer_upsert(organization=organization_of(request), data=data)
         except ValidationError as exc:
             raise _validation(exc)
         return Response(CustomerSerializer(customer).data)
@@ -340,7 +344,7 @@ class _BulkView(APIView):
             "interactions": services.interactions_bulk_ingest,
             "transactions": services.transactions_bulk_ingest,
         }[self.kind]
-        result: IngestResult = ingest(organization=request.organization, records=records)  # type: ignore[attr-defined]
+        result: IngestResult = ingest(organization=organization_of(request), records=records)
         return Response(result.as_dict())
 
 
@@ -450,7 +454,7 @@ class ExchangeRateListView(OrganizationScopedMixin, generics.ListCreateAPIView):
     def perform_create(self, serializer: Any) -> None:
         try:
             serializer.instance = services.exchange_rate_set(
-                organization=self.request.organization, **serializer.validated_data
+                organization=organization_of(self.request), **serializer.validated_data
             )
         except ValidationError as exc:
             raise _validation(exc)

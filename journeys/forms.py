@@ -39,7 +39,7 @@ class TouchpointForm(forms.Form):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["stage"].queryset = (  # type: ignore[attr-defined]
-            Stage.objects.filter(organization=organization)
+            Stage.objects.for_organization(organization)
             .select_related("journey")
             .order_by("journey__name", "position")
         )

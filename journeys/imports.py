@@ -214,7 +214,7 @@ def import_job_dispatch(*, job_id: int) -> bool:
         import_csv_file.apply_async((job_id,), ignore_result=True)
     except BrokerUnreachable as exc:
         logger.warning("import job %s: the broker is unreachable (%s); it stays queued", job_id, exc)
-        job = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).first()
+        job = ImportJob.objects.unscoped().filter(pk=job_id, status=ImportStatus.QUEUED).first()
         if job is not None:
             with translation.override(job.language or settings.LANGUAGE_CODE):
                 job.message = _(
@@ -222,7 +222,7 @@ def import_job_dispatch(*, job_id: int) -> bool:
                 )
             job.save(update_fields=["message"])
         return False
-    ImportJob.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
+    ImportJob.objects.unscoped().filter(pk=job_id).update(dispatched_at=timezone.now())
     return True
 
 
@@ -235,13 +235,17 @@ def import_jobs_sweep(
     now = now or timezone.now()
     send = dispatch or (lambda job_id: import_job_dispatch(job_id=job_id))
     counts = {"sent": 0, "resumed": 0, "failed": 0}
-    queued = ImportJob.objects.filter(status=ImportStatus.QUEUED).filter(
-        Q(dispatched_at__isnull=True, created_at__lt=now - UNSENT_AFTER)
-        | Q(dispatched_at__lt=now - REQUEUE_AFTER)
+    queued = (
+        ImportJob.objects.unscoped()
+        .filter(status=ImportStatus.QUEUED)
+        .filter(
+            Q(dispatched_at__isnull=True, created_at__lt=now - UNSENT_AFTER)
+            | Q(dispatched_at__lt=now - REQUEUE_AFTER)
+        )
     )
     for job_id in queued.values_list("pk", flat=True):
         counts["sent"] += send(job_id)
-    stalled = ImportJob.objects.filter(
+    stalled = ImportJob.objects.unscoped().filter(
         Q(status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING]),
         Q(heartbeat_at__lt=now - STALLED_AFTER) | Q(heartbeat_at__isnull=True),
         Q(dispatched_at__lt=now - STALLED_AFTER) | Q(dispatched_at__isnull=True),
@@ -255,7 +259,9 @@ def import_jobs_sweep(
             counts["failed"] += 1
         elif send(job.pk):
             # The send counts as a dispatch: the next sweep leaves the job alone for STALLED_AFTER.
-            ImportJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1, dispatched_at=now)
+            ImportJob.objects.unscoped().filter(pk=job.pk).update(
+                attempts=job.attempts + 1, dispatched_at=now
+            )
             counts["resumed"] += 1
     return counts
 
@@ -267,9 +273,9 @@ def _give_up(job: ImportJob, now: datetime) -> None:
             "was given up after %(row)s row(s). Those rows are stored; import the file again to add "
             "the rest (rows already stored are not duplicated)."
         ) % {"count": job.attempts + 1, "row": job.checkpoint.get("processed", 0)}
-    ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING]).update(
-        status=ImportStatus.FAILED, message=message, finished_at=now
-    )
+    ImportJob.objects.unscoped().filter(
+        pk=job.pk, status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING]
+    ).update(status=ImportStatus.FAILED, message=message, finished_at=now)
 
 
 def _rows(path: str) -> Iterator[tuple[int, dict[str, str], list[str]]]:
@@ -310,7 +316,7 @@ def _save(job: ImportJob, on_progress: ProgressCallback | None, *fields: str) ->
 def import_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> ImportJob:
     """Runs (or re-runs) an import job to the end. Safe to call twice: finished jobs are left alone.
     Messages and reasons are written in the language of the person who started the import."""
-    language = ImportJob.objects.filter(pk=job_id).values_list("language", flat=True).first()
+    language = ImportJob.objects.unscoped().filter(pk=job_id).values_list("language", flat=True).first()
     with translation.override(language or settings.LANGUAGE_CODE):
         return _run_job(job_id, on_progress)
 
@@ -318,7 +324,7 @@ def import_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) 
 def _run_job(job_id: int, on_progress: ProgressCallback | None) -> ImportJob:
     now = timezone.now()
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().select_related("organization").get(pk=job_id)
+        job = ImportJob.objects.unscoped().select_for_update().select_related("organization").get(pk=job_id)
         if job.is_finished:
             return job
         alive = job.heartbeat_at is not None and job.heartbeat_at > now - STALLED_AFTER

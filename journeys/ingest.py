@@ -123,7 +123,7 @@ class CleanContext:
 
     @classmethod
     def load(cls, organization: Organization, *, from_csv: bool = False) -> CleanContext:
-        touchpoints = dict(Touchpoint.objects.filter(organization=organization).values_list("key", "id"))
+        touchpoints = dict(Touchpoint.objects.for_organization(organization).values_list("key", "id"))
         return cls(organization, touchpoints, organization.tzinfo, timezone.now(), from_csv)
 
 

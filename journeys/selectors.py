@@ -29,7 +29,7 @@ from .models import Customer, ExchangeRate, ImportJob, Interaction, Journey, Sta
 
 
 def journey_list(*, organization: Organization) -> QuerySet[Journey]:
-    return Journey.objects.filter(organization=organization).annotate(
+    return Journey.objects.for_organization(organization).annotate(
         stage_count=Count("stages", distinct=True),
         touchpoint_count=Count("stages__touchpoints", distinct=True),
     )
@@ -45,13 +45,15 @@ class JourneyMap:
 def journey_map(*, journey: Journey, channel: str | None = None) -> JourneyMap:
     """The journey's stages in order, each with its touchpoints (optionally of one channel). Two queries."""
     stages = list(
-        Stage.objects.filter(organization_id=journey.organization_id, journey=journey).order_by(
-            "position", "id"
-        )
+        Stage.objects.for_organization(journey.organization_id)
+        .filter(journey=journey)
+        .order_by("position", "id")
     )
-    touchpoints = Touchpoint.objects.filter(
-        organization_id=journey.organization_id, stage__journey=journey
-    ).order_by("position", "id")
+    touchpoints = (
+        Touchpoint.objects.for_organization(journey.organization_id)
+        .filter(stage__journey=journey)
+        .order_by("position", "id")
+    )
     if channel:
         touchpoints = touchpoints.filter(channel=channel)
     by_stage: dict[int, list[Touchpoint]] = {stage.pk: [] for stage in stages}
@@ -63,7 +65,7 @@ def journey_map(*, journey: Journey, channel: str | None = None) -> JourneyMap:
 def stage_list(*, organization: Organization, filters: dict[str, Any] | None = None) -> QuerySet[Stage]:
     """Stages, of one `journey` when given."""
     filters = filters or {}
-    stages = Stage.objects.filter(organization=organization)
+    stages = Stage.objects.for_organization(organization)
     if filters.get("journey"):
         stages = stages.filter(journey=filters["journey"])
     return stages
@@ -74,7 +76,7 @@ def touchpoint_list(
 ) -> QuerySet[Touchpoint]:
     """Touchpoints matching `filters`: stage, journey (id), channel, key."""
     filters = filters or {}
-    touchpoints = Touchpoint.objects.filter(organization=organization)
+    touchpoints = Touchpoint.objects.for_organization(organization)
     if filters.get("stage"):
         touchpoints = touchpoints.filter(stage=filters["stage"])
     if filters.get("journey"):
@@ -86,7 +88,7 @@ def touchpoint_list(
 
 
 def unassigned_touchpoints(*, organization: Organization) -> QuerySet[Touchpoint]:
-    return Touchpoint.objects.filter(organization=organization, stage__isnull=True).order_by("name")
+    return Touchpoint.objects.for_organization(organization).filter(stage__isnull=True).order_by("name")
 
 
 def customer_search(q: str) -> Q:
@@ -105,7 +107,7 @@ def customer_list(*, organization: Organization, filters: dict[str, Any] | None 
     """Customers matching `filters`: q (external id, name, email, phone), city, gender, age_band,
     unsubscribed, erased, seen_after, seen_before."""
     filters = filters or {}
-    customers = Customer.objects.filter(organization=organization)
+    customers = Customer.objects.for_organization(organization)
     q = (filters.get("q") or "").strip()
     if q:
         customers = customers.filter(customer_search(q))
@@ -125,7 +127,7 @@ def customer_list(*, organization: Organization, filters: dict[str, Any] | None 
 
 def customer_cities(*, organization: Organization) -> list[str]:
     return list(
-        Customer.objects.filter(organization=organization)
+        Customer.objects.for_organization(organization)
         .exclude(city="")
         .values_list("city", flat=True)
         .distinct()
@@ -140,7 +142,8 @@ def customer_summary(*, customer: Customer) -> dict[str, Any]:
     organization = customer.organization
     money = DecimalField(max_digits=30, decimal_places=10)
     orders = (
-        Transaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Transaction.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .annotate(value=transaction_value(organization=organization))
         .aggregate(
             orders=Count("id", filter=Q(amount__gte=0)),
@@ -150,15 +153,16 @@ def customer_summary(*, customer: Customer) -> dict[str, Any]:
         )
     )
     orders["currency"] = organization.currency
-    interactions = Interaction.objects.filter(
-        organization_id=customer.organization_id, customer=customer
-    ).count()
+    interactions = (
+        Interaction.objects.for_organization(customer.organization_id).filter(customer=customer).count()
+    )
     return {**orders, "interactions": interactions}
 
 
 def customer_interactions(*, customer: Customer, limit: int = 200) -> list[Interaction]:
     return list(
-        Interaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Interaction.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("touchpoint")
         .order_by("-occurred_at")[:limit]
     )
@@ -166,7 +170,8 @@ def customer_interactions(*, customer: Customer, limit: int = 200) -> list[Inter
 
 def customer_transactions(*, customer: Customer, limit: int = 200) -> list[Transaction]:
     return list(
-        Transaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Transaction.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("touchpoint")
         .order_by("-occurred_at")[:limit]
     )
@@ -201,7 +206,8 @@ def customer_data(*, customer: Customer) -> dict[str, Any]:
                 "occurred_at": i.occurred_at,
                 "properties": i.properties,
             }
-            for i in Interaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+            for i in Interaction.objects.for_organization(customer.organization_id)
+            .filter(customer=customer)
             .select_related("touchpoint")
             .order_by("occurred_at", "id")
             .iterator(chunk_size=2000)
@@ -215,7 +221,8 @@ def customer_data(*, customer: Customer) -> dict[str, Any]:
                 "touchpoint": t.touchpoint.key if t.touchpoint else None,
                 "properties": t.properties,
             }
-            for t in Transaction.objects.filter(organization_id=customer.organization_id, customer=customer)
+            for t in Transaction.objects.for_organization(customer.organization_id)
+            .filter(customer=customer)
             .select_related("touchpoint")
             .order_by("occurred_at", "id")
             .iterator(chunk_size=2000)
@@ -237,7 +244,7 @@ def interaction_list(
     """Interactions matching `filters`: customer (external id), touchpoint (key), kind,
     occurred_after, occurred_before."""
     filters = filters or {}
-    rows = Interaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+    rows = Interaction.objects.for_organization(organization).select_related("customer", "touchpoint")
     if filters.get("customer"):
         rows = rows.filter(customer__external_id=filters["customer"])
     if filters.get("touchpoint"):
@@ -253,7 +260,7 @@ def transaction_list(
     """Transactions matching `filters`: customer (external id), currency, min_amount, max_amount
     (both included), occurred_after, occurred_before."""
     filters = filters or {}
-    rows = Transaction.objects.filter(organization=organization).select_related("customer", "touchpoint")
+    rows = Transaction.objects.for_organization(organization).select_related("customer", "touchpoint")
     if filters.get("customer"):
         rows = rows.filter(customer__external_id=filters["customer"])
     if filters.get("currency"):
@@ -266,7 +273,7 @@ def transaction_list(
 
 
 def exchange_rate_list(*, organization: Organization) -> QuerySet[ExchangeRate]:
-    return ExchangeRate.objects.filter(organization=organization).order_by("currency", "-effective_from")
+    return ExchangeRate.objects.for_organization(organization).order_by("currency", "-effective_from")
 
 
 def transaction_value(*, organization: Organization) -> Any:
@@ -275,8 +282,8 @@ def transaction_value(*, organization: Organization) -> Any:
     organization's latest rate for the transaction's currency effective on or before the
     transaction's local day; NULL without such a rate (left out of money figures, never added raw)."""
     rate = (
-        ExchangeRate.objects.filter(
-            organization=organization,
+        ExchangeRate.objects.for_organization(organization)
+        .filter(
             currency=OuterRef("currency"),
             effective_from__lte=TruncDate(
                 ExpressionWrapper(OuterRef("occurred_at"), output_field=DateTimeField()),
@@ -299,7 +306,8 @@ def transactions_without_rate(*, organization: Organization, using: str = "defau
     currency and are therefore left out of money figures."""
     return (
         Transaction.objects.using(using)
-        .filter(organization=organization, **filters)
+        .for_organization(organization)
+        .filter(**filters)
         .exclude(currency=organization.currency)
         .alias(value=transaction_value(organization=organization))
         .filter(value__isnull=True)
@@ -308,7 +316,7 @@ def transactions_without_rate(*, organization: Organization, using: str = "defau
 
 
 def import_jobs(*, organization: Organization, limit: int = 20) -> list[ImportJob]:
-    return list(ImportJob.objects.filter(organization=organization).order_by("-created_at")[:limit])
+    return list(ImportJob.objects.for_organization(organization).order_by("-created_at")[:limit])
 
 
 # --- Paths and drop-off -------------------------------------------------------------------------
@@ -332,9 +340,9 @@ def journey_funnel(
     furthest stage in the range is this one or a later one), the share of the journey's customers
     who reached it, and the drop-off to the next stage. Two grouped queries."""
     stages = list(
-        Stage.objects.filter(organization_id=journey.organization_id, journey=journey).order_by(
-            "position", "id"
-        )
+        Stage.objects.for_organization(journey.organization_id)
+        .filter(journey=journey)
+        .order_by("position", "id")
     )
     if not stages:
         return []
@@ -438,7 +446,7 @@ def journey_paths(
             [*params, top],
         )
         sequence_rows = cursor.fetchall()
-    names = dict(Touchpoint.objects.filter(organization_id=journey.organization_id).values_list("id", "name"))
+    names = dict(Touchpoint.objects.for_organization(journey.organization_id).values_list("id", "name"))
     flows = [
         {"step": step, "source": source, "target": target, "customers": count}
         for step, source, target, count in flow_rows

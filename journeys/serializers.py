@@ -16,7 +16,7 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> Any:
         organization = self.context.get("organization")
         queryset = super().get_queryset()
-        return queryset.filter(organization=organization) if organization is not None else queryset.none()
+        return queryset.for_organization(organization) if organization is not None else queryset.none()
 
 
 class StageBriefSerializer(serializers.ModelSerializer):

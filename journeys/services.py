@@ -58,7 +58,9 @@ def customer_upsert(*, organization: Organization, data: dict[str, Any]) -> tupl
     if result.errors:
         error = result.errors[0]
         raise ValidationError({error["field"] or "non_field_errors": [error["reason"]]})
-    customer = Customer.objects.get(organization=organization, external_id=str(data["external_id"]).strip())
+    customer = Customer.objects.for_organization(organization).get(
+        external_id=str(data["external_id"]).strip()
+    )
     return customer, result.created == 1
 
 
@@ -91,7 +93,9 @@ def customer_erase(*, customer: Customer) -> Customer:
     their interactions and orders are cleared. Their interactions, orders and survey responses stay,
     linked to the anonymous record, so scores, retention and revenue figures do not change.
     """
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = (
+        Customer.objects.for_organization(customer.organization_id).select_for_update().get(pk=customer.pk)
+    )
     if customer.erased_at is not None:
         return customer
     now = timezone.now()
@@ -103,10 +107,10 @@ def customer_erase(*, customer: Customer) -> Customer:
     customer.unsubscribed_at = customer.unsubscribed_at or now
     customer.erased_at = now
     customer.save()
-    Interaction.objects.filter(organization_id=customer.organization_id, customer=customer).update(
+    Interaction.objects.for_organization(customer.organization_id).filter(customer=customer).update(
         properties={}, external_id=None
     )
-    Transaction.objects.filter(organization_id=customer.organization_id, customer=customer).update(
+    Transaction.objects.for_organization(customer.organization_id).filter(customer=customer).update(
         properties={}
     )
     organization_id, customer_id = customer.organization_id, customer.pk
@@ -151,8 +155,8 @@ def _next_position(queryset: Any) -> int:
 def stage_create(*, journey: Journey, name: str, position: int | None = None) -> Stage:
     if not name.strip():
         raise ValidationError({"name": [_("A stage needs a name.")]})
-    siblings = Stage.objects.select_for_update().filter(
-        organization_id=journey.organization_id, journey=journey
+    siblings = (
+        Stage.objects.for_organization(journey.organization_id).select_for_update().filter(journey=journey)
     )
     stage = Stage.objects.create(
         organization_id=journey.organization_id,
@@ -186,7 +190,10 @@ def stage_delete(*, stage: Stage) -> None:
     stages_reorder(
         journey=journey,
         stage_ids=list(
-            Stage.objects.filter(journey=journey).order_by("position", "id").values_list("id", flat=True)
+            Stage.objects.for_organization(journey.organization_id)
+            .filter(journey=journey)
+            .order_by("position", "id")
+            .values_list("id", flat=True)
         ),
     )
 
@@ -194,7 +201,12 @@ def stage_delete(*, stage: Stage) -> None:
 @transaction.atomic
 def stages_reorder(*, journey: Journey, stage_ids: Sequence[int]) -> list[Stage]:
     """Sets the order of a journey's stages; `stage_ids` must list each of them exactly once."""
-    stages = {s.pk: s for s in Stage.objects.select_for_update().filter(journey=journey)}
+    stages = {
+        s.pk: s
+        for s in Stage.objects.for_organization(journey.organization_id)
+        .select_for_update()
+        .filter(journey=journey)
+    }
     ids = [int(pk) for pk in stage_ids]
     if sorted(ids) != sorted(stages):
         raise ValidationError({"order": [_("List every stage of this journey exactly once.")]})
@@ -206,7 +218,8 @@ def stages_reorder(*, journey: Journey, stage_ids: Sequence[int]) -> list[Stage]
 
 def stage_move(*, stage: Stage, offset: int) -> None:
     ids = list(
-        Stage.objects.filter(journey_id=stage.journey_id)
+        Stage.objects.for_organization(stage.organization_id)
+        .filter(journey_id=stage.journey_id)
         .order_by("position", "id")
         .values_list("id", flat=True)
     )
@@ -229,7 +242,8 @@ def _validate_touchpoint(touchpoint: Touchpoint) -> None:
     except ValidationError as exc:
         errors["key"] = exc.messages
     taken = (
-        Touchpoint.objects.filter(organization_id=touchpoint.organization_id, key=touchpoint.key)
+        Touchpoint.objects.for_organization(touchpoint.organization_id)
+        .filter(key=touchpoint.key)
         .exclude(pk=touchpoint.pk)
         .exists()
     )
@@ -263,7 +277,9 @@ def touchpoint_create(
     )
     _validate_touchpoint(touchpoint)
     if stage is not None:
-        touchpoint.position = _next_position(Touchpoint.objects.filter(stage=stage))
+        touchpoint.position = _next_position(
+            Touchpoint.objects.for_organization(stage.organization_id).filter(stage=stage)
+        )
     touchpoint.save()
     return touchpoint
 
@@ -276,7 +292,9 @@ def touchpoint_update(*, touchpoint: Touchpoint, **fields: Any) -> Touchpoint:
             setattr(touchpoint, name, fields[name].strip() if name in ("name", "key") else fields[name])
     _validate_touchpoint(touchpoint)
     if touchpoint.stage_id != old_stage_id and touchpoint.stage is not None:
-        touchpoint.position = _next_position(Touchpoint.objects.filter(stage=touchpoint.stage))
+        touchpoint.position = _next_position(
+            Touchpoint.objects.for_organization(touchpoint.organization_id).filter(stage=touchpoint.stage)
+        )
     touchpoint.save()
     return touchpoint
 
@@ -291,11 +309,15 @@ def touchpoints_reorder(*, stage: Stage, touchpoint_ids: Sequence[int]) -> list[
     ids = [int(pk) for pk in touchpoint_ids]
     touchpoints = {
         t.pk: t
-        for t in Touchpoint.objects.select_for_update().filter(
-            organization_id=stage.organization_id, pk__in=ids
-        )
+        for t in Touchpoint.objects.for_organization(stage.organization_id)
+        .select_for_update()
+        .filter(pk__in=ids)
     }
-    current = set(Touchpoint.objects.filter(stage=stage).values_list("id", flat=True))
+    current = set(
+        Touchpoint.objects.for_organization(stage.organization_id)
+        .filter(stage=stage)
+        .values_list("id", flat=True)
+    )
     if len(set(ids)) != len(ids) or set(ids) != set(touchpoints) or not current <= set(ids):
         raise ValidationError(
             {"order": [_("List every touchpoint of this stage exactly once (others may be moved in).")]}
@@ -311,7 +333,8 @@ def touchpoint_move(*, touchpoint: Touchpoint, offset: int) -> None:
     if touchpoint.stage is None:
         return
     ids = list(
-        Touchpoint.objects.filter(stage=touchpoint.stage)
+        Touchpoint.objects.for_organization(touchpoint.organization_id)
+        .filter(stage=touchpoint.stage)
         .order_by("position", "id")
         .values_list("id", flat=True)
     )

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from cxm.tenancy.roles import role_allows
 from cxm.tenancy.scoping import check_permission, organization_required, scoped, scoped_get_or_404
+from cxm.tenancy.tenant import organization_of
 from metrics import selectors as metrics_selectors
 from surveys import selectors as surveys_selectors
 from surveys.scoring import nps_category
@@ -102,7 +103,7 @@ def _can(request: HttpRequest, permission: str) -> bool:
 
 @organization_required("view")
 def journey_index(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = JourneyForm(request.POST or None)
     if request.method == "POST":
         check_permission(request, "edit")
@@ -251,7 +252,7 @@ def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _touchpoint_form_page(request: HttpRequest, touchpoint: Touchpoint | None) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     initial: dict[str, Any] = {}
     if touchpoint is not None:
         initial = {
@@ -468,7 +469,7 @@ def journey_paths(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organization_required("view")
 def customer_index(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = CustomerFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
     if form.is_valid():
@@ -567,7 +568,7 @@ def customer_erase(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organization_required("manage_organization")
 def exchange_rates(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = ExchangeRateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -596,7 +597,7 @@ def exchange_rates(request: HttpRequest) -> HttpResponse:
 
 @organization_required("edit")
 def import_index(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

@@ -19,6 +19,7 @@ from cxm.api.filters import SelectorFilterSet
 from cxm.api.mixins import OrganizationScopedMixin
 from cxm.core.money import organization_currency
 from cxm.core.routers import read_alias
+from cxm.tenancy.tenant import organization_of
 
 from . import dashboard_selectors, selectors, services
 from .dashboard_selectors import DIMENSIONS
@@ -59,8 +60,8 @@ class MetricsView(APIView):
             raise ValidationError({name: [message] for name, message in error.errors.items()})
 
     def window(self, request: Request, filters: MetricFilters) -> dict[str, Any]:
-        resolved = filters.resolved(request.organization)  # type: ignore[attr-defined]
-        return {"start": resolved.start, "end": resolved.end, "time_zone": request.organization.time_zone}  # type: ignore[attr-defined]
+        resolved = filters.resolved(organization_of(request))
+        return {"start": resolved.start, "end": resolved.end, "time_zone": organization_of(request).time_zone}
 
 
 def _score_view(family: str, doc: str) -> type[MetricsView]:
@@ -73,7 +74,7 @@ def _score_view(family: str, doc: str) -> type[MetricsView]:
         )
         def get(self, request: Request) -> Response:
             filters = self.filters(request)
-            summary = selectors.metric_summary(organization=request.organization, filters=filters)  # type: ignore[attr-defined]
+            summary = selectors.metric_summary(organization=organization_of(request), filters=filters)
             return Response(
                 json_safe(
                     {
@@ -112,7 +113,7 @@ class TrendView(MetricsView):
     )
     def get(self, request: Request) -> Response:
         filters = self.filters(request)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         by = request.query_params.get("by", "")
         if by:
             if by not in DIMENSIONS:
@@ -135,7 +136,7 @@ class RetentionView(MetricsView):
         """Cohort table, retention (|S ∩ E| / S) and churn (|S \\ E| / S) by month and over the window
         with new and reactivated customers as counts beside them, repeat purchase rate."""
         filters = self.filters(request)
-        payload = dashboard_selectors.retention_report(organization=request.organization, filters=filters)  # type: ignore[attr-defined]
+        payload = dashboard_selectors.retention_report(organization=organization_of(request), filters=filters)
         return Response(json_safe(payload))
 
 
@@ -146,7 +147,7 @@ class SegmentsView(MetricsView):
     def get(self, request: Request) -> Response:
         """Customers per RFM segment, value tier and lifecycle stage (last recompute), and NPS per segment."""
         filters = self.filters(request)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         counts = dashboard_selectors.segment_counts(organization=organization)
         status = selectors.recompute_status(organization=organization)
         nps = dashboard_selectors.score_breakdown_rows(
@@ -174,7 +175,7 @@ class DriversView(MetricsView):
         per driver the relative weight (they sum to R²), correlation, performance (0–100) and n; below
         10 complete cases per driver, correlations only and `more_answers_needed`."""
         filters = self.filters(request)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         result = dashboard_selectors.drivers_report(organization=organization, filters=filters)
         return Response(json_safe({"window": self.window(request, filters), **result}))
 
@@ -189,7 +190,7 @@ class MonetizedNpsView(MetricsView):
         `transactions_left_out` (no exchange rate); revenue at risk (with its own
         `transactions_left_out`); uplift."""
         filters = self.filters(request)
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         money = dashboard_selectors.monetized_nps_report(organization=organization, filters=filters)
         # (`included` answers have had their N days; `maturing` ones have not; `transactions_left_out`
         # had no exchange rate into the organization's currency.)
@@ -253,7 +254,7 @@ class ClvFitView(APIView):
         data = dict(serializer.validated_data)
         as_of = data.pop("as_of", None)
         field = "as_of" if as_of else "calibration_end"
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         try:
             model = services.clv_fit(
                 organization=organization,
@@ -280,7 +281,7 @@ class ClvModelView(APIView):
     )
     def get(self, request: Request) -> Response:
         """The latest fitted model: r, alpha, a, b; p, q, gamma; the log-likelihoods; the data summary."""
-        payload = dashboard_selectors.clv_model_summary(organization=request.organization)  # type: ignore[attr-defined]
+        payload = dashboard_selectors.clv_model_summary(organization=organization_of(request))
         if payload is None:
             raise NotFound("No CLV model has been fitted yet.")
         return Response(payload)
@@ -382,7 +383,7 @@ class CustomerValueListView(OrganizationScopedMixin, generics.ListAPIView):
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        context["currency"] = organization_currency(self.request.organization)  # type: ignore[attr-defined]
+        context["currency"] = organization_currency(organization_of(self.request))
         return context
 
 
@@ -401,7 +402,7 @@ class RecomputeView(APIView):
     @extend_schema(responses=RecomputeStateSerializer, operation_id="metrics_recompute_state")
     def get(self, request: Request) -> Response:
         """Whether the dashboards are stale, a recompute is queued or running, and when they were last computed."""
-        state = selectors.recompute_status(organization=request.organization)  # type: ignore[attr-defined]
+        state = selectors.recompute_status(organization=organization_of(request))
         return Response(RecomputeStateSerializer(state).data)
 
     @extend_schema(
@@ -409,7 +410,7 @@ class RecomputeView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Queue a recompute now, skipping the debounce (needs a key that may write); answers 202."""
-        organization = request.organization  # type: ignore[attr-defined]
+        organization = organization_of(request)
         services.recompute_request(organization_id=organization.pk, force=True)
         state = selectors.recompute_status(organization=organization)
         return Response(RecomputeStateSerializer(state).data, status=202)

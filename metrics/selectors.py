@@ -39,7 +39,7 @@ def touchpoint_scores_by_period(
     if not periods:
         return []
     using = read_alias()
-    rows = Response.objects.using(using).filter(organization=organization, score__isnull=False)
+    rows = Response.objects.using(using).for_organization(organization).filter(score__isnull=False)
     rows = (
         rows.filter(touchpoint_id=touchpoint_id) if touchpoint_id else rows.filter(touchpoint__isnull=False)
     )
@@ -106,7 +106,8 @@ def customer_segment(*, organization: Organization, customer: Any) -> dict[str, 
     customer_id = getattr(customer, "pk", customer)
     row = (
         CustomerValue.objects.using(read_alias())
-        .filter(organization=organization, customer_id=customer_id)
+        .for_organization(organization)
+        .filter(customer_id=customer_id)
         .first()
     )
     if row is None:
@@ -164,9 +165,7 @@ def customer_value_list(*, organization: Organization, filters: dict[str, Any]) 
     """Per-customer values of the last recompute with their customer (read from the replica when
     there is one), narrowed by `filters`: customer (external id), segment, tier, lifecycle,
     min_clv/max_clv (historical), min_predicted_clv/max_predicted_clv (both ends included)."""
-    rows = (
-        CustomerValue.objects.using(read_alias()).filter(organization=organization).select_related("customer")
-    )
+    rows = CustomerValue.objects.using(read_alias()).for_organization(organization).select_related("customer")
     lookups = {
         CUSTOMER_VALUE_FILTERS[name]: value
         for name, value in filters.items()
@@ -178,7 +177,7 @@ def customer_value_list(*, organization: Organization, filters: dict[str, Any]) 
 def recompute_status(*, organization: Organization) -> dict[str, Any]:
     """Whether the organization's dashboards are stale or being recomputed (reads the primary: the
     lock row must be current)."""
-    state = RecomputeState.objects.filter(organization=organization).first()
+    state = RecomputeState.objects.for_organization(organization).first()
     if state is None:
         return {
             "running": False,
@@ -206,9 +205,11 @@ def recompute_status(*, organization: Organization) -> dict[str, Any]:
 
 def dashboard_snapshot(*, organization: Organization, dashboard: str, filters_key: str) -> Any:
     """The stored snapshot of a dashboard for a filters key, or None (reads the primary)."""
-    return Snapshot.objects.filter(
-        organization=organization, dashboard=dashboard, filters_key=filters_key
-    ).first()
+    return (
+        Snapshot.objects.for_organization(organization)
+        .filter(dashboard=dashboard, filters_key=filters_key)
+        .first()
+    )
 
 
 def metric_summary(*, organization: Organization, filters: MetricFilters) -> dict[str, Any]:
@@ -245,4 +246,4 @@ def segment_customer_ids(*, organization: Organization, segment: str) -> Any:
     field, _sep, code = segment.partition(":")
     if field not in SEGMENT_FIELDS or not code:
         return CustomerValue.objects.none().values("customer_id")
-    return CustomerValue.objects.filter(organization=organization, **{field: code}).values("customer_id")
+    return CustomerValue.objects.for_organization(organization).filter(**{field: code}).values("customer_id")

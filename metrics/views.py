@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from cxm.core.money import currency_symbol, money_label, organization_currency
 from cxm.tenancy.scoping import check_permission, organization_required
+from cxm.tenancy.tenant import organization_of
 from surveys.scoring import nps_bands
 
 from . import dashboard_selectors, selectors, services
@@ -30,7 +31,7 @@ def _filters(request: HttpRequest) -> tuple[MetricFilters, dict[str, str]]:
         return MetricFilters(), error.errors
     # The date inputs always show the window; applied unchanged, they name the default window, whose
     # snapshot is precomputed.
-    default = MetricFilters().resolved(request.organization)  # type: ignore[attr-defined]
+    default = MetricFilters().resolved(organization_of(request))
     if filters.start and (filters.start, filters.end) == (default.start, default.end):
         filters = replace(filters, start=None, end=None)
     return filters, {}
@@ -77,7 +78,7 @@ def dashboard_page(request: HttpRequest, key: str) -> HttpResponse:
     if entry is None:
         raise Http404
     dashboard = entry.key
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     services.recompute_queue_if_due(organization_id=organization.pk)
     filters, errors = _filters(request)
     snapshot, job = services.snapshot_resolve(organization=organization, dashboard=dashboard, filters=filters)
@@ -139,7 +140,7 @@ def _allows(request: HttpRequest, permission: str) -> bool:
 @organization_required("view")
 def status(request: HttpRequest) -> JsonResponse:
     """Poll target of the progress indicator: is the snapshot for these filters ready?"""
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     dashboard = request.GET.get("dashboard", "")
     if registry.get(dashboard) is None:
         return JsonResponse({"error": _("Unknown dashboard.")}, status=400)
@@ -170,7 +171,7 @@ def status(request: HttpRequest) -> JsonResponse:
 @organization_required("export")
 def export(request: HttpRequest) -> HttpResponse:
     """GET ?dashboard=…&table=…&format=csv|xlsx plus the page's filters."""
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     dashboard = request.GET.get("dashboard", "")
     table_name = request.GET.get("table", "")
     fmt = request.GET.get("format", "csv")
@@ -206,7 +207,7 @@ def export(request: HttpRequest) -> HttpResponse:
 @organization_required("edit")
 def recompute(request: HttpRequest) -> HttpResponse:
     """Ask for a recompute now (skips the debounce)."""
-    services.recompute_request(organization_id=request.organization.pk, force=True)  # type: ignore[attr-defined]
+    services.recompute_request(organization_id=organization_of(request).pk, force=True)
     target = request.POST.get("next", "")
     if not target.startswith("/dashboards/"):
         target = reverse("dashboard-overview")

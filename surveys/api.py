@@ -24,6 +24,7 @@ from cxm.api.permissions import PublicEndpoint
 from cxm.api.throttling import PublicRateThrottle
 from cxm.tenancy.identity import customer_signature_valid
 from cxm.tenancy.models import Organization
+from cxm.tenancy.tenant import organization_of
 from journeys.models import Customer
 
 from . import collect, selectors, services
@@ -161,7 +162,10 @@ class PublicSurveyView(PublicSurveyMixin, APIView):
             raise exceptions.NotFound("No survey has this id.")
         self.check_origin(request)
         survey = (
-            Survey.objects.select_related("organization").prefetch_related("questions").get(pk=snapshot.id)
+            Survey.objects.unscoped()  # a public submission: the snapshot named the survey
+            .select_related("organization")
+            .prefetch_related("questions")
+            .get(pk=snapshot.id)
         )
         language = pick_language(
             [request.query_params.get("lang", ""), translation.get_language_from_request(request._request)],
@@ -182,9 +186,11 @@ class PublicSurveyView(PublicSurveyMixin, APIView):
                 external_id=external_id,
                 signature=request.query_params.get("signature", ""),
             ):
-                customer = Customer.objects.filter(
-                    organization=survey.organization, external_id=external_id
-                ).first()
+                customer = (
+                    Customer.objects.for_organization(survey.organization)
+                    .filter(external_id=external_id)
+                    .first()
+                )
             if customer is not None:
                 if customer.unsubscribed:
                     show, reason = False, "unsubscribed"
@@ -323,7 +329,7 @@ class SurveyViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
         template = data.pop("template", None)
-        organization: Organization = self.request.organization
+        organization: Organization = organization_of(self.request)
         if template:
             survey = services.survey_create_from_template(
                 organization=organization,
@@ -461,7 +467,7 @@ class ResponseViewSet(
         body = IntegratorSubmissionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         ref = body.validated_data["survey"]
-        surveys = Survey.objects.filter(organization=request.organization)  # type: ignore[attr-defined]
+        surveys = Survey.objects.for_organization(organization_of(request))
         survey = surveys.filter(public_id=ref).first() or (
             surveys.filter(pk=int(ref)).first() if ref.isdigit() else None
         )
@@ -491,12 +497,14 @@ class InvitationViewSet(
     def create(self, request: Request) -> ApiResponse:
         body = InvitationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        organization = request.organization  # type: ignore[attr-defined]
-        survey = Survey.objects.filter(organization=organization, pk=body.validated_data["survey"]).first()
+        organization = organization_of(request)
+        survey = (
+            Survey.objects.for_organization(organization).filter(pk=body.validated_data["survey"]).first()
+        )
         if survey is None:
             raise exceptions.ValidationError({"survey": ["Unknown survey."]})
         wanted = list(dict.fromkeys(body.validated_data["customers"]))
-        customers = list(Customer.objects.filter(organization=organization, external_id__in=wanted))
+        customers = list(Customer.objects.for_organization(organization).filter(external_id__in=wanted))
         found = {c.external_id for c in customers}
         try:
             result = services.invitations_create(

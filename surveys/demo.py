@@ -222,7 +222,7 @@ def _ensure_touchpoints(organization: Organization) -> dict[str, Touchpoint]:
 
 
 def _ensure_customers(organization: Organization, count: int, rng: random.Random) -> None:
-    if Customer.objects.filter(organization=organization).exists():
+    if Customer.objects.for_organization(organization).exists():
         return
     now = timezone.now()
     rows = []
@@ -276,7 +276,7 @@ def seed(*, organization: Organization, stdout: Any, size: str = "full") -> None
     surveys: list[tuple[Survey, str, float]] = []
     tp_keys: dict[int, str | None] = {}
     for name, template, tp_key, channel, share in SURVEYS:
-        survey = Survey.objects.filter(organization=organization, name=name).first()
+        survey = Survey.objects.for_organization(organization).filter(name=name).first()
         if survey is None:
             survey = services.survey_create_from_template(
                 organization=organization,
@@ -292,13 +292,13 @@ def seed(*, organization: Organization, stdout: Any, size: str = "full") -> None
             services.survey_set_status(survey=survey, action="activate")
         surveys.append((survey, channel, share))
         tp_keys[survey.pk] = tp_key
-    if Response.objects.filter(organization=organization, idempotency_key__startswith="demo-").exists():
+    if Response.objects.for_organization(organization).filter(idempotency_key__startswith="demo-").exists():
         stdout.write("surveys: demo responses already present")
         return
 
     now = timezone.now()
     customers = list(
-        Customer.objects.filter(organization=organization).annotate(
+        Customer.objects.for_organization(organization).annotate(
             order_count=Count("transactions", filter=Q(transactions__amount__gt=0)),
             last_order=Max("transactions__occurred_at"),
         )

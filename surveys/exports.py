@@ -70,7 +70,8 @@ def question_columns(*, responses: QuerySet[Response], language: str) -> list[Qu
     surveys a header names the survey too; every header ends with the question's import column."""
     survey_ids = responses.order_by().values_list("survey_id", flat=True).distinct()
     questions = list(
-        Question.objects.filter(survey_id__in=survey_ids)
+        Question.objects.unscoped()
+        .filter(survey_id__in=survey_ids)  # of the (scoped) responses
         .select_related("survey")
         .order_by("survey__name", "survey_id", "position", "id")
     )
@@ -114,9 +115,11 @@ def export_rows(
             return
         last_id = chunk[-1][0]
         answers: dict[int, list[Any]] = {}
-        for response_id, question_id, number, text, choices in Answer.objects.filter(
-            response_id__in=[row[0] for row in chunk]
-        ).values_list("response_id", "question_id", "number", "text", "choices"):
+        for response_id, question_id, number, text, choices in (
+            Answer.objects.unscoped()
+            .filter(response_id__in=[row[0] for row in chunk])
+            .values_list("response_id", "question_id", "number", "text", "choices")
+        ):
             index = position.get(question_id)
             if index is None:
                 continue

@@ -57,7 +57,7 @@ class SurveyForm(forms.ModelForm):
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["touchpoint"].queryset = Touchpoint.objects.filter(organization=organization)  # type: ignore[attr-defined]
+        self.fields["touchpoint"].queryset = Touchpoint.objects.for_organization(organization)  # type: ignore[attr-defined]
         instance = self.instance
         if instance.pk:
             self.initial.setdefault("languages", instance.languages)
@@ -270,8 +270,8 @@ class ResponseFilterForm(forms.Form):
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["survey"].queryset = Survey.objects.filter(organization=organization)  # type: ignore[attr-defined]
-        self.fields["touchpoint"].queryset = Touchpoint.objects.filter(organization=organization)  # type: ignore[attr-defined]
+        self.fields["survey"].queryset = Survey.objects.for_organization(organization)  # type: ignore[attr-defined]
+        self.fields["touchpoint"].queryset = Touchpoint.objects.for_organization(organization)  # type: ignore[attr-defined]
 
     def filters(self, tz: Any) -> dict[str, Any]:
         import datetime as dt
@@ -334,7 +334,7 @@ class InviteForm(forms.Form):
         ids = list(dict.fromkeys(x.strip() for x in raw.splitlines() if x.strip()))
         found = {
             c.external_id: c
-            for c in Customer.objects.filter(organization=self.organization, external_id__in=ids)
+            for c in Customer.objects.for_organization(self.organization).filter(external_id__in=ids)
         }
         missing = [x for x in ids if x not in found]
         if missing:
@@ -371,4 +371,4 @@ class QrForm(forms.Form):
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["touchpoint"].queryset = Touchpoint.objects.filter(organization=organization)  # type: ignore[attr-defined]
+        self.fields["touchpoint"].queryset = Touchpoint.objects.for_organization(organization)  # type: ignore[attr-defined]

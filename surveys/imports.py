@@ -60,7 +60,7 @@ class ResponseImportContext:
 
     def survey(self, reference: str) -> SurveySnapshot | None:
         if reference not in self.surveys:
-            surveys = Survey.objects.filter(organization=self.organization)
+            surveys = Survey.objects.for_organization(self.organization)
             public_id = surveys.filter(public_id=reference).values_list("public_id", flat=True).first() or (
                 surveys.filter(pk=int(reference)).values_list("public_id", flat=True).first()
                 if reference.isdigit()
@@ -187,9 +187,9 @@ def write_responses(organization: Organization, rows: Sequence[ResponseRow], res
     with transaction.atomic():
         wanted = {row.customer_external_id for row in rows if row.customer_external_id}
         customers = dict(
-            Customer.objects.filter(organization=organization, external_id__in=wanted).values_list(
-                "external_id", "id"
-            )
+            Customer.objects.for_organization(organization)
+            .filter(external_id__in=wanted)
+            .values_list("external_id", "id")
         )
         for external_id in sorted(wanted - customers.keys()):
             customer = services.customer_resolve(organization_id=organization.pk, reference=external_id)

@@ -220,7 +220,8 @@ def touchpoint_id_for_key(*, organization_id: int, key: str) -> int | None:
         return cached  # type: ignore[return-value]
     now = time.monotonic()
     pk = (
-        Touchpoint.objects.filter(organization_id=organization_id, key=key)
+        Touchpoint.objects.for_organization(organization_id)
+        .filter(key=key)
         .values_list("id", flat=True)
         .first()
     )
@@ -243,12 +244,15 @@ def customer_is_fatigued(
     if days <= 0:
         return False
     since = (now or timezone.now()) - timedelta(days=days)
-    if Response.objects.filter(
-        organization=organization, customer=customer, submitted_at__gte=since
-    ).exists():
+    if (
+        Response.objects.for_organization(organization)
+        .filter(customer=customer, submitted_at__gte=since)
+        .exists()
+    ):
         return True
     return (
-        Invitation.objects.filter(organization=organization, customer=customer, created_at__gte=since)
+        Invitation.objects.for_organization(organization)
+        .filter(customer=customer, created_at__gte=since)
         .exclude(status__in=[InvitationStatus.FAILED, InvitationStatus.SKIPPED])
         .exists()
     )
@@ -259,22 +263,21 @@ def customers_fatigued_ids(
 ) -> set[int]:
     """Of `customer_ids`, those not to be invited (unsubscribed, or surveyed/invited recently); 3 queries."""
     blocked = set(
-        Customer.objects.filter(
-            organization=organization, id__in=customer_ids, unsubscribed=True
-        ).values_list("id", flat=True)
+        Customer.objects.for_organization(organization)
+        .filter(id__in=customer_ids, unsubscribed=True)
+        .values_list("id", flat=True)
     )
     if days <= 0:
         return blocked
     since = (now or timezone.now()) - timedelta(days=days)
     blocked |= set(
-        Response.objects.filter(
-            organization=organization, customer_id__in=customer_ids, submitted_at__gte=since
-        ).values_list("customer_id", flat=True)
+        Response.objects.for_organization(organization)
+        .filter(customer_id__in=customer_ids, submitted_at__gte=since)
+        .values_list("customer_id", flat=True)
     )
     blocked |= set(
-        Invitation.objects.filter(
-            organization=organization, customer_id__in=customer_ids, created_at__gte=since
-        )
+        Invitation.objects.for_organization(organization)
+        .filter(customer_id__in=customer_ids, created_at__gte=since)
         .exclude(status__in=[InvitationStatus.FAILED, InvitationStatus.SKIPPED])
         .values_list("customer_id", flat=True)
     )
@@ -291,7 +294,7 @@ SCORE_BANDS = {
 def responses_filtered(*, organization: Organization, filters: dict[str, Any]) -> QuerySet[Response]:
     """Responses of the organization, narrowed by the list filters (all optional): start, end,
     survey, touchpoint (or touchpoint_key), channel, score_band, has_comment, language."""
-    qs = Response.objects.filter(organization=organization)
+    qs = Response.objects.for_organization(organization)
     if filters.get("start"):
         qs = qs.filter(submitted_at__gte=filters["start"])
     if filters.get("end"):
@@ -332,7 +335,8 @@ def touchpoint_comments(
 ) -> list[Response]:
     """The touchpoint's latest responses with a comment, newest first, with their survey. One query."""
     return list(
-        Response.objects.filter(organization=organization, touchpoint=touchpoint)
+        Response.objects.for_organization(organization)
+        .filter(touchpoint=touchpoint)
         .exclude(comment="")
         .select_related("survey")
         .order_by("-submitted_at")[:limit]
@@ -340,13 +344,14 @@ def touchpoint_comments(
 
 
 def touchpoint_surveys(*, organization: Organization, touchpoint: Touchpoint) -> list[Survey]:
-    return list(Survey.objects.filter(organization=organization, touchpoint=touchpoint).order_by("name"))
+    return list(Survey.objects.for_organization(organization).filter(touchpoint=touchpoint).order_by("name"))
 
 
 def customer_responses(*, customer: Customer, limit: int = 100) -> list[Response]:
     """The customer's latest responses, newest first, with survey and touchpoint. One query."""
     return list(
-        Response.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Response.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("survey", "touchpoint")
         .order_by("-submitted_at")[:limit]
     )
@@ -355,7 +360,8 @@ def customer_responses(*, customer: Customer, limit: int = 100) -> list[Response
 def customer_invitations(*, customer: Customer, limit: int = 100) -> list[Invitation]:
     """The customer's latest invitations, newest first, with their survey. One query."""
     return list(
-        Invitation.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Invitation.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("survey")
         .order_by("-created_at")[:limit]
     )
@@ -364,7 +370,8 @@ def customer_invitations(*, customer: Customer, limit: int = 100) -> list[Invita
 def customer_latest_nps(*, customer: Customer) -> Response | None:
     """The customer's latest scored NPS response, or None."""
     return (
-        Response.objects.filter(organization_id=customer.organization_id, customer=customer, score_kind="nps")
+        Response.objects.for_organization(customer.organization_id)
+        .filter(customer=customer, score_kind="nps")
         .exclude(score__isnull=True)
         .order_by("-submitted_at")
         .first()
@@ -375,13 +382,15 @@ def customer_survey_data(*, customer: Customer) -> dict[str, list[dict[str, Any]
     """Everything surveys holds about one customer (an access request): their responses with every
     answer, and their invitations, oldest first."""
     responses = (
-        Response.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Response.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("survey", "touchpoint")
         .prefetch_related("answers__question")
         .order_by("submitted_at", "id")
     )
     invitations = (
-        Invitation.objects.filter(organization_id=customer.organization_id, customer=customer)
+        Invitation.objects.for_organization(customer.organization_id)
+        .filter(customer=customer)
         .select_related("survey")
         .order_by("created_at", "id")
     )

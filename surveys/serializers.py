@@ -30,7 +30,7 @@ class QuestionSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         organization = self.context.get("organization")
         if organization is not None:
-            self.fields["survey"].queryset = Survey.objects.filter(organization=organization)  # type: ignore[attr-defined]
+            self.fields["survey"].queryset = Survey.objects.for_organization(organization)  # type: ignore[attr-defined]
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             self.fields["survey"].read_only = True
 
@@ -86,9 +86,7 @@ class SurveySerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         organization = self.context.get("organization")
         self.fields["touchpoint"].queryset = (  # type: ignore[attr-defined]
-            Touchpoint.objects.filter(organization=organization)
-            if organization
-            else Touchpoint.objects.none()
+            Touchpoint.objects.for_organization(organization) if organization else Touchpoint.objects.none()
         )
 
     def validate_allowed_origins(self, value: list[str]) -> list[str]:

@@ -285,7 +285,11 @@ def question_delete(*, question: Question) -> None:
 def question_move(*, question: Question, direction: int) -> None:
     """Swap with the neighbour above (-1) or below (+1); positions are renumbered 0..n-1."""
     with transaction.atomic():
-        questions = list(Question.objects.select_for_update().filter(survey_id=question.survey_id))
+        questions = list(
+            Question.objects.for_organization(question.organization_id)
+            .select_for_update()
+            .filter(survey_id=question.survey_id)
+        )
         questions.sort(key=lambda q: (q.position, q.id))
         index = next(i for i, q in enumerate(questions) if q.id == question.id)
         other = index + direction
@@ -493,7 +497,7 @@ def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None
         return None
     reference, external_id, email = _customer_reference(reference)
     if external_id:
-        customer = Customer.objects.filter(organization_id=organization_id, external_id=external_id).first()
+        customer = Customer.objects.for_organization(organization_id).filter(external_id=external_id).first()
         if customer is not None:
             return customer
         properties = reference.get("properties")
@@ -508,10 +512,11 @@ def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None
                     first_seen_at=timezone.now(),
                 )
         except IntegrityError:
-            return Customer.objects.get(organization_id=organization_id, external_id=external_id)
+            return Customer.objects.for_organization(organization_id).get(external_id=external_id)
     if email:
         return (
-            Customer.objects.filter(organization_id=organization_id, email__iexact=email)
+            Customer.objects.for_organization(organization_id)
+            .filter(email__iexact=email)
             .order_by("id")
             .first()
         )
@@ -696,8 +701,9 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None, no
     now = prepared.row_fields["submitted_at"]
     with transaction.atomic():
         response = (
-            Response.objects.select_for_update()
-            .filter(organization_id=snapshot.organization_id, survey_id=snapshot.id, idempotency_key=key)
+            Response.objects.for_organization(snapshot.organization_id)
+            .select_for_update()
+            .filter(survey_id=snapshot.id, idempotency_key=key)
             .first()
         )
         created = response is None
@@ -739,7 +745,7 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None, no
                 changed = True
         stale = [a.id for qid, a in existing.items() if qid not in visible_answers]
         if stale:
-            Answer.objects.filter(id__in=stale).delete()
+            Answer.objects.for_organization(snapshot.organization_id).filter(id__in=stale).delete()
             changed = True
         if to_create:
             Answer.objects.bulk_create(to_create)
@@ -761,7 +767,7 @@ def _submit_one(*, prepared: PreparedResponse, invitation: Invitation | None, no
         if invitation is not None and (
             invitation.response_id != response.id or invitation.status != InvitationStatus.ANSWERED
         ):
-            Invitation.objects.filter(pk=invitation.pk).update(
+            Invitation.objects.for_organization(invitation.organization_id).filter(pk=invitation.pk).update(
                 status=InvitationStatus.ANSWERED,
                 response=response,
                 answered_at=invitation.answered_at or now,
@@ -789,9 +795,9 @@ def responses_write_many(*, items: list[PreparedResponse]) -> list[SubmitResult]
     results: list[SubmitResult | None] = [None] * len(items)
     with transaction.atomic():
         stored = set(
-            Response.objects.filter(
-                organization_id=organization_id, idempotency_key__in={item.key for item in items}
-            ).values_list("survey_id", "idempotency_key")
+            Response.objects.for_organization(organization_id)
+            .filter(idempotency_key__in={item.key for item in items})
+            .values_list("survey_id", "idempotency_key")
         )
         fresh: list[tuple[int, PendingResponse, dict[int, Any]]] = []
         later: list[int] = []
@@ -833,7 +839,8 @@ def invitation_response_key(*, invitation: Invitation) -> str:
     before keeps the key its response has."""
     if invitation.response_id is not None:
         stored = (
-            Response.objects.filter(pk=invitation.response_id, organization_id=invitation.organization_id)
+            Response.objects.for_organization(invitation.organization_id)
+            .filter(pk=invitation.response_id)
             .values_list("idempotency_key", flat=True)
             .first()
         )
@@ -864,7 +871,7 @@ def customer_unsubscribe(*, token: str) -> Customer | None:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
-    customer = Customer.objects.filter(organization_id=data.get("o"), pk=data.get("c")).first()
+    customer = Customer.objects.for_organization(data.get("o")).filter(pk=data.get("c")).first()
     if customer is not None and not customer.unsubscribed:
         customer.unsubscribed = True
         customer.unsubscribed_at = timezone.now()
@@ -952,7 +959,7 @@ def invitations_dispatch(*, invitation_ids: list[int]) -> bool:
                 exc,
             )
             return False
-        Invitation.objects.filter(pk__in=batch).update(
+        Invitation.objects.unscoped().filter(pk__in=batch).update(
             dispatched_at=timezone.now(), attempts=F("attempts") + 1
         )
     return True
@@ -968,7 +975,7 @@ def invitations_sweep(
     now = now or timezone.now()
     send = dispatch or (lambda ids: invitations_dispatch(invitation_ids=ids))
     counts = {"sent": 0, "failed": 0}
-    queued = Invitation.objects.filter(status=InvitationStatus.QUEUED)
+    queued = Invitation.objects.unscoped().filter(status=InvitationStatus.QUEUED)
     counts["failed"] += queued.filter(sending_at__lt=now - INVITATION_SENDING_STALE_AFTER).update(
         status=InvitationStatus.FAILED,
         error="The send was interrupted (its worker stopped) and may have reached the mail server; "
@@ -1004,19 +1011,24 @@ def invitation_send(*, invitation_id: int) -> str:
     from .emails import invitation_message
 
     claimed_at = timezone.now()
-    claimed = Invitation.objects.filter(
-        pk=invitation_id, status=InvitationStatus.QUEUED, sending_at__isnull=True
-    ).update(sending_at=claimed_at)
+    claimed = (
+        Invitation.objects.unscoped()
+        .filter(pk=invitation_id, status=InvitationStatus.QUEUED, sending_at__isnull=True)
+        .update(sending_at=claimed_at)
+    )
     if not claimed:
         return "ignored"
     invitation = (
-        Invitation.objects.select_related("survey", "customer", "organization")
+        Invitation.objects.unscoped()
+        .select_related("survey", "customer", "organization")
         .filter(pk=invitation_id)
         .first()
     )
     if invitation is None:  # deleted since (with its survey)
         return "ignored"
-    mine = Invitation.objects.filter(pk=invitation_id, status=InvitationStatus.QUEUED, sending_at=claimed_at)
+    mine = Invitation.objects.unscoped().filter(
+        pk=invitation_id, status=InvitationStatus.QUEUED, sending_at=claimed_at
+    )
     if invitation.customer.unsubscribed or not invitation.customer.email:
         mine.update(status=InvitationStatus.SKIPPED)
         return "skipped"
@@ -1041,12 +1053,12 @@ def customer_responses_scrub(*, organization_id: int, customer_id: int) -> int:
     open-ended answers and hidden fields. Scores, choices and times stay, so every figure is
     unchanged. Returns how many responses were scrubbed; tells metrics (its snapshots show comments)."""
     with transaction.atomic():
-        responses = Response.objects.filter(organization_id=organization_id, customer_id=customer_id)
+        responses = Response.objects.for_organization(organization_id).filter(customer_id=customer_id)
         response_ids = list(responses.values_list("id", flat=True))
         if not response_ids:
             return 0
         responses.update(comment="", hidden_fields={}, updated_at=timezone.now())
-        Answer.objects.filter(organization_id=organization_id, response_id__in=response_ids).exclude(
+        Answer.objects.for_organization(organization_id).filter(response_id__in=response_ids).exclude(
             text=""
         ).update(text="")
         transaction.on_commit(

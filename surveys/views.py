@@ -34,6 +34,7 @@ from cxm.tenancy.scoping import (
     scoped_get_or_404,
     unscoped_queryset,
 )
+from cxm.tenancy.tenant import organization_of
 from journeys import selectors as journeys_selectors
 from metrics import selectors as metrics_selectors
 
@@ -68,7 +69,8 @@ STATUS_BADGE = {"active": "ok", "paused": "warn", "closed": "bad", "draft": ""}
 
 def _count(model: Any, field: str) -> Subquery:
     rows = (
-        model.objects.filter(**{field: OuterRef("pk")})
+        model.objects.unscoped()  # correlated to the outer, scoped survey
+        .filter(**{field: OuterRef("pk")})
         .order_by()
         .values(field)
         .annotate(n=Count("id"))
@@ -100,7 +102,7 @@ def survey_list(request: HttpRequest) -> HttpResponse:
 
 @organization_required("edit")
 def survey_create(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     template = request.POST.get("template")
     if request.method == "POST" and template in TEMPLATES:
         survey = services.survey_create_from_template(
@@ -119,7 +121,7 @@ def survey_create(request: HttpRequest) -> HttpResponse:
 @organization_required("view")
 def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey.objects.select_related("touchpoint"), pk=pk)
-    form = SurveyForm(request.POST or None, instance=survey, organization=request.organization)  # type: ignore[attr-defined]
+    form = SurveyForm(request.POST or None, instance=survey, organization=organization_of(request))
     if request.method == "POST":
         check_permission(request, "edit")
         if form.is_valid():
@@ -247,7 +249,7 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @organization_required("view")
 def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
     survey = scoped_get_or_404(request, Survey, pk=pk)
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     # Who can be invited: subscribed customers with an email; the picker narrows them by a search
     # and a metrics segment, a page at a time.
     invitable = journeys_selectors.customer_list(
@@ -311,14 +313,16 @@ def survey_share(request: HttpRequest, pk: int) -> HttpResponse:
         qr_params = {"channel": ResponseChannel.QR}
     query = "&".join(f"{k}={v}" for k, v in qr_params.items() if v)
     invitations = (
-        Invitation.objects.filter(organization=organization, survey=survey)
+        Invitation.objects.for_organization(organization)
+        .filter(survey=survey)
         .select_related("customer")
         .order_by("-created_at")[:50]
     )
     status_labels = dict(InvitationStatus.choices)
     counts = [
         (str(status_labels.get(status, status)), n)
-        for status, n in Invitation.objects.filter(organization=organization, survey=survey)
+        for status, n in Invitation.objects.for_organization(organization)
+        .filter(survey=survey)
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
@@ -356,7 +360,7 @@ def survey_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     if fmt not in ("svg", "png"):
         raise Http404
     survey = scoped_get_or_404(request, Survey, pk=pk)
-    form = QrForm(request.GET or None, organization=request.organization)  # type: ignore[attr-defined]
+    form = QrForm(request.GET or None, organization=organization_of(request))
     params: dict[str, str] = {"channel": ResponseChannel.QR}
     if request.GET and form.is_valid():
         tp = form.cleaned_data.get("touchpoint")
@@ -384,7 +388,7 @@ def survey_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 
 def _filtered_responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     form = ResponseFilterForm(request.GET or None, organization=organization)
     filters = form.filters(organization.tzinfo) if request.GET else {}
     return form, selectors.responses_filtered(organization=organization, filters=filters)
@@ -434,7 +438,7 @@ def response_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     with the offset; XLSX: real dates, which Excel keeps without a zone)."""
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     _form, responses = _filtered_responses(request)
     columns = exports.question_columns(responses=responses, language=translation.get_language() or "en")
     rows = exports.export_rows(responses=responses, columns=columns, tz=organization.tzinfo)

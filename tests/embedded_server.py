@@ -40,7 +40,9 @@ def setup() -> None:
     from surveys.models import Survey
 
     organization = Organization.objects.get(slug="demo")
-    survey = Survey.objects.filter(organization=organization, status="active").order_by("id").first()
+    survey = (
+        Survey.objects.unscoped().filter(organization=organization, status="active").order_by("id").first()
+    )
     assert survey is not None
     question = survey.questions.filter(kind="nps").first() or survey.questions.first()
     assert question is not None

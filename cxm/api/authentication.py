@@ -8,13 +8,7 @@ from rest_framework.request import Request
 
 from cxm.tenancy.middleware import resolve_membership
 from cxm.tenancy.services import api_key_authenticate
-
-
-def _bind(request: Request, organization: Any, role: str | None, api_key: Any) -> None:
-    for target in (request, request._request):
-        setattr(target, "organization", organization)
-        setattr(target, "api_key", api_key)
-        setattr(target, "organization_role", role)
+from cxm.tenancy.tenant import Tenant, bind_tenant
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -35,7 +29,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = api_key_authenticate(plaintext=token)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        _bind(request, api_key.organization, None, api_key)
+        bind_tenant(request, Tenant(organization=api_key.organization, api_key=api_key))
         return (AnonymousUser(), api_key)
 
     def authenticate_header(self, request: Request) -> str:
@@ -50,10 +44,8 @@ class OrganizationSessionAuthentication(authentication.SessionAuthentication):
         if result is None:
             return None
         membership = resolve_membership(request._request)
-        _bind(
+        bind_tenant(
             request,
-            membership.organization if membership else None,
-            membership.role if membership else None,
-            None,
+            Tenant(organization=membership.organization, membership=membership) if membership else None,
         )
         return result

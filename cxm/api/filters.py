@@ -10,7 +10,11 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
+
+from cxm.tenancy.models import TenantQuerySet
+from cxm.tenancy.tenant import request_tenant
 
 from .limits import MAX_ID
 
@@ -62,4 +66,23 @@ class SelectorFilterSet(django_filters.FilterSet):
             for name, value in self.form.cleaned_data.items()
             if value not in (None, "")
         }
-        return self.selector(organization=self.request.organization, filters=filters)  # type: ignore[union-attr]
+        return self.selector(organization=organization_of(self.request), filters=filters)
+
+
+class TenantFilterBackend(DjangoFilterBackend):
+    """django-filter, with the choices of every related-object filter (`?survey=`, `?journey=`)
+    limited to the request's organization: another organization's id is an invalid choice (a 400),
+    and the strict manager is never asked for an unscoped list of choices."""
+
+    def get_filterset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset = super().get_filterset(request, queryset, view)
+        tenant = request_tenant(request)
+        if filterset is None:
+            return None
+        for filter_ in filterset.filters.values():
+            choices = getattr(filter_, "queryset", None)
+            if isinstance(choices, TenantQuerySet) and choices.tenant_scope is None:
+                filter_.queryset = (
+                    choices.for_organization(tenant.organization) if tenant is not None else choices.none()
+                )
+        return filterset

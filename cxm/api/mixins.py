@@ -4,6 +4,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from cxm.tenancy.tenant import organization_of
+
 
 class OrganizationScopedMixin:
     """The one way an API view reaches tenant data: its queryset filtered by the request's organization.
@@ -16,12 +18,12 @@ class OrganizationScopedMixin:
     request: Any
 
     def get_queryset(self) -> QuerySet[Any]:
-        return super().get_queryset().filter(organization=self.request.organization)  # type: ignore[misc]
+        return super().get_queryset().for_organization(organization_of(self.request))  # type: ignore[misc]
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()  # type: ignore[misc]
-        context["organization"] = self.request.organization
+        context["organization"] = organization_of(self.request)
         return context
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.save(organization=self.request.organization)
+        serializer.save(organization=organization_of(self.request))

@@ -5,14 +5,12 @@ from typing import Any
 from rest_framework import permissions
 from rest_framework.request import Request
 
-from cxm.tenancy.roles import API_KEY_PERMISSIONS, role_allows
+from cxm.tenancy.tenant import request_tenant, tenant_allows
 
 
 def request_allows(request: Request, permission: str) -> bool:
-    api_key = getattr(request, "api_key", None)
-    if api_key is not None:
-        return permission in API_KEY_PERMISSIONS[api_key.read_only]
-    return role_allows(getattr(request, "organization_role", None), permission)
+    """An adapter: the decision is `Tenant.allows`."""
+    return tenant_allows(request_tenant(request), permission)
 
 
 class IsOrganizationMember(permissions.BasePermission):
@@ -21,7 +19,7 @@ class IsOrganizationMember(permissions.BasePermission):
     message = "Authentication with an API key (Authorization: Bearer …) is required."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if getattr(request, "organization", None) is None:
+        if request_tenant(request) is None:
             return False
         if request.method in permissions.SAFE_METHODS:
             needed = getattr(view, "read_permission", "view")

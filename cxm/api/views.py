@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cxm.tenancy.models import Organization
+from cxm.tenancy.tenant import organization_of
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -20,4 +21,4 @@ class OrganizationView(APIView):
 
     @extend_schema(responses=OrganizationSerializer)
     def get(self, request: Request) -> Response:
-        return Response(OrganizationSerializer(request.organization).data)  # type: ignore[attr-defined]
+        return Response(OrganizationSerializer(organization_of(request)).data)

@@ -269,7 +269,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["cxm.api.permissions.IsOrganizationMember"],
     "DEFAULT_PAGINATION_CLASS": "cxm.api.pagination.DefaultCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["cxm.api.filters.TenantFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["cxm.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api_key": os.environ.get("API_RATE_LIMIT", "1200/min"),

@@ -6,15 +6,17 @@ from django.http import HttpRequest
 
 from .roles import PERMISSIONS
 from .selectors import memberships_for_user
+from .tenant import request_tenant
 
 
 def organization(request: HttpRequest) -> dict[str, Any]:
-    membership = getattr(request, "membership", None)
-    if membership is None:
+    tenant = request_tenant(request)
+    membership = tenant.membership if tenant is not None else None
+    if tenant is None or membership is None:
         return {"current_organization": None, "current_membership": None, "can": {}}
     return {
-        "current_organization": membership.organization,
+        "current_organization": tenant.organization,
         "current_membership": membership,
-        "can": {name: membership.role in roles for name, roles in PERMISSIONS.items()},
+        "can": {name: tenant.allows(name) for name in PERMISSIONS},
         "user_memberships": lambda: memberships_for_user(user=request.user),
     }

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
 from .models import Membership, UserPreference
+from .tenant import Tenant, bind_tenant
 
 SESSION_ORG_KEY = "organization_id"
 
@@ -37,7 +38,8 @@ def resolve_membership(request: HttpRequest) -> Membership | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    memberships = Membership.objects.filter(user=user).select_related("organization")
+    # Cross-tenant by design: this is how the tenant is found.
+    memberships = Membership.objects.unscoped().filter(user=user).select_related("organization")
     chosen = request.session.get(SESSION_ORG_KEY)
     membership = None
     if chosen is not None:
@@ -50,7 +52,7 @@ def resolve_membership(request: HttpRequest) -> Membership | None:
 
 
 class CurrentOrganizationMiddleware:
-    """Sets request.membership and request.organization for signed-in page requests, and makes the
+    """Binds the request's `Tenant` (`tenant_of(request)`) for signed-in page requests, and makes the
     organization's time zone the current one, so every page shows a moment in the same local time.
 
     API requests get theirs from the API authentication classes instead (a key or the session), and
@@ -61,15 +63,15 @@ class CurrentOrganizationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = None  # type: ignore[attr-defined]
-        request.organization = None  # type: ignore[attr-defined]
+        tenant = None
         if not request.path.startswith(("/api/", "/static/", "/healthz", "/readyz")):
             membership = resolve_membership(request)
-            request.membership = membership  # type: ignore[attr-defined]
-            request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
-        if request.organization is None:  # type: ignore[attr-defined]
+            if membership is not None:
+                tenant = Tenant(organization=membership.organization, membership=membership)
+        bind_tenant(request, tenant)
+        if tenant is None:
             return self.get_response(request)
-        timezone.activate(request.organization.tzinfo)  # type: ignore[attr-defined]
+        timezone.activate(tenant.organization.tzinfo)
         try:
             return self.get_response(request)
         finally:

@@ -31,14 +31,17 @@ def memberships_for_user(*, user: User | AnonymousUser) -> list[Membership]:
     if not user.is_authenticated:
         return []
     return list(
-        Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+        Membership.objects.unscoped()
+        .filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name")
     )
 
 
 def membership_for(*, user: User | AnonymousUser, organization: Organization) -> Membership | None:
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, organization=organization).first()
+    return Membership.objects.for_organization(organization).filter(user=user).first()
 
 
 def api_keys_for_organization(*, organization: Organization) -> list[ApiKey]:

@@ -50,12 +50,12 @@ def membership_set(
 ) -> Membership:
     if role not in Role.values:
         raise ValidationError(_("Unknown role."))
-    existing = Membership.objects.filter(organization=organization, user=user).first()
+    existing = Membership.objects.for_organization(organization).filter(user=user).first()
     touches_owner = role == Role.OWNER or (existing is not None and existing.role == Role.OWNER)
     if actor_role is not None and touches_owner and actor_role != Role.OWNER:
         raise PermissionDenied(_("Only an owner can grant or change the owner role."))
     if existing is not None and existing.role == Role.OWNER and role != Role.OWNER:
-        if Membership.objects.filter(organization=organization, role=Role.OWNER).count() <= 1:
+        if Membership.objects.for_organization(organization).filter(role=Role.OWNER).count() <= 1:
             raise ValidationError(_("An organization keeps at least one owner."))
     membership, _created = Membership.objects.update_or_create(
         organization=organization, user=user, defaults={"role": role}
@@ -67,7 +67,7 @@ def membership_remove(*, membership: Membership, actor_role: str) -> None:
     if membership.role == Role.OWNER:
         if actor_role != Role.OWNER:
             raise PermissionDenied(_("Only an owner can remove an owner."))
-        if Membership.objects.filter(organization=membership.organization, role=Role.OWNER).count() <= 1:
+        if Membership.objects.for_organization(membership.organization).filter(role=Role.OWNER).count() <= 1:
             raise ValidationError(_("An organization keeps at least one owner."))
     membership.delete()
 
@@ -108,7 +108,8 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey | None:
     if not plaintext.startswith(API_KEY_PREFIX) or len(plaintext) > 200:
         return None
     key = (
-        ApiKey.objects.select_related("organization")
+        ApiKey.objects.unscoped()  # the key names its organization
+        .select_related("organization")
         .filter(hashed_key=_sha256(plaintext), revoked_at__isnull=True)
         .first()
     )
@@ -116,7 +117,7 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey | None:
         return None
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        ApiKey.objects.for_organization(key.organization_id).filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
 
@@ -158,7 +159,8 @@ def member_invite(
 
 def invitation_find(*, token: str) -> MemberInvitation | None:
     return (
-        MemberInvitation.objects.select_related("organization")
+        MemberInvitation.objects.unscoped()  # the token names its organization
+        .select_related("organization")
         .filter(token_hash=_sha256(token), accepted_at__isnull=True, expires_at__gt=timezone.now())
         .first()
     )
@@ -166,7 +168,11 @@ def invitation_find(*, token: str) -> MemberInvitation | None:
 
 @transaction.atomic
 def invitation_accept(*, invitation: MemberInvitation, user: User) -> Membership:
-    locked = MemberInvitation.objects.select_for_update().get(pk=invitation.pk)
+    locked = (
+        MemberInvitation.objects.for_organization(invitation.organization_id)
+        .select_for_update()
+        .get(pk=invitation.pk)
+    )
     if locked.accepted_at is not None:
         raise ValidationError(_("This invitation was already used."))
     membership, created = Membership.objects.get_or_create(

@@ -33,6 +33,7 @@ from .middleware import SESSION_ORG_KEY
 from .models import ApiKey, MemberInvitation, Membership
 from .scoping import organization_required, scoped, scoped_get_or_404
 from .selectors import api_keys_for_organization, organization_settings
+from .tenant import organization_of, tenant_of
 
 logger = logging.getLogger("cxm.tenancy")
 
@@ -165,8 +166,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @require_POST
 @organization_required("view")
 def switch_organization(request: HttpRequest) -> HttpResponse:
+    # The user's own memberships, across organizations: that is what switching chooses from.
     membership = get_object_or_404(
-        Membership, user=request.user, organization_id=request.POST.get("organization")
+        Membership.objects.unscoped(), user=request.user, organization_id=request.POST.get("organization")
     )
     request.session[SESSION_ORG_KEY] = membership.organization_id
     services.user_set_preferences(user=request.user, organization=membership.organization)  # type: ignore[arg-type]
@@ -176,14 +178,14 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
 @require_POST
 @organization_required("manage_organization")
 def widget_secret_rotate(request: HttpRequest) -> HttpResponse:
-    services.organization_widget_secret_rotate(organization=request.organization)  # type: ignore[attr-defined]
+    services.organization_widget_secret_rotate(organization=organization_of(request))
     messages.success(request, _("Widget secret rotated. Update it on your servers."))
     return redirect("settings")
 
 
 @organization_required("manage_organization")
 def settings_general(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = organization_of(request)
     initial = organization_settings(organization=organization)
     form = OrganizationSettingsForm(request.POST or None, instance=organization, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -197,16 +199,15 @@ def settings_general(request: HttpRequest) -> HttpResponse:
 
 @organization_required("manage_members")
 def settings_members(request: HttpRequest) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
     form = InviteMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.member_invite(
-                organization=request.organization,  # type: ignore[attr-defined]
+                organization=organization_of(request),
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 invited_by=request.user,  # type: ignore[arg-type]
-                actor_role=membership.role,
+                actor_role=tenant_of(request).role or "",
             )
         except PermissionDenied as exc:
             form.add_error("role", str(exc) or _("Not allowed."))
@@ -234,7 +235,7 @@ def settings_members(request: HttpRequest) -> HttpResponse:
 @organization_required("manage_members")
 def member_update(request: HttpRequest, pk: int) -> HttpResponse:
     target = scoped_get_or_404(request, Membership, pk=pk)
-    actor_role = request.membership.role  # type: ignore[attr-defined]
+    actor_role = tenant_of(request).role or ""  # the guard let only members with a role in
     try:
         if request.POST.get("action") == "remove":
             services.membership_remove(membership=target, actor_role=actor_role)
@@ -260,13 +261,13 @@ def settings_api_keys(request: HttpRequest) -> HttpResponse:
     new_key = None
     if request.method == "POST" and form.is_valid():
         _key, new_key = services.api_key_create(
-            organization=request.organization,  # type: ignore[attr-defined]
+            organization=organization_of(request),
             name=form.cleaned_data["name"],
             read_only=form.cleaned_data["read_only"],
             created_by=request.user,  # type: ignore[arg-type]
         )
         form = ApiKeyForm()
-    keys = api_keys_for_organization(organization=request.organization)  # type: ignore[attr-defined]
+    keys = api_keys_for_organization(organization=organization_of(request))
     return render(
         request,
         "tenancy/settings_api_keys.html",

@@ -20,7 +20,7 @@ def responses_for(
     *, organization: Organization, filters: MetricFilters, using: str, windowed: bool = True
 ) -> QuerySet[Any]:
     """Scored responses of the organization under the filters (dates in the organization's zone)."""
-    rows = Response.objects.using(using).filter(organization=organization, score__isnull=False)
+    rows = Response.objects.using(using).for_organization(organization).filter(score__isnull=False)
     if windowed:
         start, end = filters.window(organization)
         rows = rows.filter(submitted_at__gte=start, submitted_at__lt=end)
@@ -53,7 +53,8 @@ def survey_csat_scales(*, organization: Organization, using: str) -> dict[int, i
     scale_of: dict[int, int] = {}
     questions = (
         Question.objects.using(using)
-        .filter(organization=organization, kind="csat")
+        .for_organization(organization)
+        .filter(kind="csat")
         .order_by("survey_id", "position", "id")
         .values_list("survey_id", "scale_max")
     )

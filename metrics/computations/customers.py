@@ -24,18 +24,20 @@ def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame
     on the (organization, customer, time) indexes; one row per customer)."""
     last_interaction = (
         Interaction.objects.using(using)
-        .filter(organization=organization, customer_id=OuterRef("pk"))
+        .for_organization(organization)
+        .filter(customer_id=OuterRef("pk"))
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
     )
     latest_nps = (
         Response.objects.using(using)
-        .filter(organization=organization, customer_id=OuterRef("pk"), score_kind="nps", score__isnull=False)
+        .for_organization(organization)
+        .filter(customer_id=OuterRef("pk"), score_kind="nps", score__isnull=False)
         .order_by("-submitted_at", "-id")
     )
     rows = (
         Customer.objects.using(using)
-        .filter(organization=organization)
+        .for_organization(organization)
         .annotate(
             last_interaction_at=Subquery(last_interaction),
             latest_nps_score=Subquery(latest_nps.values("score")[:1]),

@@ -122,7 +122,8 @@ def key_drivers(
     survey_ids = sorted(set(nps_responses.values_list("survey_id", flat=True).order_by().distinct()))
     questions = (
         Question.objects.using(using)
-        .filter(organization=organization, survey_id__in=survey_ids, kind__in=["nps", *DRIVER_KINDS])
+        .for_organization(organization)
+        .filter(survey_id__in=survey_ids, kind__in=["nps", *DRIVER_KINDS])
         .select_related("survey")
         .order_by("survey_id", "position", "id")
     )
@@ -170,8 +171,8 @@ def _survey_analysis(
     ids = [nps_question.pk, *(q.pk for q in driver_questions)]
     pivot = (
         Answer.objects.using(using)
+        .for_organization(organization)
         .filter(
-            organization=organization,
             response__in=nps_responses.filter(survey_id=nps_question.survey_id).values("id"),
             question_id__in=ids,
             number__isnull=False,
@@ -215,8 +216,8 @@ def _touchpoint_analysis(
     rows = pd.DataFrame.from_records(
         list(
             Response.objects.using(using)
+            .for_organization(organization)
             .filter(
-                organization=organization,
                 score_kind__in=list(DRIVER_KINDS),
                 score__isnull=False,
                 touchpoint__isnull=False,

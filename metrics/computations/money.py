@@ -41,7 +41,8 @@ def _latest_nps_responses(responses: QuerySet[Any]) -> QuerySet[Any]:
         latest_ids = (
             with_customer.order_by("customer_id", "-submitted_at", "-id").distinct("customer_id").values("id")
         )
-        return responses.model._default_manager.using(responses.db).filter(id__in=latest_ids)
+        # Rows among `responses` (already scoped): the id subquery carries their organization.
+        return responses.model._default_manager.unscoped().using(responses.db).filter(id__in=latest_ids)
     latest = (
         responses.filter(customer_id=OuterRef("customer_id"))
         .order_by("-submitted_at", "-id")
@@ -85,11 +86,8 @@ def monetized_nps(
     )
     after = (
         Transaction.objects.using(using)
-        .filter(
-            organization=organization,
-            customer_id=OuterRef("customer_id"),
-            occurred_at__gt=OuterRef("submitted_at"),
-        )
+        .for_organization(organization)
+        .filter(customer_id=OuterRef("customer_id"), occurred_at__gt=OuterRef("submitted_at"))
         .alias(local_day=TruncDate("occurred_at", tzinfo=tz))
         .filter(local_day__lt=window_end_day)
         .order_by()
@@ -119,7 +117,7 @@ def monetized_nps(
     )
     left_out = (
         Transaction.objects.using(using)
-        .filter(organization=organization)
+        .for_organization(organization)
         .alias(value=value)
         .filter(value__isnull=True)
         .filter(Exists(in_a_window))

@@ -29,10 +29,10 @@ def add_months(day: date, months: int) -> date:
 
 def _activity_source(organization: Organization, using: str) -> tuple[QuerySet[Any], Q, str]:
     """Transactions (purchases) when the organization tracks any; else interactions."""
-    transactions = Transaction.objects.using(using).filter(organization=organization)
+    transactions = Transaction.objects.using(using).for_organization(organization)
     if transactions.exists():
         return transactions, Q(amount__gte=0), "transactions"
-    return Interaction.objects.using(using).filter(organization=organization), Q(), "interactions"
+    return Interaction.objects.using(using).for_organization(organization), Q(), "interactions"
 
 
 def cohort_table(
@@ -57,7 +57,8 @@ def cohort_table(
         per_customer[f"m{i}"] = Count("id", filter=purchase & Q(occurred_at__gte=start, occurred_at__lt=end))
     rows = (
         Transaction.objects.using(using)
-        .filter(organization=organization, occurred_at__gte=month_start(months[0], tz))
+        .for_organization(organization)
+        .filter(occurred_at__gte=month_start(months[0], tz))
         .values("customer_id")
         .annotate(**per_customer)
     )
@@ -73,11 +74,12 @@ def cohort_table(
     # A customer whose first purchase ever is earlier than the window must not join a cohort. An
     # anti-join (NOT EXISTS): PostgreSQL runs `NOT IN (subquery)` as a per-row scan once the
     # subquery outgrows its hash memory, quadratic in the history.
-    earlier = Transaction.objects.using(using).filter(
-        organization=organization,
-        customer_id=OuterRef("customer_id"),
-        amount__gte=0,
-        occurred_at__lt=month_start(months[0], tz),
+    earlier = (
+        Transaction.objects.using(using)
+        .for_organization(organization)
+        .filter(
+            customer_id=OuterRef("customer_id"), amount__gte=0, occurred_at__lt=month_start(months[0], tz)
+        )
     )
     rows = rows.filter(~Exists(earlier))
     totals = rows.aggregate(**outer)
@@ -156,7 +158,8 @@ def repeat_purchase_rate(
     purchases merged (local days, as in the CLV summary)."""
     totals = (
         Transaction.objects.using(using)
-        .filter(organization=organization, amount__gte=0, occurred_at__gte=start, occurred_at__lt=end)
+        .for_organization(organization)
+        .filter(amount__gte=0, occurred_at__gte=start, occurred_at__lt=end)
         .values("customer_id")
         .annotate(days=Count(TruncDate("occurred_at", tzinfo=organization.tzinfo), distinct=True))
         .aggregate(buyers=Count("customer_id"), repeaters=Count("customer_id", filter=Q(days__gte=2)))
@@ -197,7 +200,8 @@ def lifecycle_history(
         return []
     totals = (
         Transaction.objects.using(using)
-        .filter(organization=organization, amount__gte=0, occurred_at__lt=ends[-1])
+        .for_organization(organization)
+        .filter(amount__gte=0, occurred_at__lt=ends[-1])
         .values("customer_id")
         .annotate(**annotations)
         .aggregate(**outer)

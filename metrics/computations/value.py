@@ -87,7 +87,7 @@ def customer_purchase_summary(
     now = now or until or timezone.now()
     local_today = now.astimezone(organization.tzinfo).date()
     trailing_since = datetime.combine(local_today - timedelta(days=364), time.min, tzinfo=organization.tzinfo)
-    rows = Transaction.objects.using(using).filter(organization=organization)
+    rows = Transaction.objects.using(using).for_organization(organization)
     if until is not None:
         rows = rows.filter(occurred_at__lt=until)
     value = transaction_value(organization=organization)

@@ -36,7 +36,8 @@ def build_journey(
     reach: dict[Any, dict[str, Any]] = {
         row["touchpoint_id"]: dict(row)
         for row in Interaction.objects.using(using)
-        .filter(organization=organization, occurred_at__gte=start, occurred_at__lt=end)
+        .for_organization(organization)
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
         .values("touchpoint_id")
         .annotate(interactions=Count("id"), customers=Count("customer_id", distinct=True))
         .order_by()
@@ -45,25 +46,21 @@ def build_journey(
     stage_reach = {
         row["touchpoint__stage_id"]: row["customers"]
         for row in Interaction.objects.using(using)
-        .filter(
-            organization=organization,
-            occurred_at__gte=start,
-            occurred_at__lt=end,
-            touchpoint__stage__isnull=False,
-        )
+        .for_organization(organization)
+        .filter(occurred_at__gte=start, occurred_at__lt=end, touchpoint__stage__isnull=False)
         .values("touchpoint__stage_id")
         .annotate(customers=Count("customer_id", distinct=True))
         .order_by()
     }
     touchpoints = list(
         Touchpoint.objects.using(using)
-        .filter(organization=organization)
+        .for_organization(organization)
         .values("id", "name", "key", "channel", "stage_id")
     )
     stages = []
     for stage in (
         Stage.objects.using(using)
-        .filter(organization=organization)
+        .for_organization(organization)
         .select_related("journey")
         .order_by("journey__name", "position", "id")
     ):

@@ -77,7 +77,7 @@ def _customer_values_prepare(
 
 def _store_customer_values(organization: Organization, prepared: PreparedValues) -> None:
     """Replace the organization's per-customer values (inside the recompute's transaction)."""
-    CustomerValue.objects.filter(organization=organization).delete()
+    CustomerValue.objects.for_organization(organization).delete()
     if isinstance(prepared, pd.DataFrame):
         if not prepared.empty:
             _copy_customer_values(prepared)

@@ -28,8 +28,10 @@ def stale_signal_key(organization_id: int) -> str:
 def recompute_mark_stale(*, organization_id: int) -> None:
     """Mark the dashboards stale without queueing anything (`METRICS_RECOMPUTE_ON_SIGNAL` off: beat,
     or without a broker the next dashboard visit, queues the recompute). One UPDATE when already known."""
-    if not RecomputeState.objects.filter(organization_id=organization_id, stale_since__isnull=True).update(
-        stale_since=timezone.now()
+    if (
+        not RecomputeState.objects.for_organization(organization_id)
+        .filter(stale_since__isnull=True)
+        .update(stale_since=timezone.now())
     ):
         RecomputeState.objects.get_or_create(
             organization_id=organization_id, defaults={"stale_since": timezone.now()}
@@ -45,7 +47,7 @@ def recompute_queue_if_due(*, organization_id: int) -> bool:
 
     if not background.enabled():
         return False
-    state = RecomputeState.objects.filter(organization_id=organization_id).first()
+    state = RecomputeState.objects.for_organization(organization_id).first()
     now = timezone.now()
     policy = recompute_policy()
     if (
@@ -121,7 +123,7 @@ def recompute_claim(*, organization_id: int) -> str | None:
 def recompute_release(*, organization_id: int, token: str, duration_ms: int, error: str = "") -> bool:
     """Release the lock; returns True when new data arrived during the run (a follow-up is due)."""
     with transaction.atomic():
-        state = RecomputeState.objects.select_for_update().get(organization_id=organization_id)
+        state = RecomputeState.objects.select_for_update().for_organization(organization_id).get()
         if state.run_token != token:
             return False
         state.running_since = None

@@ -112,7 +112,7 @@ def dashboards_recompute(*, organization: Organization) -> dict[str, int]:
             computed_at=computed_at,
         )
         # Views under other filters were computed from older data: they are recomputed on demand.
-        Snapshot.objects.filter(organization=organization).exclude(filters_key="default").delete()
+        Snapshot.objects.for_organization(organization).exclude(filters_key="default").delete()
     return durations
 
 
@@ -130,7 +130,7 @@ def snapshot_compute(*, organization: Organization, dashboard: str, filters: Met
             durations=durations,
             computed_at=computed_at,
         )
-    return Snapshot.objects.get(organization=organization, dashboard=dashboard, filters_key=filters.key)
+    return Snapshot.objects.for_organization(organization).get(dashboard=dashboard, filters_key=filters.key)
 
 
 def snapshot_resolve(

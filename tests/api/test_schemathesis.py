@@ -66,9 +66,7 @@ def _seed() -> tuple[str, dict[str, list[str]]]:
     _key, plaintext = api_key_create(organization=organization, name="contract")
 
     def ids(model: Any) -> list[str]:
-        return [
-            str(pk) for pk in model.objects.filter(organization=organization).values_list("pk", flat=True)
-        ]
+        return [str(pk) for pk in model.objects.for_organization(organization).values_list("pk", flat=True)]
 
     real = {
         "journeys": ids(Journey),
@@ -80,9 +78,9 @@ def _seed() -> tuple[str, dict[str, list[str]]]:
         "invitations": ids(Invitation),
         "customers": [c.external_id for c in data["customers"][:5]],
         "public": list(
-            Survey.objects.filter(organization=organization, status="active").values_list(
-                "public_id", flat=True
-            )
+            Survey.objects.unscoped()
+            .filter(organization=organization, status="active")
+            .values_list("public_id", flat=True)
         ),
     }
     return plaintext, real

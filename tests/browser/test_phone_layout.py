@@ -18,9 +18,9 @@ WIDTH = 390
 
 def _pages() -> list[str]:
     organization = Organization.objects.get(slug="demo")
-    survey = Survey.objects.filter(organization=organization).order_by("id").first()
-    question = Question.objects.filter(survey=survey).order_by("position").first()
-    journey = Journey.objects.filter(organization=organization).order_by("id").first()
+    survey = Survey.objects.unscoped().filter(organization=organization).order_by("id").first()
+    question = Question.objects.unscoped().filter(survey=survey).order_by("position").first()
+    journey = Journey.objects.unscoped().filter(organization=organization).order_by("id").first()
     assert survey and question and journey
     return [
         "/dashboards/",
@@ -35,13 +35,13 @@ def _pages() -> list[str]:
         f"/surveys/{survey.pk}/questions/new/",
         f"/surveys/{survey.pk}/questions/{question.pk}/",
         "/surveys/responses/",
-        f"/surveys/responses/{Response.objects.filter(organization=organization).exclude(comment='').first().pk}/",
+        f"/surveys/responses/{Response.objects.unscoped().filter(organization=organization).exclude(comment='').first().pk}/",
         "/journeys/",
         f"/journeys/{journey.pk}/",
         f"/journeys/{journey.pk}/paths/",
-        f"/journeys/touchpoints/{Touchpoint.objects.filter(organization=organization).first().pk}/",
+        f"/journeys/touchpoints/{Touchpoint.objects.unscoped().filter(organization=organization).first().pk}/",
         "/customers/",
-        f"/customers/{Customer.objects.filter(organization=organization).first().pk}/",
+        f"/customers/{Customer.objects.unscoped().filter(organization=organization).first().pk}/",
         "/imports/",
         "/settings/",
         "/settings/members/",

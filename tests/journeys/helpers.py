@@ -19,7 +19,7 @@ def make_responses(
     from surveys.models import Survey
     from tests.surveys.factories import ResponseFactory
 
-    survey, _ = Survey.objects.get_or_create(
+    survey, _ = Survey.objects.unscoped().get_or_create(
         organization=touchpoint.organization,
         name=f"{kind} at {touchpoint.key}",
         defaults={"touchpoint": touchpoint},

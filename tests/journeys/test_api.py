@@ -28,7 +28,11 @@ def test_journey_stage_touchpoint_crud(api_client, organization):
         r = api_client.post("/api/v1/stages/", {"journey": jid, "name": name}, format="json")
         assert r.status_code == 201, r.content
         ids.append(r.json()["id"])
-    assert [s["position"] for s in Stage.objects.filter(journey_id=jid).values("position")] == [0, 1, 2]
+    assert [s["position"] for s in Stage.objects.unscoped().filter(journey_id=jid).values("position")] == [
+        0,
+        1,
+        2,
+    ]
     inserted = api_client.post(
         "/api/v1/stages/", {"journey": jid, "name": "Compare", "position": 1}, format="json"
     )
@@ -62,7 +66,7 @@ def test_journey_stage_touchpoint_crud(api_client, organization):
     assert [t["key"] for t in listed["results"]] == ["web-checkout"]
     assert api_client.delete(f"/api/v1/stages/{ids[0]}/").status_code == 204
     assert list(
-        Stage.objects.filter(journey_id=jid).order_by("position").values_list("name", "position")
+        Stage.objects.unscoped().filter(journey_id=jid).order_by("position").values_list("name", "position")
     ) == [
         ("Compare", 0),
         ("Buy", 1),
@@ -89,7 +93,9 @@ def test_reorder_stages_and_touchpoints(api_client, organization):
         f"/api/v1/stages/{a.pk}/reorder-touchpoints/", {"order": [t3.pk, t2.pk, t1.pk]}, format="json"
     )
     assert moved.status_code == 200, moved.content
-    assert list(Touchpoint.objects.filter(stage=a).order_by("position").values_list("id", flat=True)) == [
+    assert list(
+        Touchpoint.objects.unscoped().filter(stage=a).order_by("position").values_list("id", flat=True)
+    ) == [
         t3.pk,
         t2.pk,
         t1.pk,
@@ -136,10 +142,10 @@ def test_customer_upsert_get_update_delete(api_client, organization):
     )
     assert patched.json()["city"] == "Lyon" and patched.json()["external_id"] == "C1"
     assert api_client.patch("/api/v1/customers/NOPE/", {"city": "x"}, format="json").status_code == 404
-    InteractionFactory(customer=Customer.objects.get(external_id="C1"))
+    InteractionFactory(customer=Customer.objects.unscoped().get(external_id="C1"))
     assert api_client.delete("/api/v1/customers/C1/").status_code == 204
-    assert not Customer.objects.filter(organization=organization).exists()
-    assert not Interaction.objects.exists()
+    assert not Customer.objects.unscoped().filter(organization=organization).exists()
+    assert not Interaction.objects.unscoped().exists()
 
 
 def test_external_ids_with_slashes_are_addressable(api_client, organization):
@@ -153,7 +159,7 @@ def test_external_ids_with_slashes_are_addressable(api_client, organization):
     assert exported.status_code == 200 and exported.json()["customer"]["external_id"] == "shop/42"
     assert api_client.get("/api/v1/customers/shop/").status_code == 404
     assert api_client.delete("/api/v1/customers/shop/42/").status_code == 204
-    assert not Customer.objects.filter(organization=organization).exists()
+    assert not Customer.objects.unscoped().filter(organization=organization).exists()
 
 
 def test_customer_list_filters_and_search(api_client, organization, clock, django_assert_num_queries):
@@ -196,7 +202,7 @@ def test_bulk_endpoints(api_client, organization):
     body = customers.json()
     assert (body["created"], body["rejected"], body["duplicates"]) == (1, 1, 1)
     assert body["errors"] == [{"index": 1, "field": "email", "reason": "email is not a valid address"}]
-    assert Customer.objects.get(external_id="C1").city == "X"
+    assert Customer.objects.unscoped().get(external_id="C1").city == "X"
     records = [
         {
             "id": f"e{k}",
@@ -293,9 +299,9 @@ def test_export_and_erase(client, api_client, organization, make_member):
     assert customer.erased_at is not None and customer.name == "" and customer.email == ""
     assert customer.attributes == {} and customer.external_id.startswith("erased-")
     assert api_client.get("/api/v1/customers/C1/").status_code == 404
-    response = Response.objects.get()
+    response = Response.objects.unscoped().get()
     assert response.customer_id == customer.pk and response.score == 9
-    assert Interaction.objects.get().properties == {}
+    assert Interaction.objects.unscoped().get().properties == {}
     assert customer.transactions.get().amount == 12
 
 

@@ -19,9 +19,9 @@ def test_seed_small_is_realistic_and_idempotent(organization):
     organization.save()
     out = io.StringIO()
     demo.seed(organization=organization, stdout=out, size="small")
-    journey = Journey.objects.get(organization=organization, name="Retail journey")
+    journey = Journey.objects.unscoped().get(organization=organization, name="Retail journey")
     assert list(
-        Stage.objects.filter(journey=journey).order_by("position").values_list("name", flat=True)
+        Stage.objects.unscoped().filter(journey=journey).order_by("position").values_list("name", flat=True)
     ) == [
         "Discover",
         "Buy",
@@ -30,28 +30,29 @@ def test_seed_small_is_realistic_and_idempotent(organization):
         "Support",
         "Repurchase",
     ]
-    assert dict(Touchpoint.objects.filter(organization=organization).values_list("key", "stage__name")) == {
-        key: stage for key, _name, stage, _channel, _owner in demo.TOUCHPOINTS
-    }
-    customers = Customer.objects.filter(organization=organization)
+    assert dict(
+        Touchpoint.objects.unscoped().filter(organization=organization).values_list("key", "stage__name")
+    ) == {key: stage for key, _name, stage, _channel, _owner in demo.TOUCHPOINTS}
+    customers = Customer.objects.unscoped().filter(organization=organization)
     assert customers.count() == 200
     assert customers.filter(external_id="C00001").exists()
     assert (
         customers.filter(name__regex=r"^[\u4e00-\u9fff]+$").exists()
         and customers.filter(name__contains=" ").exists()
     )
-    orders = Transaction.objects.filter(organization=organization)
+    orders = Transaction.objects.unscoped().filter(organization=organization)
     assert orders.filter(amount__lt=0).exists()  # refunds
     per_customer = orders.filter(amount__gt=0).values("customer").annotate(n=Count("id"))
     counts = sorted(row["n"] for row in per_customer)
     assert counts[0] == 1 and counts[-1] >= 10  # one-time and loyal buyers
     assert orders.aggregate(total=Sum("amount"))["total"] > Decimal("0")
     by_stage = dict(
-        Interaction.objects.filter(organization=organization)
+        Interaction.objects.unscoped()
+        .filter(organization=organization)
         .values_list("touchpoint__stage__name")
         .annotate(n=Count("customer", distinct=True))
     )
     assert by_stage["Discover"] > by_stage["Support"]  # drop-off along the journey
-    before = (customers.count(), orders.count(), Interaction.objects.count())
+    before = (customers.count(), orders.count(), Interaction.objects.unscoped().count())
     demo.seed(organization=organization, stdout=io.StringIO(), size="small")
-    assert (customers.count(), orders.count(), Interaction.objects.count()) == before
+    assert (customers.count(), orders.count(), Interaction.objects.unscoped().count()) == before

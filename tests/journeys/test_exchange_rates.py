@@ -36,8 +36,8 @@ def test_rates_api_lists_creates_replaces_and_scopes(api_client, other_api_clien
         format="json",
     )
     assert again.status_code == 201
-    assert ExchangeRate.objects.filter(organization=organization).count() == 1
-    assert ExchangeRate.objects.get(organization=organization).rate == Decimal("7.2")
+    assert ExchangeRate.objects.unscoped().filter(organization=organization).count() == 1
+    assert ExchangeRate.objects.unscoped().get(organization=organization).rate == Decimal("7.2")
     listed = api_client.get("/api/v1/exchange-rates/").json()
     rows = listed["results"] if isinstance(listed, dict) else listed
     assert [(r["currency"], r["effective_from"]) for r in rows] == [("USD", "2026-01-01")]
@@ -61,7 +61,7 @@ def test_rates_api_rejects_bad_input(api_client, organization, body, field):
     response = api_client.post("/api/v1/exchange-rates/", body, format="json")
     assert response.status_code == 400
     assert field in str(response.json())
-    assert not ExchangeRate.objects.exists()
+    assert not ExchangeRate.objects.unscoped().exists()
 
 
 def test_conversion_uses_the_latest_rate_on_or_before_the_local_day():
@@ -86,15 +86,18 @@ def test_conversion_uses_the_latest_rate_on_or_before_the_local_day():
             currency=currency,
         )
     values = dict(
-        Transaction.objects.filter(organization=org)
+        Transaction.objects.unscoped()
+        .filter(organization=org)
         .annotate(value=transaction_value(organization=org))
         .values_list("order_id", "value")
     )
     assert values["a"] == 70 and values["b"] == 80 and values["c"] == 5
     assert values["d"] is None and values["e"] is None
-    total = Transaction.objects.filter(organization=org).aggregate(
-        total=Sum(transaction_value(organization=org))
-    )["total"]
+    total = (
+        Transaction.objects.unscoped()
+        .filter(organization=org)
+        .aggregate(total=Sum(transaction_value(organization=org)))["total"]
+    )
     assert total == 155
     assert transactions_without_rate(organization=org) == 2
 
@@ -116,12 +119,12 @@ def test_settings_page_enters_rates_and_counts_what_is_left_out(owner_client, or
         "/settings/exchange-rates/", {"currency": "CNY", "effective_from": "2026-01-01", "rate": "1"}
     )
     assert bad.status_code == 200 and "own currency" in bad.content.decode()
-    assert not ExchangeRate.objects.exists()
+    assert not ExchangeRate.objects.unscoped().exists()
     saved = owner_client.post(
         "/settings/exchange-rates/", {"currency": "usd", "effective_from": "2026-01-01", "rate": "7.1"}
     )
     assert saved.status_code == 302
-    rate = ExchangeRate.objects.get(organization=organization)
+    rate = ExchangeRate.objects.unscoped().get(organization=organization)
     assert (rate.currency, str(rate.effective_from), rate.rate) == ("USD", "2026-01-01", Decimal("7.1"))
     page = owner_client.get("/settings/exchange-rates/").content.decode()
     assert "data-left-out" not in page and "7.1" in page
@@ -136,4 +139,4 @@ def test_settings_page_needs_manage_permission(client, organization, make_member
     assert client.post(
         "/settings/exchange-rates/", {"currency": "USD", "effective_from": "2026-01-01", "rate": "7"}
     ).status_code in (403, 404)
-    assert not ExchangeRate.objects.exists()
+    assert not ExchangeRate.objects.unscoped().exists()

@@ -39,7 +39,7 @@ def test_an_upload_while_the_broker_is_down_stays_queued_and_the_sweep_sends_it_
     upload = SimpleUploadedFile("people.csv", _customers_csv(3).encode(), content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post("/imports/", {"kind": "customers", "file": upload})
-    job = ImportJob.objects.get()
+    job = ImportJob.objects.unscoped().get()
     assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}/"
     assert (job.status, job.dispatched_at) == (ImportStatus.QUEUED, None)
     status = owner_client.get(f"/imports/{job.pk}/status/").json()
@@ -50,7 +50,7 @@ def test_an_upload_while_the_broker_is_down_stays_queued_and_the_sweep_sends_it_
     # Still down: the sweep tries, the job stays queued.
     later = timezone.now() + imports.UNSENT_AFTER + timedelta(seconds=1)
     assert import_jobs_sweep(now=later) == {"sent": 0, "resumed": 0, "failed": 0}
-    assert ImportJob.objects.get().status == ImportStatus.QUEUED
+    assert ImportJob.objects.unscoped().get().status == ImportStatus.QUEUED
 
     # The broker is back (here: tasks run in-process): the sweep sends it and it runs.
     from cxm.celery import app
@@ -60,7 +60,7 @@ def test_an_upload_while_the_broker_is_down_stays_queued_and_the_sweep_sends_it_
     job.refresh_from_db()
     assert job.status == ImportStatus.DONE and job.dispatched_at is not None, job.message
     assert job.message == "3 row(s) imported, 3 new, 0 updated."
-    assert Customer.objects.filter(organization=organization).count() == 3
+    assert Customer.objects.unscoped().filter(organization=organization).count() == 3
 
 
 def test_the_sweep_leaves_a_just_created_job_to_its_own_send(organization):
@@ -72,7 +72,7 @@ def test_the_sweep_leaves_a_just_created_job_to_its_own_send(organization):
         "resumed": 0,
         "failed": 0,
     }
-    assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.QUEUED
+    assert ImportJob.objects.unscoped().get(pk=job.pk).status == ImportStatus.QUEUED
 
 
 class WorkerKilled(BaseException):
@@ -105,13 +105,13 @@ def test_a_run_that_died_resumes_after_its_last_committed_batch(organization, mo
         "duplicates": 0,
         "customers_created": 0,
     }
-    assert Customer.objects.count() == 30  # the fourth batch rolled back with its checkpoint
+    assert Customer.objects.unscoped().count() == 30  # the fourth batch rolled back with its checkpoint
 
     # A second message while the run still looks alive (a fresh heartbeat) changes nothing.
     assert import_job_run(job_id=job.pk).processed == 30 and len(batches) == 4
 
     # Ten minutes without a heartbeat: the sweep resumes it.
-    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=11))
+    ImportJob.objects.unscoped().filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=11))
     monkeypatch.setattr(imports, "write_clean_rows", real_write)
     sent = []
     counts = import_jobs_sweep(dispatch=lambda job_id: sent.append(job_id) or True)
@@ -120,8 +120,8 @@ def test_a_run_that_died_resumes_after_its_last_committed_batch(organization, mo
     assert job.status == ImportStatus.DONE, job.message
     assert (job.total, job.processed, job.created_count, job.attempts) == (95, 95, 95, 1)
     assert job.message == "95 row(s) imported, 95 new, 0 updated."  # counts carried over, not redone
-    assert Customer.objects.count() == 95
-    assert sorted(Customer.objects.values_list("external_id", flat=True)) == sorted(
+    assert Customer.objects.unscoped().count() == 95
+    assert sorted(Customer.objects.unscoped().values_list("external_id", flat=True)) == sorted(
         f"C{k}" for k in range(95)
     )
 
@@ -132,7 +132,7 @@ def _stalled_job(organization, *, attempts: int, minutes_ago: int, language: str
             organization=organization, kind="customers", chunks=[b"external_id\nC1\n"], enqueue=False
         )
     then = timezone.now() - timedelta(minutes=minutes_ago)
-    ImportJob.objects.filter(pk=job.pk).update(
+    ImportJob.objects.unscoped().filter(pk=job.pk).update(
         status=ImportStatus.IMPORTING,
         attempts=attempts,
         heartbeat_at=then,
@@ -155,7 +155,7 @@ def test_stuck_imports_are_detected_resumed_and_given_up_with_a_reason(organizat
     assert counts == {"sent": 0, "resumed": 1, "failed": 2} and sent == [stalled.pk]
     assert sum("stalled: no progress since" in r.getMessage() for r in caplog.records) == 3
 
-    jobs = {job.pk: job for job in ImportJob.objects.all()}
+    jobs = {job.pk: job for job in ImportJob.objects.unscoped().all()}
     assert (jobs[alive.pk].status, jobs[alive.pk].attempts) == (ImportStatus.IMPORTING, 0)
     assert (jobs[stalled.pk].status, jobs[stalled.pk].attempts) == (ImportStatus.IMPORTING, 2)
     assert jobs[hopeless.pk].status == ImportStatus.FAILED and jobs[hopeless.pk].finished_at is not None
@@ -178,9 +178,9 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again(organization):
     job = import_job_create(
         organization=organization, kind="customers", chunks=[b"external_id\nC1\n"], enqueue=False
     )
-    ImportJob.objects.filter(pk=job.pk).update(dispatched_at=timezone.now() - timedelta(minutes=5))
+    ImportJob.objects.unscoped().filter(pk=job.pk).update(dispatched_at=timezone.now() - timedelta(minutes=5))
     assert import_jobs_sweep(dispatch=lambda job_id: pytest.fail("requeued too early"))["sent"] == 0
-    ImportJob.objects.filter(pk=job.pk).update(
+    ImportJob.objects.unscoped().filter(pk=job.pk).update(
         dispatched_at=timezone.now() - imports.REQUEUE_AFTER - timedelta(minutes=1)
     )
     sent: list[int] = []

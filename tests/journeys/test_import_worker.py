@@ -82,17 +82,17 @@ def test_a_csv_import_runs_on_a_real_worker_and_skips_the_bad_row(
     assert job.started_at is not None and job.finished_at is not None
     assert job.started_at <= job.finished_at
 
-    orders = Transaction.objects.filter(organization=organization).select_related("customer")
+    orders = Transaction.objects.unscoped().filter(organization=organization).select_related("customer")
     stored = {t.order_id: (t.customer.external_id, t.amount, t.currency, t.occurred_at) for t in orders}
     assert stored == {
         "O1": ("C1", Decimal("19.99"), "EUR", datetime(2026, 2, 1, 10, 0, tzinfo=UTC)),
         "O3": ("C2", Decimal("5.00"), "USD", datetime(2026, 2, 3, tzinfo=UTC)),
         "O4": ("C3", Decimal("1200.50"), "CNY", datetime(2026, 2, 4, 8, 30, tzinfo=UTC)),
     }
-    customers = Customer.objects.filter(organization=organization)
+    customers = Customer.objects.unscoped().filter(organization=organization)
     assert sorted(customers.values_list("external_id", flat=True)) == ["C1", "C2", "C3"]
     assert customers.get(external_id="C1").name == "Ann"  # the existing customer got the order
 
-    state = RecomputeState.objects.get(organization=organization)
+    state = RecomputeState.objects.unscoped().get(organization=organization)
     assert state.stale_since is not None
     assert job.finished_at <= state.stale_since <= timezone.now()  # marked when the import finished

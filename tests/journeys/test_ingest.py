@@ -34,8 +34,8 @@ def test_interactions_are_stored_and_reingest_creates_nothing(organization):
     result = interactions_bulk_ingest(organization=organization, records=_interactions(20))
     assert (result.created, result.duplicates, result.errors) == (20, 0, [])
     assert result.customers_created == 6  # C0, C2..C6; C1 existed
-    assert Interaction.objects.filter(organization=organization, touchpoint=tp).count() == 20
-    stored = Interaction.objects.get(organization=organization, external_id="i3")
+    assert Interaction.objects.unscoped().filter(organization=organization, touchpoint=tp).count() == 20
+    stored = Interaction.objects.unscoped().get(organization=organization, external_id="i3")
     assert stored.customer.external_id == "C3"
     assert stored.properties == {"page": "/p/3", "note": "tab\there\nnew line \\ back"}
     assert stored.occurred_at.isoformat() == "2026-01-04T10:00:00+00:00"
@@ -44,8 +44,8 @@ def test_interactions_are_stored_and_reingest_creates_nothing(organization):
     assert existing.first_seen_at.day == 2 and existing.last_seen_at.day == 16
     again = interactions_bulk_ingest(organization=organization, records=_interactions(25))
     assert (again.created, again.duplicates, again.customers_created) == (5, 20, 0)
-    assert Interaction.objects.filter(organization=organization).count() == 25
-    assert Customer.objects.filter(organization=organization).count() == 7
+    assert Interaction.objects.unscoped().filter(organization=organization).count() == 25
+    assert Customer.objects.unscoped().filter(organization=organization).count() == 7
 
 
 def test_bad_records_are_reported_and_good_ones_kept(organization):
@@ -74,7 +74,7 @@ def test_bad_records_are_reported_and_good_ones_kept(organization):
     ]
     assert "unknown touchpoint key 'nope'" in result.errors[2]["reason"]
     assert "future" in result.errors[5]["reason"]
-    ok1 = Interaction.objects.get(external_id="ok1")
+    ok1 = Interaction.objects.unscoped().get(external_id="ok1")
     assert ok1.occurred_at.isoformat() == "2026-02-01T00:00:00+00:00"
 
 
@@ -85,13 +85,16 @@ def test_naive_times_are_in_the_organizations_time_zone(organization):
         organization=organization,
         records=[{"id": "n", "customer_external_id": "A", "occurred_at": "2026-02-01T08:00:00"}],
     )
-    assert Interaction.objects.get(external_id="n").occurred_at.isoformat() == "2026-02-01T00:00:00+00:00"
+    assert (
+        Interaction.objects.unscoped().get(external_id="n").occurred_at.isoformat()
+        == "2026-02-01T00:00:00+00:00"
+    )
 
 
 def test_interactions_without_id_are_accepted_but_not_deduplicated(organization):
     record = {"customer_external_id": "A", "occurred_at": "2026-02-01T00:00:00Z"}
     interactions_bulk_ingest(organization=organization, records=[record, record])
-    assert Interaction.objects.filter(organization=organization).count() == 2
+    assert Interaction.objects.unscoped().filter(organization=organization).count() == 2
 
 
 def test_same_id_twice_in_one_batch_keeps_the_first(organization):
@@ -101,7 +104,7 @@ def test_same_id_twice_in_one_batch_keeps_the_first(organization):
     ]
     result = interactions_bulk_ingest(organization=organization, records=records)
     assert (result.created, result.duplicates) == (1, 1)
-    assert Interaction.objects.get(external_id="d").kind == "first"
+    assert Interaction.objects.unscoped().get(external_id="d").kind == "first"
 
 
 def test_transactions_validate_amounts_and_are_idempotent_by_order_id(organization):
@@ -140,12 +143,12 @@ def test_transactions_validate_amounts_and_are_idempotent_by_order_id(organizati
         (5, "amount"),
         (6, "order_id"),
     ]
-    refund = Transaction.objects.get(organization=organization, order_id="O2")
+    refund = Transaction.objects.unscoped().get(organization=organization, order_id="O2")
     assert refund.amount == Decimal("-5.00") and refund.currency == "CNY"
-    assert Transaction.objects.get(order_id="O1").amount == Decimal("19.99")
+    assert Transaction.objects.unscoped().get(order_id="O1").amount == Decimal("19.99")
     again = transactions_bulk_ingest(organization=organization, records=records[:2])
     assert (again.created, again.duplicates) == (0, 2)
-    customer = Customer.objects.get(organization=organization, external_id="A")
+    customer = Customer.objects.unscoped().get(organization=organization, external_id="A")
     assert customer.last_seen_at.date().isoformat() == "2026-03-02"
 
 
@@ -170,7 +173,7 @@ def test_customer_upsert_keeps_missing_fields_and_merges_attributes(organization
         organization=organization, data={"external_id": "C9", "email": None, "unsubscribed": True}
     )
     assert customer.email == "" and customer.unsubscribed and customer.unsubscribed_at is not None
-    assert Customer.objects.filter(organization=organization).count() == 1
+    assert Customer.objects.unscoped().filter(organization=organization).count() == 1
 
 
 def test_customer_upsert_rejects_bad_email(organization):
@@ -187,9 +190,9 @@ def test_ingest_never_touches_another_organization(organization, other_organizat
         organization=organization,
         records=[{"id": "1", "customer_external_id": "A", "occurred_at": "2026-01-01"}],
     )
-    mine = Customer.objects.get(organization=organization, external_id="A")
+    mine = Customer.objects.unscoped().get(organization=organization, external_id="A")
     assert mine.pk != theirs.pk
-    assert Interaction.objects.get(external_id="1").customer_id == mine.pk
+    assert Interaction.objects.unscoped().get(external_id="1").customer_id == mine.pk
     theirs.refresh_from_db()
     assert theirs.first_seen_at is None
 
@@ -216,8 +219,11 @@ def test_copy_collision_falls_back(organization, postgres):
     interactions_bulk_ingest(organization=organization, records=records[:2])
     result = interactions_bulk_ingest(organization=organization, records=records)
     assert (result.created, result.duplicates) == (3, 2)
-    assert Interaction.objects.filter(organization=organization).count() == 5
-    assert Interaction.objects.get(external_id="i4").properties["note"] == "tab\there\nnew line \\ back"
+    assert Interaction.objects.unscoped().filter(organization=organization).count() == 5
+    assert (
+        Interaction.objects.unscoped().get(external_id="i4").properties["note"]
+        == "tab\there\nnew line \\ back"
+    )
 
 
 def test_a_deadlocked_batch_is_retried(organization, monkeypatch):
@@ -241,4 +247,4 @@ def test_a_deadlocked_batch_is_retried(organization, monkeypatch):
         records=[{"id": "a", "customer_external_id": "A", "occurred_at": "2026-01-01"}],
     )
     assert len(calls) == 2 and (result.created, result.duplicates, result.customers_created) == (1, 0, 1)
-    assert Interaction.objects.filter(organization=organization).count() == 1
+    assert Interaction.objects.unscoped().filter(organization=organization).count() == 1

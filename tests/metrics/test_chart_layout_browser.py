@@ -58,7 +58,7 @@ def test_axes_make_room_and_long_names_wrap(browser, live_server, organization, 
     if not _plotly_available():
         pytest.skip("static/vendor/plotly.min.js is not in this checkout")
     seed_dataset(organization, customers=40)
-    Touchpoint.objects.filter(organization=organization, key="web-checkout").update(
+    Touchpoint.objects.unscoped().filter(organization=organization, key="web-checkout").update(
         name="Web checkout with express delivery option"
     )
     services.dashboards_recompute(organization=organization)

@@ -60,7 +60,7 @@ def test_api_fit_as_of_ignores_later_data(organization, api_client):
     assert first.status_code == 201, first.json()
     before = first.json()
     assert before["calibration_end"] == AS_OF.isoformat() and before["scores"]["customers"] == 40
-    model = ClvModel.objects.get(pk=before["id"])
+    model = ClvModel.objects.unscoped().get(pk=before["id"])
     scores_before = clv_score(organization=organization, model=model, as_of=AS_OF).set_index("customer_id")
     _later(organization, rng, buyers)
     second = api_client.post(

@@ -24,9 +24,9 @@ def seeded(organization):
     # answers in both languages, for the "By language" table
     from surveys.models import Response
 
-    ids = list(Response.objects.filter(organization=organization).values_list("id", flat=True))
-    Response.objects.filter(id__in=ids[::2]).update(locale="zh-hans")
-    Response.objects.filter(id__in=ids[1::2]).update(locale="en")
+    ids = list(Response.objects.unscoped().filter(organization=organization).values_list("id", flat=True))
+    Response.objects.unscoped().filter(id__in=ids[::2]).update(locale="zh-hans")
+    Response.objects.unscoped().filter(id__in=ids[1::2]).update(locale="en")
     services.dashboards_recompute(organization=organization)
     return data
 
@@ -74,7 +74,9 @@ def test_clv_model_period_is_named_in_chinese(seeded, owner_client, organization
     from metrics.models import Snapshot
 
     owner_client.get("/dashboards/value/")
-    snapshot = Snapshot.objects.get(organization=organization, dashboard="value", filters_key="default")
+    snapshot = Snapshot.objects.unscoped().get(
+        organization=organization, dashboard="value", filters_key="default"
+    )
     numbers = {"r": 1.0, "alpha": 2.0, "a": 3.0, "b": 4.0, "log_likelihood": -5.0}
     snapshot.payload["model"] = {
         "calibration_end": "2026-09-02",
@@ -94,12 +96,12 @@ def test_applying_the_shown_default_window_keeps_the_precomputed_snapshot(seeded
     from metrics.models import Snapshot
 
     owner_client.get("/dashboards/")
-    before = Snapshot.objects.filter(organization=organization).count()
+    before = Snapshot.objects.unscoped().filter(organization=organization).count()
     today = timezone.localdate(timezone=organization.tzinfo)
     start = today - timedelta(days=364)
     html = owner_client.get(f"/dashboards/?start={start}&end={today}&bucket=week").content.decode()
     assert "Showing the default window: the last 365 days." in html
-    assert Snapshot.objects.filter(organization=organization).count() == before
+    assert Snapshot.objects.unscoped().filter(organization=organization).count() == before
     other = owner_client.get(f"/dashboards/?start={start + timedelta(days=1)}&end={today}").content.decode()
     assert "Showing the default window" not in other
     assert f'name="start" value="{start + timedelta(days=1)}"' in other

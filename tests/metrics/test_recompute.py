@@ -44,7 +44,7 @@ def _small_data(org):
 def test_recompute_stores_every_dashboard_and_customer_values(organization):
     _s, c = _small_data(organization)
     services.dashboards_recompute(organization=organization)
-    snapshots = {s.dashboard: s for s in Snapshot.objects.filter(organization=organization)}
+    snapshots = {s.dashboard: s for s in Snapshot.objects.unscoped().filter(organization=organization)}
     assert set(snapshots) == {"overview", "journey", "retention", "value", "drivers"}
     assert snapshots["overview"].payload["summary"]["nps"]["nps"] == 0.0  # one promoter, one detractor
     assert snapshots["overview"].payload["comments"][0]["comment"] == "Lovely"
@@ -58,7 +58,7 @@ def test_recompute_stores_every_dashboard_and_customer_values(organization):
     assert values["lifecycle_stage"] == "new" and values["value_tier"] == "high"
     # a single buyer sits at percentile ½ on R and F: scores 3, 3 → "need attention"
     assert values["rfm"]["segment"] == "need_attention"
-    assert CustomerValue.objects.filter(organization=organization).count() == 1
+    assert CustomerValue.objects.unscoped().filter(organization=organization).count() == 1
 
 
 @pytest.mark.django_db
@@ -75,9 +75,10 @@ def test_interrupted_recompute_leaves_the_previous_snapshots(organization, monke
     _small_data(organization)
     services.recompute_run(organization_id=organization.pk)
     before = {
-        s.dashboard: (s.computed_at, s.payload) for s in Snapshot.objects.filter(organization=organization)
+        s.dashboard: (s.computed_at, s.payload)
+        for s in Snapshot.objects.unscoped().filter(organization=organization)
     }
-    values_before = CustomerValue.objects.filter(organization=organization).count()
+    values_before = CustomerValue.objects.unscoped().filter(organization=organization).count()
     response(organization, survey(organization, "New"), "nps", 10, timezone.now())
 
     def crash(**kwargs):
@@ -88,10 +89,11 @@ def test_interrupted_recompute_leaves_the_previous_snapshots(organization, monke
     with pytest.raises(RuntimeError):
         services.recompute_run(organization_id=organization.pk)
     after = {
-        s.dashboard: (s.computed_at, s.payload) for s in Snapshot.objects.filter(organization=organization)
+        s.dashboard: (s.computed_at, s.payload)
+        for s in Snapshot.objects.unscoped().filter(organization=organization)
     }
     assert after == before
-    state = RecomputeState.objects.get(organization=organization)
+    state = RecomputeState.objects.unscoped().get(organization=organization)
     assert (
         state.running_since is None and "worker killed" in state.last_error and state.stale_since is not None
     )
@@ -105,15 +107,17 @@ def test_interrupted_recompute_leaves_the_previous_snapshots(organization, monke
         raise RuntimeError("connection lost")
 
     monkeypatch.setattr(services.snapshots, "snapshots_store", half_written)
-    CustomerValue.objects.filter(organization=organization).update(rfm_segment="marker")
+    CustomerValue.objects.unscoped().filter(organization=organization).update(rfm_segment="marker")
     with pytest.raises(RuntimeError):
         services.recompute_run(organization_id=organization.pk)
     after = {
-        s.dashboard: (s.computed_at, s.payload) for s in Snapshot.objects.filter(organization=organization)
+        s.dashboard: (s.computed_at, s.payload)
+        for s in Snapshot.objects.unscoped().filter(organization=organization)
     }
     assert after == before
     assert (
-        CustomerValue.objects.filter(organization=organization, rfm_segment="marker").count() == values_before
+        CustomerValue.objects.unscoped().filter(organization=organization, rfm_segment="marker").count()
+        == values_before
     )
 
 
@@ -123,10 +127,10 @@ def test_a_second_request_while_running_does_not_start_a_second_run(organization
     assert token
     assert services.recompute_claim(organization_id=organization.pk) is None
     assert services.recompute_run(organization_id=organization.pk) == "busy"
-    assert not Snapshot.objects.filter(organization=organization).exists()
+    assert not Snapshot.objects.unscoped().filter(organization=organization).exists()
     services.recompute_release(organization_id=organization.pk, token=token, duration_ms=1)
     assert services.recompute_run(organization_id=organization.pk) == "done"
-    assert RecomputeState.objects.get(organization=organization).runs == 2
+    assert RecomputeState.objects.unscoped().get(organization=organization).runs == 2
 
 
 @pytest.mark.django_db
@@ -167,7 +171,7 @@ def test_two_concurrent_recomputes_produce_one_run(postgres, monkeypatch):
     first.join(GENEROUS)
     assert not first.is_alive() and not second.is_alive()
     assert sorted(results) == ["busy", "done"]
-    assert RecomputeState.objects.get(organization=org).runs == 1
+    assert RecomputeState.objects.unscoped().get(organization=org).runs == 1
 
 
 @pytest.mark.django_db
@@ -179,23 +183,23 @@ def test_bursts_of_signals_coalesce_into_one_run(organization, django_capture_on
             response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
         customer_data_changed.send(sender=None, organization_id=organization.pk, kind="transactions")
     assert len(callbacks) == 1
-    state = RecomputeState.objects.get(organization=organization)
+    state = RecomputeState.objects.unscoped().get(organization=organization)
     assert state.runs == 1 and state.stale_since is None
-    assert Snapshot.objects.filter(organization=organization, dashboard="overview").exists()
+    assert Snapshot.objects.unscoped().filter(organization=organization, dashboard="overview").exists()
 
 
 @pytest.mark.django_db
 @override_settings(METRICS_RECOMPUTE_ON_SIGNAL=True)
 def test_new_data_marks_dashboards_stale_and_the_page_says_so(organization, owner_client):
     services.recompute_run(organization_id=organization.pk)
-    RecomputeState.objects.filter(organization=organization).update(requested_at=timezone.now())
+    RecomputeState.objects.unscoped().filter(organization=organization).update(requested_at=timezone.now())
     response_recorded.send(
         sender=None, organization_id=organization.pk, response_ids=[1]
     )  # debounced: queued only
-    assert RecomputeState.objects.get(organization=organization).stale_since is not None
+    assert RecomputeState.objects.unscoped().get(organization=organization).stale_since is not None
     page = owner_client.get("/dashboards/")
     assert "a recompute is queued" in page.content.decode()
-    RecomputeState.objects.filter(organization=organization).update(running_since=timezone.now())
+    RecomputeState.objects.unscoped().filter(organization=organization).update(running_since=timezone.now())
     assert "Recomputing…" in owner_client.get("/dashboards/").content.decode()
 
 
@@ -203,8 +207,8 @@ def test_new_data_marks_dashboards_stale_and_the_page_says_so(organization, owne
 def test_beat_recomputes_stale_and_old_organizations(organization, other_organization):
     services.recompute_run(organization_id=organization.pk)
     assert recompute_all_organizations() == 1  # the other organization never ran; ours is fresh
-    assert Snapshot.objects.filter(organization=other_organization).count() == len(registry.keys())
-    RecomputeState.objects.filter(organization=organization).update(
+    assert Snapshot.objects.unscoped().filter(organization=other_organization).count() == len(registry.keys())
+    RecomputeState.objects.unscoped().filter(organization=organization).update(
         finished_at=timezone.now() - timedelta(days=1)
     )
     assert recompute_all_organizations() == 1
@@ -252,7 +256,7 @@ def test_a_recompute_through_a_real_worker_updates_the_page(postgres, redis_url,
     with celery_worker(redis_url=redis_url, DATABASE_URL=database_url) as (app, queue):
         result = app.send_task("metrics.tasks.recompute_organization", args=[org.pk], queue=queue)
         assert result.get(timeout=GENEROUS) == "done"
-    snapshot = Snapshot.objects.get(organization=org, dashboard="overview", filters_key="default")
+    snapshot = Snapshot.objects.unscoped().get(organization=org, dashboard="overview", filters_key="default")
     assert snapshot.payload["summary"]["nps"]["nps"] == 50.0
     page = client.get("/dashboards/").content.decode()
     assert "50.0" in page and "Computed" in page
@@ -269,9 +273,9 @@ def test_demo_seed_fits_clv_and_recomputes(organization):
     out = StringIO()
     demo.seed(organization=organization, stdout=out, size="small")
     demo.seed(organization=organization, stdout=out, size="small")  # idempotent
-    assert ClvModel.objects.filter(organization=organization).count() == 1
-    assert Snapshot.objects.filter(organization=organization).count() == len(registry.keys())
-    value = Snapshot.objects.get(organization=organization, dashboard="value").payload
+    assert ClvModel.objects.unscoped().filter(organization=organization).count() == 1
+    assert Snapshot.objects.unscoped().filter(organization=organization).count() == len(registry.keys())
+    value = Snapshot.objects.unscoped().get(organization=organization, dashboard="value").payload
     assert value["clv_source"] == "predictive" and value["model"]["bgnbd"]["r"] > 0
 
 
@@ -281,12 +285,12 @@ def test_a_burst_of_signals_costs_one_database_write(organization, django_assert
     # A debounce window longer than any run of the test, however slow the machine.
     with override_settings(METRICS_RECOMPUTE_ON_SIGNAL=False, METRICS_RECOMPUTE_DEBOUNCE=3600):
         response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
-        assert RecomputeState.objects.get(organization=organization).stale_since is not None
+        assert RecomputeState.objects.unscoped().get(organization=organization).stale_since is not None
         with django_assert_num_queries(0):
             for _ in range(50):
                 response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
         # A run clears the mark; the next signal marks the dashboards stale again.
         services.recompute_run(organization_id=organization.pk)
-        assert RecomputeState.objects.get(organization=organization).stale_since is None
+        assert RecomputeState.objects.unscoped().get(organization=organization).stale_since is None
         response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[2])
-        assert RecomputeState.objects.get(organization=organization).stale_since is not None
+        assert RecomputeState.objects.unscoped().get(organization=organization).stale_since is not None

@@ -211,7 +211,9 @@ def test_monetized_nps_revenue_at_risk_and_uplift():
     order(org, p1, datetime(2026, 7, 30, tzinfo=UTC), "500")  # after 180 days
     order(org, d2, datetime(2026, 2, 1, tzinfo=UTC), "50")
     order(org, pa1, datetime(2026, 1, 8, tzinfo=UTC), "200")
-    responses = Response.objects.filter(organization=org, submitted_at__gte=datetime(2025, 11, 1, tzinfo=UTC))
+    responses = Response.objects.unscoped().filter(
+        organization=org, submitted_at__gte=datetime(2025, 11, 1, tzinfo=UTC)
+    )
     result = monetized_nps(organization=org, responses=responses, using="default", days=180)
     by = {row["category"]: row for row in result["table"]}
     assert (
@@ -246,7 +248,7 @@ def test_monetized_nps_revenue_at_risk_and_uplift():
 def test_monetized_nps_with_no_responses():
     org = OrganizationFactory(slug="quiet")
     result = monetized_nps(
-        organization=org, responses=Response.objects.filter(organization=org), using="default"
+        organization=org, responses=Response.objects.unscoped().filter(organization=org), using="default"
     )
     assert all(row["customers"] == 0 and row["revenue_per_customer"] is None for row in result["table"])
     assert result["uplift"] is None
@@ -289,7 +291,7 @@ def test_monetized_nps_counts_only_matured_answers_in_the_organizations_currency
             amount=amount,
             currency=currency,
         )
-    responses = Response.objects.filter(organization=org)
+    responses = Response.objects.unscoped().filter(organization=org)
     result = monetized_nps(
         organization=org, responses=responses, using="default", days=30, now=datetime(2026, 7, 1, tzinfo=UTC)
     )
@@ -349,7 +351,7 @@ def test_monetized_nps_windows_are_local_days_of_the_organization():
             amount=amount,
             currency=currency,
         )
-    responses = Response.objects.filter(organization=org)
+    responses = Response.objects.unscoped().filter(organization=org)
 
     def run(now: datetime) -> dict:
         return monetized_nps(organization=org, responses=responses, using="default", days=180, now=now)

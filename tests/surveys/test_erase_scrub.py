@@ -45,18 +45,18 @@ def _answered(organization, customer, other):
 
 
 def _assert_scrubbed(rows):
-    erased = Response.objects.get(pk=rows["erased"])
+    erased = Response.objects.unscoped().get(pk=rows["erased"])
     assert (erased.comment, erased.hidden_fields, erased.score, erased.score_kind) == ("", {}, 4, "nps")
-    answers = {a.question.kind: a for a in Answer.objects.filter(response_id=rows["erased"])}
+    answers = {a.question.kind: a for a in Answer.objects.unscoped().filter(response_id=rows["erased"])}
     assert (
         answers["text"].text == ""
         and answers["nps"].number == 4
         and answers["single_choice"].choices == ["price"]
     )
     # Another customer's answers are untouched.
-    kept = Response.objects.get(pk=rows["kept"])
+    kept = Response.objects.unscoped().get(pk=rows["kept"])
     assert kept.comment == "Call me at 138 0000 kept" and kept.hidden_fields["email"] == "kept@example.com"
-    assert Answer.objects.get(response_id=rows["kept"], question__kind="text").text == "I am kept"
+    assert Answer.objects.unscoped().get(response_id=rows["kept"], question__kind="text").text == "I am kept"
 
 
 @pytest.mark.django_db
@@ -93,6 +93,6 @@ def test_erase_from_the_customer_page_scrubs_the_responses(
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(f"/customers/{customer.pk}/erase/").status_code == 302
     _assert_scrubbed(rows)
-    assert Response.objects.get(pk=foreign["erased"]).comment == "Call me at 138 0000 erased"
+    assert Response.objects.unscoped().get(pk=foreign["erased"]).comment == "Call me at 138 0000 erased"
     html = client.get(f"/customers/{customer.pk}/").content.decode()
     assert "138 0000" not in html and "I am erased" not in html

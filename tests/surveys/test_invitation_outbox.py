@@ -55,7 +55,7 @@ def test_the_share_page_queues_invitations_while_the_broker_is_down_and_the_swee
     assert notice in page
     with translation.override("zh-hans"):
         assert gettext(notice) == "任务队列暂时无法连接；恢复后邀请将立即发送。"
-    invitation = Invitation.objects.get()
+    invitation = Invitation.objects.unscoped().get()
     assert (invitation.status, invitation.dispatched_at, invitation.attempts) == ("queued", None, 0)
     assert '<div class="label">Queued</div><div class="value">1</div>' in page
     assert any("the broker is unreachable" in r.getMessage() for r in caplog.records)
@@ -64,7 +64,7 @@ def test_the_share_page_queues_invitations_while_the_broker_is_down_and_the_swee
     # Still down: the sweep tries, nothing changes.
     later = after_the_grace_period()
     assert services.invitations_sweep(now=later) == {"sent": 0, "failed": 0}
-    assert Invitation.objects.get().status == "queued" and mail.outbox == []
+    assert Invitation.objects.unscoped().get().status == "queued" and mail.outbox == []
 
     broker_back(monkeypatch)
     assert services.invitations_sweep(now=later) == {"sent": 1, "failed": 0}
@@ -86,7 +86,7 @@ def test_with_the_broker_up_the_share_page_sends_at_once_and_says_nothing_of_the
         )
     page = response.content.decode()
     assert "1 invitations queued; 0 customers skipped" in page and "task queue" not in page
-    invitation = Invitation.objects.get()
+    invitation = Invitation.objects.unscoped().get()
     assert (invitation.status, invitation.attempts) == ("sent", 1) and invitation.dispatched_at is not None
     assert [m.to for m in mail.outbox] == [["li@example.com"]]
 
@@ -206,7 +206,7 @@ def test_a_send_racing_another_never_emails_twice(nps_survey, customer, monkeypa
     assert services.invitation_send(invitation_id=invitation.pk) == "sent"
     assert nested == ["ignored", {"sent": 0, "failed": 0}]
     assert services.invitation_send(invitation_id=invitation.pk) == "ignored"
-    assert len(mail.outbox) == 1 and Invitation.objects.get().status == "sent"
+    assert len(mail.outbox) == 1 and Invitation.objects.unscoped().get().status == "sent"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -244,7 +244,7 @@ def test_two_sweeps_at_once_send_each_invitation_once(postgres, organization, np
         thread.join(timeout=120)
     assert len(outcomes) == 2
     assert sorted(m.to[0] for m in mail.outbox) == sorted(f"r{k}@example.com" for k in range(20))
-    assert set(Invitation.objects.values_list("status", flat=True)) == {"sent"}
+    assert set(Invitation.objects.unscoped().values_list("status", flat=True)) == {"sent"}
 
 
 def test_the_sweep_runs_on_beat():
@@ -282,6 +282,6 @@ def test_a_real_worker_sends_swept_invitations_once(postgres, redis_url, organiz
         assert services.invitations_sweep(now=later, dispatch=to_the_worker) == {"sent": 3, "failed": 0}
         outcomes = [result.get(timeout=GENEROUS) for result in results]
     assert outcomes == [{"sent": 3}, {"ignored": 3}]
-    sent = Invitation.objects.filter(pk__in=ids)
+    sent = Invitation.objects.unscoped().filter(pk__in=ids)
     assert set(sent.values_list("status", flat=True)) == {"sent"}
     assert all(i.sent_at is not None and i.sending_at is not None for i in sent)

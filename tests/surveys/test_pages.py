@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_create_from_template_edit_reorder_preview_activate_duplicate(owner_client, organization):
     r = owner_client.post("/surveys/new/", {"template": "csat"})
-    survey = Survey.objects.get(organization=organization)
+    survey = Survey.objects.unscoped().get(organization=organization)
     assert r.status_code == 302 and r["Location"] == f"/surveys/{survey.pk}/"
     page = owner_client.get(f"/surveys/{survey.pk}/")
     assert "How satisfied were you with your experience?" in page.content.decode()
@@ -34,8 +34,8 @@ def test_create_from_template_edit_reorder_preview_activate_duplicate(owner_clie
     survey.refresh_from_db()
     assert survey.status == "paused"
     owner_client.post(f"/surveys/{survey.pk}/copy/" if False else f"/surveys/{survey.pk}/duplicate/")
-    assert Survey.objects.filter(organization=organization).count() == 2
-    assert Response.objects.count() == 0  # preview records nothing
+    assert Survey.objects.unscoped().filter(organization=organization).count() == 2
+    assert Response.objects.unscoped().count() == 0  # preview records nothing
 
 
 def test_blank_survey_and_question_forms(owner_client, organization):
@@ -50,7 +50,7 @@ def test_blank_survey_and_question_forms(owner_client, organization):
             "thank_you_zh": "谢谢",
         },
     )
-    survey = Survey.objects.get(organization=organization, name="Store visit")
+    survey = Survey.objects.unscoped().get(organization=organization, name="Store visit")
     assert r.status_code == 302
     assert survey.allowed_origins == ["https://shop.example.com", "http://localhost:8080"]
     assert survey.thank_you == {"en": "Thanks", "zh-hans": "谢谢"}
@@ -69,7 +69,7 @@ def test_blank_survey_and_question_forms(owner_client, organization):
         {"kind": "rating", "text_en": "Stars?", "text_zh": "几颗星？", "required": "on"},
     )
     assert r.status_code == 302
-    rating = Question.objects.get(survey=survey)
+    rating = Question.objects.unscoped().get(survey=survey)
     r = owner_client.post(
         f"/surveys/{survey.pk}/questions/new/",
         {
@@ -82,21 +82,21 @@ def test_blank_survey_and_question_forms(owner_client, organization):
         },
     )
     assert r.status_code == 302
-    choice = Question.objects.get(survey=survey, kind="single_choice")
+    choice = Question.objects.unscoped().get(survey=survey, kind="single_choice")
     assert choice.options[0] == {"value": "price", "label": {"en": "Price", "zh-hans": "价格"}}
     assert choice.show_if == {"question": rating.pk, "min": 1, "max": 2}
     r = owner_client.post(
         f"/surveys/{survey.pk}/questions/new/",
         {"kind": "single_choice", "text_en": "Lonely", **option_rows([("one", "", "")])},
     )
-    assert r.status_code == 200 and Question.objects.filter(survey=survey).count() == 2
+    assert r.status_code == 200 and Question.objects.unscoped().filter(survey=survey).count() == 2
     r = owner_client.post(
         f"/surveys/{survey.pk}/questions/{choice.pk}/", {"kind": "text", "text_en": "Tell us"}
     )
     choice.refresh_from_db()
     assert r.status_code == 302 and choice.kind == "text" and choice.show_if == {}
     owner_client.post(f"/surveys/{survey.pk}/questions/{choice.pk}/action/", {"action": "delete"})
-    assert Question.objects.filter(survey=survey).count() == 1
+    assert Question.objects.unscoped().filter(survey=survey).count() == 1
 
 
 def option_rows(rows, extra=0):
@@ -169,7 +169,7 @@ def test_response_list_filters_escapes_and_fixed_queries(
 
 def test_response_detail_escapes_comment(owner_client, nps_survey, questions, touchpoint):
     _responses(nps_survey, questions, touchpoint)
-    response = Response.objects.get(score=10)
+    response = Response.objects.unscoped().get(score=10)
     html = owner_client.get(f"/surveys/responses/{response.pk}/").content.decode()
     assert "Great &lt;b&gt;service&lt;/b&gt;" in html and "How likely are you to recommend" in html
 

@@ -111,7 +111,7 @@ def test_invite_member_by_email_and_accept(owner_client, organization):
     page = client.get(path)
     assert page.status_code == 200
     client.post(path, {"name": "New Person", "password": "a-long-pass-987"})
-    membership = Membership.objects.get(user__email="new@acme.test")
+    membership = Membership.objects.unscoped().get(user__email="new@acme.test")
     assert membership.organization == organization and membership.role == Role.ANALYST
     assert client.get(path).status_code == 404  # used once
 
@@ -121,7 +121,7 @@ def test_admin_cannot_grant_owner(client, organization, make_member):
     admin = make_member(organization, Role.ADMIN)
     client.force_login(admin)
     viewer = make_member(organization, Role.VIEWER)
-    membership = Membership.objects.get(user=viewer)
+    membership = Membership.objects.unscoped().get(user=viewer)
     client.post(f"/settings/members/{membership.pk}/", {"role": "owner", "action": "role"})
     membership.refresh_from_db()
     assert membership.role == Role.VIEWER
@@ -132,7 +132,7 @@ def test_admin_cannot_grant_owner(client, organization, make_member):
 
 @pytest.mark.django_db
 def test_last_owner_cannot_be_demoted(owner_client, owner, organization):
-    membership = Membership.objects.get(user=owner)
+    membership = Membership.objects.unscoped().get(user=owner)
     owner_client.post(f"/settings/members/{membership.pk}/", {"role": "viewer", "action": "role"})
     membership.refresh_from_db()
     assert membership.role == Role.OWNER
@@ -186,9 +186,9 @@ def test_create_organization_and_seed_demo_commands(db):
         stdout=out,
     )
     assert "password:" in out.getvalue()
-    assert Membership.objects.get(user__email="boss@shop.test").role == Role.OWNER
+    assert Membership.objects.unscoped().get(user__email="boss@shop.test").role == Role.OWNER
     out = StringIO()
     call_command("seed_demo", "--size", "small", stdout=out)
     call_command("seed_demo", "--size", "small", stdout=StringIO())
     assert "demo@example.com" in out.getvalue()
-    assert Membership.objects.filter(organization__slug="demo").count() == 1
+    assert Membership.objects.unscoped().filter(organization__slug="demo").count() == 1

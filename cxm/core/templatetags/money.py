@@ -34,14 +34,13 @@ def left_out_note(context: Any, count: Any) -> dict[str, Any]:
     """`{% left_out_note n %}`: "n transactions in other currencies were left out (no exchange
     rate)" beside a sum of money when n > 0 (METRICS.md, Currency), with a link to the exchange
     rates for those who may set them."""
-    from cxm.tenancy.roles import role_allows
+    from cxm.tenancy.tenant import request_tenant, tenant_allows
 
-    membership = getattr(context.get("request"), "membership", None)
     try:
         n = int(count or 0)
     except (TypeError, ValueError):
         n = 0
     return {
         "count": n,
-        "can_set_rates": role_allows(membership.role if membership else None, "manage_organization"),
+        "can_set_rates": tenant_allows(request_tenant(context.get("request")), "manage_organization"),
     }
