@@ -24,6 +24,7 @@ import argparse
 import http.client
 import json
 import os
+import queue
 import random
 import secrets
 import signal
@@ -204,23 +205,23 @@ def raw_copy(url: str, batches: list[str], concurrency: int) -> float:
 
     empty_table(url)
     checkpoint(url)
-    connections = [psycopg2.connect(url) for _ in range(concurrency)]
-    pool_of = {}
-    lock = threading.Lock()
+    idle: queue.Queue = queue.Queue()
+    for _ in range(concurrency):  # connections opened before the clock starts
+        idle.put(psycopg2.connect(url))
 
     def send(batch: str) -> None:
-        with lock:
-            connection = pool_of.setdefault(threading.get_ident(), connections[len(pool_of)])
+        connection = idle.get()
         with connection.cursor() as cursor:
             cursor.copy_expert(f"COPY journeys_interaction ({RAW_COLUMNS}) FROM STDIN", io.StringIO(batch))
         connection.commit()
+        idle.put(connection)
 
     began = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(send, batches))
     elapsed = time.perf_counter() - began
-    for connection in connections:
-        connection.close()
+    while not idle.empty():
+        idle.get().close()
     return elapsed
 
 
