@@ -117,14 +117,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_bodies(records: int, batch: int, customers: int) -> list[bytes]:
-    rng = random.Random(7)
+def make_bodies(records: int, batch: int, customers: int, first: int = 0) -> list[bytes]:
+    """Request bodies of `batch` records numbered from `first` (ids ev-<number>)."""
+    rng = random.Random(7 + first)
     keys = ["web", "app", "checkout", "store", "phone", "chat"]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     bodies = []
-    for offset in range(0, records, batch):
+    for offset in range(first, first + records, batch):
         chunk = []
-        for number in range(offset, min(offset + batch, records)):
+        for number in range(offset, min(offset + batch, first + records)):
             moment = start + timedelta(seconds=number * 20 + rng.randint(0, 19))
             chunk.append(
                 {

@@ -60,16 +60,43 @@ def _locked_ids(cursor: Any, organization_id: int, external_ids: Sequence[str]) 
     return dict(cursor.fetchall())
 
 
+def _move_seen(cursor: Any, organization_id: int, spans: Sequence[tuple[str, Any, Any]]) -> dict[str, int]:
+    """Moves first/last seen of the organization's customers whose span (external id, first, last)
+    grows; returns their ids. The update's row lock conflicts with a delete, like FOR KEY SHARE."""
+    least, greatest = ("LEAST", "GREATEST") if is_postgres() else ("MIN", "MAX")
+    source, params = rows_source(
+        "b", [("ext", "text"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz")], spans
+    )
+    # Only the customers whose first/last seen moves are written (HOT updates: no index on either).
+    cursor.execute(
+        f"""UPDATE journeys_customer AS c SET
+               first_seen_at = {least}(COALESCE(c.first_seen_at, b.first_seen), b.first_seen),
+               last_seen_at = {greatest}(COALESCE(c.last_seen_at, b.last_seen), b.last_seen)
+           FROM {source}
+           WHERE c.organization_id = %s AND c.external_id = b.ext
+             AND (c.first_seen_at IS NULL OR c.last_seen_at IS NULL
+                  OR b.first_seen < c.first_seen_at OR b.last_seen > c.last_seen_at)
+           RETURNING external_id, id""",
+        [*params, organization_id],
+    )
+    return dict(cursor.fetchall())
+
+
 def customers_resolve(
     cursor: Any, organization_id: int, seen: dict[str, tuple[datetime, datetime]], result: IngestResult
 ) -> dict[str, int]:
     """Customer id per external id in `seen` (external id -> first and last time of the batch), for the
     organization only, creating the missing customers; moves first/last seen. Every id returned is
     of a customer that exists and stays until commit (locked, or created by this transaction)."""
-    external_ids = sorted(seen)
-    ids = _locked_ids(cursor, organization_id, external_ids)
+    moment = (lambda value: value.isoformat()) if is_postgres() else connection.ops.adapt_datetimefield_value
+    spans = {e: (e, moment(first), moment(last)) for e, (first, last) in sorted(seen.items())}
+    # Most customers of a stream of new events move: one statement resolves, moves and locks them.
+    ids = _move_seen(cursor, organization_id, list(spans.values()))
+    rest = [external_id for external_id in spans if external_id not in ids]
+    if rest:
+        ids.update(_locked_ids(cursor, organization_id, rest))
     created: dict[str, int] = {}
-    missing = [external_id for external_id in external_ids if external_id not in ids]
+    missing = [external_id for external_id in rest if external_id not in ids]
     now = db_moment(timezone.now())
     for _attempt in range(5):
         if not missing:
@@ -77,7 +104,7 @@ def customers_resolve(
         source, params = rows_source(
             "m",
             [("external_id", "text"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz")],
-            [(e, db_moment(seen[e][0]), db_moment(seen[e][1])) for e in missing],
+            [spans[e] for e in missing],
         )
         # Sorted by external id so concurrent batches lock customer rows in the same order.
         cursor.execute(
@@ -94,31 +121,13 @@ def customers_resolve(
         ids.update(new)
         raced = [external_id for external_id in missing if external_id not in ids]
         if raced:  # created by a concurrent batch a moment ago
-            ids.update(_locked_ids(cursor, organization_id, raced))
+            ids.update(_move_seen(cursor, organization_id, [spans[e] for e in raced]))
+            ids.update(_locked_ids(cursor, organization_id, [e for e in raced if e not in ids]))
         # Still missing: created and deleted again by others meanwhile; create it once more.
         missing = [external_id for external_id in raced if external_id not in ids]
     if missing:  # pragma: no cover - five concurrent create/delete rounds on the same ids
         raise RuntimeError("customers kept changing concurrently")
     result.customers_created += len(created)
-    existing = sorted(
-        (ids[e], db_moment(seen[e][0]), db_moment(seen[e][1])) for e in external_ids if e not in created
-    )
-    if existing:
-        least, greatest = ("LEAST", "GREATEST") if is_postgres() else ("MIN", "MAX")
-        source, params = rows_source(
-            "b", [("id", "bigint"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz")], existing
-        )
-        # Rows are locked in id order (the list is sorted), so concurrent batches do not deadlock; only
-        # the customers whose first/last seen moves are written (HOT updates: no index on either).
-        cursor.execute(
-            f"""UPDATE journeys_customer AS c SET
-                   first_seen_at = {least}(COALESCE(c.first_seen_at, b.first_seen), b.first_seen),
-                   last_seen_at = {greatest}(COALESCE(c.last_seen_at, b.last_seen), b.last_seen)
-               FROM {source}
-               WHERE c.id = b.id AND (c.first_seen_at IS NULL OR c.last_seen_at IS NULL
-                                      OR b.first_seen < c.first_seen_at OR b.last_seen > c.last_seen_at)""",
-            params,
-        )
     return ids
 
 

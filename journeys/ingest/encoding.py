@@ -85,10 +85,20 @@ def copy_buffer(lines: Iterable[str]) -> io.StringIO:
     return buffer
 
 
-def copy_rows(rows: Iterable[Sequence[Any]], encoders: Sequence[Encode] | None = None) -> io.StringIO:
-    """COPY text of `rows`, by column encoders when given, else by each value's type."""
+def copy_rows(
+    rows: Iterable[Sequence[Any]],
+    encoders: Sequence[Encode] | None = None,
+    *,
+    head: Sequence[Any] = (),
+    tail: Sequence[Any] = (),
+) -> io.StringIO:
+    """COPY text of `rows`, by column encoders when given, else by each value's type; `head` and `tail`
+    are values every row starts and ends with (encoded once)."""
+    before = "".join(encode_value(value) + "\t" for value in head)
+    after = "".join("\t" + encode_value(value) for value in tail) + "\n"
     if encoders is None:
-        return copy_buffer("\t".join(map(encode_value, row)) + "\n" for row in rows)
+        return copy_buffer(before + "\t".join(map(encode_value, row)) + after for row in rows)
     return copy_buffer(
-        "\t".join([encode(value) for encode, value in zip(encoders, row, strict=True)]) + "\n" for row in rows
+        before + "\t".join([encode(value) for encode, value in zip(encoders, row, strict=True)]) + after
+        for row in rows
     )

@@ -54,7 +54,7 @@ class EventTable:
     @cached_property
     def db_columns(self) -> tuple[str, ...]:
         """What is written: the organization, the cleaner's columns, the write's time."""
-        return ("organization_id", *(self._field(name).column for name in self.columns), "created_at")
+        return ("organization_id", *(str(self._field(name).column) for name in self.columns), "created_at")
 
     @cached_property
     def encoders(self) -> tuple[Encode, ...]:

@@ -18,7 +18,7 @@ from cxm.tenancy.models import Organization
 
 from ..signals import customer_data_changed
 from .customers import customers_resolve, customers_write, is_postgres, merge_customer_records, rows_source
-from .encoding import copy_rows, encode_moment, encode_number
+from .encoding import copy_rows
 from .result import IngestResult
 from .spec import EVENT_TABLES, EventTable
 
@@ -135,14 +135,16 @@ def _pg_copy(
 ) -> int:
     """COPY straight into the table, optimistically (new keys are the common case); when one key is
     already stored, the same rows go through a staging table and `INSERT … ON CONFLICT DO NOTHING`."""
-    encoders = (encode_number, *table.encoders, encode_moment)
-    lines = [[organization_id, *row, now] for row in values]
+
+    def buffer() -> Any:
+        return copy_rows(values, table.encoders, head=(organization_id,), tail=(now,))
+
     raw = getattr(cursor, "cursor", cursor)
-    if _copy_into_table(raw, table.table, columns, copy_rows(lines, encoders)):
+    if _copy_into_table(raw, table.table, columns, buffer()):
         return len(values)
     cursor.execute(f"DROP TABLE IF EXISTS {_STAGE_EVENTS}")
     cursor.execute(f"CREATE TEMP TABLE {_STAGE_EVENTS} AS SELECT {columns} FROM {table.table} WITH NO DATA")
-    raw.copy_expert(f"COPY {_STAGE_EVENTS} ({columns}) FROM STDIN", copy_rows(lines, encoders))
+    raw.copy_expert(f"COPY {_STAGE_EVENTS} ({columns}) FROM STDIN", buffer())
     cursor.execute(f"INSERT INTO {table.table} ({columns}) SELECT {columns} FROM {_STAGE_EVENTS}{conflict}")
     created = max(cursor.rowcount, 0)
     cursor.execute(f"DROP TABLE {_STAGE_EVENTS}")
