@@ -6,8 +6,14 @@ production's (uvicorn workers running cxm.asgi) unless `--server wsgi` (sync wor
 per second (wall clock, first request sent to last answer received) and the peak resident memory
 of the web processes (gunicorn master and workers, sampled every 0.1 s from /proc).
 
+Then, in the same run, the baseline: a raw COPY of the same rows (customer and touchpoint ids already
+resolved, the COPY text encoded before the clock starts) into the same table, emptied first, in the
+same batches with the same number of concurrent connections, one transaction per batch. It prints
+both rates and their ratio (ingest / raw COPY). `--baseline-first` runs the raw COPY first instead.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_journeys_bench \
-        .venv/bin/python bench/journeys_ingest.py [--records 1000000] [--workers 2] [--concurrency 2]
+        .venv/bin/python bench/journeys_ingest.py [--records 1000000] [--workers 2] [--concurrency 2] \
+        [--baseline-first] [--no-baseline]
 
 The database named in DATABASE_URL is dropped and created again.
 """
@@ -18,6 +24,7 @@ import argparse
 import http.client
 import json
 import os
+import queue
 import random
 import secrets
 import signal
@@ -110,14 +117,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_bodies(records: int, batch: int, customers: int) -> list[bytes]:
-    rng = random.Random(7)
+def make_bodies(records: int, batch: int, customers: int, first: int = 0) -> list[bytes]:
+    """Request bodies of `batch` records numbered from `first` (ids ev-<number>)."""
+    rng = random.Random(7 + first)
     keys = ["web", "app", "checkout", "store", "phone", "chat"]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     bodies = []
-    for offset in range(0, records, batch):
+    for offset in range(first, first + records, batch):
         chunk = []
-        for number in range(offset, min(offset + batch, records)):
+        for number in range(offset, min(offset + batch, first + records)):
             moment = start + timedelta(seconds=number * 20 + rng.randint(0, 19))
             chunk.append(
                 {
@@ -131,6 +139,91 @@ def make_bodies(records: int, batch: int, customers: int) -> list[bytes]:
             )
         bodies.append(json.dumps(chunk, separators=(",", ":")).encode())
     return bodies
+
+
+def copy_lines(url: str, bodies: list[bytes]) -> list[str]:
+    """The COPY text of every batch: the rows the ingest stores, with customer and touchpoint ids."""
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM tenancy_organization WHERE slug = 'bench'")
+        (organization_id,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT external_id, id FROM journeys_customer WHERE organization_id = %s", [organization_id]
+        )
+        customers = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT key, id FROM journeys_touchpoint WHERE organization_id = %s", [organization_id]
+        )
+        touchpoints = dict(cursor.fetchall())
+    connection.close()
+    created = datetime.now(UTC).isoformat()
+    batches = []
+    for body in bodies:
+        lines = []
+        for record in json.loads(body):
+            occurred = datetime.fromisoformat(record["occurred_at"]).isoformat()
+            properties = json.dumps(record["properties"], ensure_ascii=False, separators=(",", ":"))
+            lines.append(
+                f"{organization_id}\t{customers[record['customer_external_id']]}\t"
+                f"{touchpoints[record['touchpoint']]}\t{record['kind']}\t{occurred}\t{properties}\t"
+                f"{record['id']}\t{created}\n"
+            )
+        batches.append("".join(lines))
+    return batches
+
+
+RAW_COLUMNS = (
+    "organization_id, customer_id, touchpoint_id, kind, occurred_at, properties, external_id, created_at"
+)
+
+
+def _admin(url: str, statement: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+    connection.close()
+
+
+def empty_table(url: str) -> None:
+    _admin(url, "TRUNCATE journeys_interaction")
+
+
+def checkpoint(url: str) -> None:
+    """Each timed phase starts with no dirty pages left by the one before."""
+    _admin(url, "CHECKPOINT")
+
+
+def raw_copy(url: str, batches: list[str], concurrency: int) -> float:
+    """Empties the interaction table, then COPYs the batches on `concurrency` connections; seconds."""
+    import io
+
+    import psycopg2
+
+    empty_table(url)
+    checkpoint(url)
+    idle: queue.Queue = queue.Queue()
+    for _ in range(concurrency):  # connections opened before the clock starts
+        idle.put(psycopg2.connect(url))
+
+    def send(batch: str) -> None:
+        connection = idle.get()
+        with connection.cursor() as cursor:
+            cursor.copy_expert(f"COPY journeys_interaction ({RAW_COLUMNS}) FROM STDIN", io.StringIO(batch))
+        connection.commit()
+        idle.put(connection)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(send, batches))
+    elapsed = time.perf_counter() - began
+    while not idle.empty():
+        idle.get().close()
+    return elapsed
 
 
 def post(port: int, key: str, path: str, body: bytes) -> dict:
@@ -162,6 +255,8 @@ def main() -> None:
         default="asgi",
         help="asgi: as in production (uvicorn workers running cxm.asgi); wsgi: sync workers running cxm.wsgi",
     )
+    parser.add_argument("--baseline-first", action="store_true", help="run the raw COPY before the ingest")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the raw COPY baseline")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cxm_journeys_bench")
     env = {
@@ -222,9 +317,15 @@ def main() -> None:
             post(port, key, "/api/v1/customers/bulk", body)
         print(f"{args.customers:,} customers created; building {args.records:,} interactions…", flush=True)
         bodies = make_bodies(args.records, args.batch, args.customers)
+        baseline = None if args.no_baseline else copy_lines(url, bodies)
+        baseline_elapsed = 0.0
+        if baseline is not None and args.baseline_first:
+            baseline_elapsed = raw_copy(url, baseline, args.concurrency)
+            empty_table(url)
         warm_up = b'[{"customer_external_id":"C0000000","occurred_at":"2026-01-01T00:00:00Z"}]'
         for _ in range(args.workers * 2):  # every worker imports its code before the clock starts
             post(port, key, "/api/v1/interactions/bulk", warm_up)
+        checkpoint(url)
         sampler = MemorySampler(server.pid)
         sampler.start()
         latencies: list[float] = []
@@ -259,6 +360,16 @@ def main() -> None:
             f"(largest worker {sampler.peak_worker / 1024:.0f} MiB)"
         )
         print(f"re-sending a batch: created {again['created']}, duplicates {again['duplicates']}")
+        if baseline is not None:
+            if not args.baseline_first:
+                baseline_elapsed = raw_copy(url, baseline, args.concurrency)
+            rows = sum(batch.count("\n") for batch in baseline)
+            print(
+                f"raw COPY of the same {rows:,} rows into the same table ({len(baseline)} transactions, "
+                f"{args.concurrency} connections): {baseline_elapsed:.1f} s, {rows / baseline_elapsed:,.0f} rows/s"
+            )
+            print(f"ratio ingest / raw COPY: {(created / elapsed) / (rows / baseline_elapsed):.2f}")
+            print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -109,8 +109,10 @@ class Interaction(TenantModel):
     """A customer meeting a touchpoint at a time.
 
     The biggest table: every index costs each ingested row, so the foreign keys to the organization
-    (led by the composite indexes) and the touchpoint (looked up only when one is deleted) keep their
-    constraints but get no index of their own.
+    (led by the composite indexes) and the touchpoint (looked up only when one is deleted) get no index
+    of their own. Its foreign keys have no database constraint either (three checks per ingested row):
+    the ingest writes only ids it resolved and locked in the organization, and deleting a customer or a
+    touchpoint cascades in the database (see journeys/ingest/__init__.py and migration 0008).
     """
 
     organization = models.ForeignKey(
@@ -118,8 +120,11 @@ class Interaction(TenantModel):
         on_delete=models.CASCADE,
         related_name="%(app_label)s_%(class)s_set",
         db_index=False,
+        db_constraint=False,
     )
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="interactions", db_constraint=False
+    )
     touchpoint = models.ForeignKey(
         Touchpoint,
         on_delete=models.SET_NULL,
@@ -127,6 +132,7 @@ class Interaction(TenantModel):
         blank=True,
         related_name="interactions",
         db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(_("kind"), max_length=64, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
@@ -154,15 +160,19 @@ class Interaction(TenantModel):
 class Transaction(TenantModel):
     """An order. Negative amounts are refunds: netted in value, never counted as purchases.
 
-    Like interactions: no single-column indexes on the organization and touchpoint keys."""
+    Like interactions: no single-column indexes on the organization and touchpoint keys, and no
+    foreign-key constraints (integrity by construction, journeys/ingest/__init__.py)."""
 
     organization = models.ForeignKey(
         "tenancy.Organization",
         on_delete=models.CASCADE,
         related_name="%(app_label)s_%(class)s_set",
         db_index=False,
+        db_constraint=False,
     )
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="transactions")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="transactions", db_constraint=False
+    )
     order_id = models.CharField(_("order id"), max_length=255)
     occurred_at = models.DateTimeField(_("occurred at"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -174,6 +184,7 @@ class Transaction(TenantModel):
         blank=True,
         related_name="transactions",
         db_index=False,
+        db_constraint=False,
     )
     properties = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -79,9 +79,11 @@ def transactions_bulk_ingest(*, organization: Organization, records: Sequence[An
 @transaction.atomic
 def customer_delete(*, customer: Customer) -> None:
     """Deletes a customer with their interactions and orders (responses stay, unlinked)."""
-    organization_id = customer.organization_id
+    organization_id, customer_id = customer.organization_id, customer.pk
     customer.delete()
-    notify_customer_data_changed(organization_id=organization_id, kind="customers")
+    notify_customer_data_changed(
+        organization_id=organization_id, kind="customers", customer_ids=[customer_id]
+    )
 
 
 @transaction.atomic
@@ -114,7 +116,9 @@ def customer_erase(*, customer: Customer) -> Customer:
         properties={}
     )
     organization_id, customer_id = customer.organization_id, customer.pk
-    notify_customer_data_changed(organization_id=organization_id, kind="customers")
+    notify_customer_data_changed(
+        organization_id=organization_id, kind="customers", customer_ids=[customer_id]
+    )
     transaction.on_commit(
         lambda: customer_erased.send(
             sender=Customer, organization_id=organization_id, customer_id=customer_id

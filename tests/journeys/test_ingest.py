@@ -199,9 +199,9 @@ def test_ingest_never_touches_another_organization(organization, other_organizat
 
 def test_fallback_path_when_copy_meets_a_concurrent_duplicate(organization, monkeypatch):
     """On PostgreSQL, COPY gives way to INSERT … ON CONFLICT when another batch stored an id meanwhile."""
-    from journeys import ingest
+    from journeys.ingest import writer
 
-    monkeypatch.setattr(ingest, "_pg_copy_events", lambda **kwargs: False)
+    monkeypatch.setattr(writer, "_copy_into_table", lambda *args: False)
     TouchpointFactory(stage__journey__organization=organization, key="web")
     records = _interactions(10)
     first = interactions_bulk_ingest(organization=organization, records=records)
@@ -229,10 +229,10 @@ def test_copy_collision_falls_back(organization, postgres):
 def test_a_deadlocked_batch_is_retried(organization, monkeypatch):
     from django.db import OperationalError
 
-    from journeys import ingest
+    from journeys.ingest import writer
 
     calls = []
-    real = ingest._write_batch
+    real = writer._write_batch
 
     def flaky(**kwargs):
         calls.append(1)
@@ -241,7 +241,7 @@ def test_a_deadlocked_batch_is_retried(organization, monkeypatch):
             raise OperationalError("deadlock detected")
         return real(**kwargs)
 
-    monkeypatch.setattr(ingest, "_write_batch", flaky)
+    monkeypatch.setattr(writer, "_write_batch", flaky)
     result = interactions_bulk_ingest(
         organization=organization,
         records=[{"id": "a", "customer_external_id": "A", "occurred_at": "2026-01-01"}],
