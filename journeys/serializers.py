@@ -15,7 +15,7 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> Any:
         organization = self.context.get("organization")
-        queryset = super().get_queryset()
+        queryset: Any = super().get_queryset()  # declared with a tenant model's queryset
         return queryset.for_organization(organization) if organization is not None else queryset.none()
 
 
@@ -56,7 +56,7 @@ class TouchpointSerializer(serializers.ModelSerializer):
         model = Touchpoint
         fields = ["id", "stage", "name", "key", "channel", "description", "owner", "position", "created_at"]
         read_only_fields = ["position", "created_at"]
-        extra_kwargs = {"key": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"key": {"validators": []}}
 
 
 class ReorderSerializer(serializers.Serializer):
@@ -142,13 +142,16 @@ class IngestResultSerializer(serializers.Serializer):
     duplicates = serializers.IntegerField(help_text="Records already stored (same client id) or repeated.")
     customers_created = serializers.IntegerField()
     rejected = serializers.IntegerField()
-    errors = RecordErrorSerializer(many=True)
+    # The stubs take this for `Serializer.errors`; the serializer's metaclass moves declared fields off the class.
+    errors = RecordErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 class InteractionSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="external_id", allow_null=True)
     customer_external_id = serializers.CharField(source="customer.external_id")
-    touchpoint = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    touchpoint: serializers.SlugRelatedField[Touchpoint] = serializers.SlugRelatedField(
+        slug_field="key", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Interaction
@@ -166,7 +169,9 @@ class InteractionSerializer(serializers.ModelSerializer):
 
 class TransactionSerializer(serializers.ModelSerializer):
     customer_external_id = serializers.CharField(source="customer.external_id")
-    touchpoint = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    touchpoint: serializers.SlugRelatedField[Touchpoint] = serializers.SlugRelatedField(
+        slug_field="key", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Transaction

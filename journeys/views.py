@@ -57,7 +57,7 @@ def _tone(kind: str, value: float | None, n: int) -> str:
 
 
 def _metric_rows(current: dict[str, Any] | None, previous: dict[str, Any] | None) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     if not current:
         return rows
     previous = previous or {}

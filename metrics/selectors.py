@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Value, When
@@ -28,7 +29,7 @@ TouchpointScores = dict[int, dict[str, Any]]
 def touchpoint_scores_by_period(
     *,
     organization: Organization,
-    periods: list[tuple[datetime | None, datetime | None]],
+    periods: Sequence[tuple[datetime | None, datetime | None]],
     touchpoint_id: int | None = None,
 ) -> list[TouchpointScores]:
     """For each period [start, end) (the periods must not overlap), per touchpoint id: NPS, CSAT

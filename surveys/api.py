@@ -92,10 +92,10 @@ def _check_body_size(request: Request) -> None:
         raise PayloadTooLarge(f"The request body is over {MAX_BODY // 1024} KB.")
 
 
-class PublicSurveyMixin:
+class PublicSurveyMixin(APIView):
     """CORS for a public survey route: only the survey's allowed origins (and this site) may call."""
 
-    authentication_classes: list[Any] = []
+    authentication_classes = []
     permission_classes = [PublicEndpoint]
     throttle_classes = [PublicRateThrottle]
     snapshot: selectors.SurveySnapshot | None = None
@@ -107,7 +107,7 @@ class PublicSurveyMixin:
             assert refused.body is not None
             error = refused.body["error"]
             raise (exceptions.NotFound if refused.status == 404 else exceptions.ParseError)(error["message"])
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]  (the throttle before any lookup)
+        super().initial(request, *args, **kwargs)  # the throttle before any lookup
         self.snapshot = selectors.survey_snapshot(public_id=public_id)
 
     def _origin(self, request: Any) -> str:
@@ -117,7 +117,7 @@ class PublicSurveyMixin:
         origin = self._origin(request)
         if self.snapshot is not None:
             return origin_allowed(origin=origin, snapshot=self.snapshot, request=request)
-        public_id = str(self.kwargs.get("public_id", "")) if hasattr(self, "kwargs") else ""  # type: ignore[attr-defined]
+        public_id = str(self.kwargs.get("public_id", "")) if hasattr(self, "kwargs") else ""
         return collect.cached_origin_allowed(origin=origin, public_id=public_id, request=request)
 
     def check_origin(self, request: Request) -> None:
@@ -125,7 +125,7 @@ class PublicSurveyMixin:
             raise OriginNotAllowed()
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        response = super().finalize_response(request, response, *args, **kwargs)
         origin = self._origin(request)
         if origin and self._allowed(request):
             response["Access-Control-Allow-Origin"] = origin
@@ -135,7 +135,8 @@ class PublicSurveyMixin:
         response["Vary"] = "Origin"
         return response
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+    # A bare 204, not a rendered DRF Response (APIView.options is itself typed with this ignore).
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
         """CORS preflight: 204 for an allowed origin, 403 otherwise."""
         self.check_origin(request)
         return HttpResponse(status=204)

@@ -14,7 +14,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 
 from cxm.tenancy.models import TenantQuerySet
-from cxm.tenancy.tenant import request_tenant
+from cxm.tenancy.tenant import organization_of, request_tenant
 
 from .limits import MAX_ID
 
