@@ -20,8 +20,9 @@ class RecomputePolicy:
     refresh_after: timedelta = timedelta(hours=6)
     # A recompute queued this long after its debounce and still not started is taken as lost.
     queued_grace_seconds: int = 60
-    # Responses under the filters up to which a view no snapshot covers is computed within the
-    # request (`METRICS_ON_DEMAND_MAX_RESPONSES`); larger ones are queued.
+    # Estimated rows to scan (metrics.cost) up to which a view no snapshot covers is computed within
+    # the request (`METRICS_ON_DEMAND_MAX_ROWS`); larger ones are queued (a worker, or without a
+    # broker a background thread) and the page polls.
     on_demand_limit: int = 200_000
 
     @classmethod
@@ -44,9 +45,7 @@ class RecomputePolicy:
             queued_grace_seconds=int(
                 getattr(settings, "METRICS_RECOMPUTE_QUEUED_GRACE_SECONDS", default.queued_grace_seconds)
             ),
-            on_demand_limit=int(
-                getattr(settings, "METRICS_ON_DEMAND_MAX_RESPONSES", default.on_demand_limit)
-            ),
+            on_demand_limit=int(getattr(settings, "METRICS_ON_DEMAND_MAX_ROWS", default.on_demand_limit)),
         )
 
 

@@ -175,8 +175,9 @@ IMPORT_BATCH_SIZE = int(os.environ.get("CXM_IMPORT_BATCH_SIZE", "5000"))
 # --- Metrics ------------------------------------------------------------------------------------
 # Seconds a burst of new data waits before one recompute of an organization's dashboards.
 METRICS_RECOMPUTE_DEBOUNCE = int(os.environ.get("METRICS_RECOMPUTE_DEBOUNCE", "30"))
-# Filtered views over at most this many responses are computed within the request; larger ones are queued.
-METRICS_ON_DEMAND_MAX_RESPONSES = int(os.environ.get("METRICS_ON_DEMAND_MAX_RESPONSES", "200000"))
+# Filtered views whose queries would scan at most this many rows (the planner's estimate, metrics.cost)
+# are computed within the request; larger ones are queued (without a broker: a background thread).
+METRICS_ON_DEMAND_MAX_ROWS = int(os.environ.get("METRICS_ON_DEMAND_MAX_ROWS", "200000"))
 # New data queues a debounced recompute (on a worker, or without a broker in a background thread of
 # this process). Off: new data only marks the dashboards stale, and beat (or, without a broker, the
 # next dashboard visit) queues the recompute.

@@ -6,17 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pandas as pd
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cxm.tenancy.models import Organization
 
 from ..computations.aggregates import responses_for
-from ..computations.money import monetized_nps, revenue_at_risk
+from ..computations.money import monetized_nps
 from ..computations.retention import add_months, lifecycle_history
-from ..computations.segments import LIFECYCLE_STAGES, RFM_SEGMENTS, VALUE_TIERS
-from ..computations.value import histogram
+from ..computations.value_section import value_section
 from ..filters import MetricFilters
 from ..tables import (
     CATEGORY_LABELS,
@@ -36,38 +34,18 @@ def build_value(
     *, organization: Organization, filters: MetricFilters, using: str, context: dict[str, Any]
 ) -> dict[str, Any]:
     settings = context["settings"]
-    frame: pd.DataFrame = context["customer_values"]
-    model = context.get("model")
+    # The per-customer part does not depend on the filters: a filtered view takes the last
+    # recompute's (computations.value_section); only a recompute builds it from the table.
+    section = context.get("value_section")
+    if section is None:
+        section = value_section(
+            organization=organization,
+            frame=context["customer_values"],
+            model=context.get("model"),
+            model_payload=context.get("model_payload"),
+        )
     resolved = filters.resolved(organization)
     assert resolved.end is not None
-    buyers = frame[frame["purchase_days"] > 0]
-    value = buyers["predicted_clv"].where(buyers["predicted_clv"].notna(), buyers["historical_value"])
-    tiers = []
-    for tier in VALUE_TIERS:
-        members = buyers[buyers["value_tier"] == tier]
-        tiers.append(
-            {
-                "tier": tier,
-                "customers": int(len(members)),
-                "historical_value": float(members["historical_value"].sum()),
-                "predicted_clv": float(members["predicted_clv"].sum())
-                if members["predicted_clv"].notna().any()
-                else None,
-            }
-        )
-    grid = [[0] * 5 for _ in range(5)]
-    scored = buyers.dropna(subset=["r_score", "f_score"])
-    for (r, f), count in scored.groupby(["r_score", "f_score"]).size().items():
-        grid[int(r) - 1][int(f) - 1] = int(count)
-    segments = [
-        {
-            "segment": name,
-            "customers": int((buyers["rfm_segment"] == name).sum()),
-            "historical_value": float(buyers.loc[buyers["rfm_segment"] == name, "historical_value"].sum()),
-        }
-        for name in RFM_SEGMENTS
-    ]
-    lifecycle_now = {stage: int((frame["lifecycle_stage"] == stage).sum()) for stage in LIFECYCLE_STAGES}
     month_ends = []
     month = resolved.end.replace(day=1)
     for i in range(12, 0, -1):
@@ -76,21 +54,7 @@ def build_value(
     responses = responses_for(organization=organization, filters=filters, using=using)
     return {
         "window": _window_payload(organization, filters),
-        "customers": int(len(frame)),
-        "buyers": int(len(buyers)),
-        "clv_source": "predictive" if model is not None else "historical",
-        "clv_histogram": histogram(value, bins=20),
-        "historical_total": float(frame["historical_value"].sum()),
-        "currency": organization.currency,
-        # Transactions in another currency without a rate: left out of every money figure here.
-        "transactions_left_out": int(frame["unconverted"].fillna(0).sum()) if "unconverted" in frame else 0,
-        "predicted_total": float(frame["predicted_clv"].sum())
-        if frame["predicted_clv"].notna().any()
-        else None,
-        "tiers": tiers,
-        "rfm_grid": grid,
-        "segments": segments,
-        "lifecycle_now": lifecycle_now,
+        **section,
         "lifecycle_history": lifecycle_history(
             organization=organization,
             using=using,
@@ -99,7 +63,6 @@ def build_value(
             activity_days=int(settings["activity_window_days"]),
             churn_days=int(settings["churn_window_days"]),
         ),
-        "revenue_at_risk": revenue_at_risk(frame),
         "monetized_nps": monetized_nps(
             organization=organization,
             responses=responses,
@@ -107,7 +70,6 @@ def build_value(
             days=int(settings["monetized_nps_days"]),
             now=context.get("now"),
         ),
-        "model": context.get("model_payload"),
     }
 
 

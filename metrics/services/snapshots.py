@@ -17,8 +17,9 @@ from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 from cxm.tenancy.selectors import organization_settings
 
-from ..computations.aggregates import responses_for
 from ..computations.customers import customer_values
+from ..computations.value_section import stored_value_section
+from ..cost import dashboard_cost
 from ..dashboard_selectors import current_clv_model
 from ..dashboards import json_safe, registry
 from ..filters import MetricFilters
@@ -52,7 +53,11 @@ def dashboards_compute(
     frame = None
     payloads: dict[str, dict[str, Any]] = {}
     durations: dict[str, int] = {}
-    if any(registry.require(name).needs_customer_values for name in dashboards):
+    needs_values = any(registry.require(name).needs_customer_values for name in dashboards)
+    if needs_values and filters.key != "default":
+        # A filtered value page reads the per-customer part the last recompute stored.
+        context["value_section"] = stored_value_section(organization=organization)
+    if needs_values and context.get("value_section") is None:
         started = time.monotonic()
         frame = customer_values(
             organization=organization, using=using, now=now, model=model, settings=context["settings"]
@@ -151,7 +156,10 @@ def snapshot_resolve(
     key = job_cache_key(organization.pk, dashboard, filters.key)
     job = cache.get(key)
     if job is None:
-        size = responses_for(organization=organization, filters=filters, using=read_alias()).count()
+        # The estimated rows to scan decide (metrics.cost), not a response count.
+        size = dashboard_cost(
+            organization=organization, dashboard=dashboard, filters=filters, using=read_alias()
+        )
         if size <= recompute_policy().on_demand_limit:
             return snapshot_compute(organization=organization, dashboard=dashboard, filters=filters), None
         cache.set(key, {"state": "queued", "progress": 0.0}, 3600)

@@ -163,7 +163,9 @@ def test_a_batch_after_a_racing_delete_creates_the_customer_again(postgres, orga
     assert (result.created, result.customers_created) == (1, 1)
     again = Customer.objects.unscoped().get(organization=organization, external_id="C1")
     assert again.pk != customer.pk
-    assert Transaction.objects.unscoped().get(organization=organization, order_id="O1").customer_id == again.pk
+    assert (
+        Transaction.objects.unscoped().get(organization=organization, order_id="O1").customer_id == again.pk
+    )
     assert _orphans() == 0
 
 
@@ -232,7 +234,9 @@ def test_ids_of_another_organization_or_of_a_deleted_touchpoint_are_never_writte
     write_clean_rows(
         organization=organization, kind="interactions", rows=[row for _i, row in valid], result=result
     )
-    stored = {row.external_id: row for row in Interaction.objects.unscoped().filter(organization=organization)}
+    stored = {
+        row.external_id: row for row in Interaction.objects.unscoped().filter(organization=organization)
+    }
     assert {key: row.touchpoint_id for key, row in stored.items()} == {"e1": mine.pk, "e2": None, "e3": None}
     customer = Customer.objects.unscoped().get(organization=organization, external_id="C1")
     assert customer.pk != their_customer.pk

@@ -80,7 +80,9 @@ def test_a_new_event_kind_is_one_entry_and_one_cleaner(organization, other_organ
     result = records_ingest(organization=organization, kind="feedback", records=records)
     assert (result.created, result.duplicates, result.customers_created) == (2, 1, 2)
     assert [(e["index"], e["field"]) for e in result.errors] == [(2, "text")]
-    stored = {row.external_id: row for row in Interaction.objects.unscoped().filter(organization=organization)}
+    stored = {
+        row.external_id: row for row in Interaction.objects.unscoped().filter(organization=organization)
+    }
     assert stored["f1"].properties == {"text": "Slow checkout\tagain\\"}
     assert stored["f1"].touchpoint_id == web.pk and stored["f1"].kind == "feedback"
     assert stored["f2"].properties == {"text": "great"} and stored["f2"].touchpoint_id is None

@@ -170,7 +170,7 @@ def test_large_filtered_views_are_computed_in_the_background(
     background_tasks, organization, owner_client, settings, held_compute
 ):
     started, release = held_compute
-    settings.METRICS_ON_DEMAND_MAX_RESPONSES = 0
+    settings.METRICS_ON_DEMAND_MAX_ROWS = 0
     _data(organization)
     html = owner_client.get("/dashboards/?bucket=day").content.decode()
     assert 'role="progressbar"' in html and "data-poll" in html

@@ -114,7 +114,7 @@ def test_filters_not_covered_by_a_snapshot_are_computed_on_demand(seeded, organi
 
 
 @pytest.mark.django_db
-@override_settings(METRICS_ON_DEMAND_MAX_RESPONSES=0, CELERY_TASK_ALWAYS_EAGER=False)
+@override_settings(METRICS_ON_DEMAND_MAX_ROWS=0, CELERY_TASK_ALWAYS_EAGER=False)
 def test_large_uncovered_views_are_queued_with_progress(seeded, organization, owner_client, monkeypatch):
     queued = []
     monkeypatch.setattr("metrics.tasks.compute_snapshot.delay", lambda *args: queued.append(args))

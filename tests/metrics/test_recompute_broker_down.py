@@ -45,7 +45,7 @@ def test_a_large_filtered_view_with_the_broker_down_answers_and_tries_again_next
 
     seed_dataset(organization, customers=20)
     services.dashboards_recompute(organization=organization)
-    settings.METRICS_ON_DEMAND_MAX_RESPONSES = 0  # every filtered view goes to a worker
+    settings.METRICS_ON_DEMAND_MAX_ROWS = 0  # every filtered view goes to a worker
     send_to_a_dead_broker(monkeypatch)
     response = owner_client.get("/dashboards/?bucket=day")
     assert response.status_code == 200

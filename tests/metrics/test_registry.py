@@ -96,7 +96,9 @@ def test_a_registered_dashboard_is_served_recomputed_polled_and_exported(
 
     # the recompute computes it with the others
     services.dashboards_recompute(organization=organization)
-    snapshot = Snapshot.objects.unscoped().get(organization=organization, dashboard="throwaway", filters_key="default")
+    snapshot = Snapshot.objects.unscoped().get(
+        organization=organization, dashboard="throwaway", filters_key="default"
+    )
     assert snapshot.payload["answers"] == 4
     assert {r["kind"]: r["n"] for r in snapshot.payload["by_kind"]} == {"nps": 3, "csat": 1, "ces": 0}
 
