@@ -357,7 +357,7 @@ def journey_funnel(
                     WHERE i.organization_id = %s AND t.stage_id IN ({", ".join(str(int(pk)) for pk in rank)})
                     {range_sql}
                     GROUP BY i.customer_id) per_customer
-                GROUP BY furthest""",
+                GROUP BY furthest""",  # noqa: S608  (SQL from model metadata and constants; values are parameters)
             [journey.organization_id, *range_params],
         )
         furthest = dict(cursor.fetchall())
@@ -366,7 +366,7 @@ def journey_funnel(
                 FROM journeys_interaction i JOIN journeys_touchpoint t ON t.id = i.touchpoint_id
                 WHERE i.organization_id = %s AND t.stage_id IN ({", ".join(str(int(pk)) for pk in rank)})
                 {range_sql}
-                GROUP BY t.stage_id""",
+                GROUP BY t.stage_id""",  # noqa: S608  (SQL from model metadata and constants; values are parameters)
             [journey.organization_id, *range_params],
         )
         at_stage = dict(cursor.fetchall())
@@ -422,7 +422,7 @@ def journey_paths(
             SELECT customer_id, step, touchpoint_id,
                    LEAD(touchpoint_id) OVER (PARTITION BY customer_id ORDER BY step) AS next_touchpoint
             FROM steps WHERE step <= %s
-        )"""
+        )"""  # noqa: S608  (SQL from model metadata and constants; values are parameters)
     params = [journey.organization_id, journey.pk, *range_params, steps]
     if connection.vendor == "postgresql":
         sequence_sql = "string_agg(CAST(touchpoint_id AS text), ',' ORDER BY step)"
@@ -432,17 +432,17 @@ def journey_paths(
         sequence_from = "(SELECT * FROM flows ORDER BY customer_id, step)"
     with connection.cursor() as cursor:
         cursor.execute(
-            numbered
+            numbered  # noqa: S608  (SQL from model metadata and constants; values are parameters)
             + """SELECT step, touchpoint_id, next_touchpoint, COUNT(*) FROM flows
                  GROUP BY step, touchpoint_id, next_touchpoint ORDER BY step, COUNT(*) DESC""",
             params,
         )
         flow_rows = cursor.fetchall()
         cursor.execute(
-            numbered
+            numbered  # noqa: S608  (SQL from model metadata and constants; values are parameters)
             + f"""SELECT sequence, COUNT(*) AS customers FROM (
                       SELECT customer_id, {sequence_sql} AS sequence FROM {sequence_from} f GROUP BY customer_id
-                  ) per_customer GROUP BY sequence ORDER BY customers DESC, sequence LIMIT %s""",
+                  ) per_customer GROUP BY sequence ORDER BY customers DESC, sequence LIMIT %s""",  # noqa: S608  (SQL from model metadata and constants; values are parameters)
             [*params, top],
         )
         sequence_rows = cursor.fetchall()

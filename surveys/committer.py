@@ -266,7 +266,7 @@ _RESPONSES_SQL = (
     " RETURNING id, organization_id, survey_id, idempotency_key"
 )
 _BATCH_SQL = (
-    f"WITH r AS ({_RESPONSES_SQL}),"
+    f"WITH r AS ({_RESPONSES_SQL}),"  # noqa: S608  (SQL from model metadata and constants; values are parameters)
     " a AS (INSERT INTO surveys_answer (organization_id, response_id, question_id, number, text, choices)"
     " SELECT r.organization_id, r.id, v.q, v.n, v.t, v.ch FROM r JOIN unnest(%s::bigint[], %s::bigint[],"
     " %s::text[], %s::bigint[], %s::integer[], %s::text[], %s::jsonb[]) AS v(o, s, k, q, n, t, ch)"

@@ -46,7 +46,7 @@ def _live_touchpoints(cursor: Any, organization_id: int, touchpoint_ids: set[int
     source, params = rows_source("wanted", [("id", "bigint")], [(i,) for i in sorted(touchpoint_ids)])
     lock = " FOR KEY SHARE OF t" if is_postgres() else ""
     cursor.execute(
-        f"SELECT t.id FROM journeys_touchpoint t JOIN {source} ON t.organization_id = %s AND t.id = wanted.id{lock}",
+        f"SELECT t.id FROM journeys_touchpoint t JOIN {source} ON t.organization_id = %s AND t.id = wanted.id{lock}",  # noqa: S608  (SQL from model metadata and constants; values are parameters)
         [*params, organization_id],
     )
     return {row[0] for row in cursor.fetchall()}
@@ -118,7 +118,8 @@ def events_write(
             ]
             placeholders = ", ".join(["%s"] * len(table.db_columns))
             cursor.executemany(
-                f"INSERT INTO {table.table} ({columns}) VALUES ({placeholders}){conflict}", params
+                f"INSERT INTO {table.table} ({columns}) VALUES ({placeholders}){conflict}",
+                params,  # noqa: S608  (SQL from model metadata and constants; values are parameters)
             )
             result.created += max(cursor.rowcount, 0)
     return sorted(set(customer_ids.values()))
@@ -143,9 +144,9 @@ def _pg_copy(
     if _copy_into_table(raw, table.table, columns, buffer()):
         return len(values)
     cursor.execute(f"DROP TABLE IF EXISTS {_STAGE_EVENTS}")
-    cursor.execute(f"CREATE TEMP TABLE {_STAGE_EVENTS} AS SELECT {columns} FROM {table.table} WITH NO DATA")
+    cursor.execute(f"CREATE TEMP TABLE {_STAGE_EVENTS} AS SELECT {columns} FROM {table.table} WITH NO DATA")  # noqa: S608  (SQL from model metadata and constants; values are parameters)
     raw.copy_expert(f"COPY {_STAGE_EVENTS} ({columns}) FROM STDIN", buffer())
-    cursor.execute(f"INSERT INTO {table.table} ({columns}) SELECT {columns} FROM {_STAGE_EVENTS}{conflict}")
+    cursor.execute(f"INSERT INTO {table.table} ({columns}) SELECT {columns} FROM {_STAGE_EVENTS}{conflict}")  # noqa: S608  (SQL from model metadata and constants; values are parameters)
     created = max(cursor.rowcount, 0)
     cursor.execute(f"DROP TABLE {_STAGE_EVENTS}")
     return created

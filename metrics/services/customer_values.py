@@ -86,7 +86,7 @@ def _store_customer_values(organization: Organization, prepared: PreparedValues)
     if tuples:
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"INSERT INTO {CustomerValue._meta.db_table} ({', '.join(columns)}) "
+                f"INSERT INTO {CustomerValue._meta.db_table} ({', '.join(columns)}) "  # noqa: S608  (SQL from model metadata and constants; values are parameters)
                 f"VALUES ({', '.join(['%s'] * len(columns))})",
                 tuples,
             )
