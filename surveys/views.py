@@ -28,9 +28,11 @@ from django.views.decorators.http import require_POST
 from cxm.core.spreadsheet import formula_safe
 from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404, unscoped_queryset
 from journeys import selectors as journeys_selectors
+from journeys.services import customer_resolve
 from metrics import selectors as metrics_selectors
 
 from . import exports, selectors, services
+from .collection import rules, write
 from .content import TEMPLATES, localised, pick_language, scale_labels
 from .emails import survey_url
 from .forms import (
@@ -623,17 +625,15 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
             customer = invitation.customer if invitation else None
             if invitation is None and request.POST.get("customer"):
                 # `?customer=` counts only with its `&signature=` (see cxm.tenancy.identity).
-                reference = services.customer_reference_signed(
+                reference = rules.customer_reference_signed(
                     snapshot=snapshot,
                     reference={
                         "id": request.POST.get("customer"),
                         "signature": request.POST.get("signature", ""),
                     },
                 )
-                customer = services.customer_resolve(
-                    organization_id=survey.organization_id, reference=reference
-                )
-            services.response_submit(
+                customer = customer_resolve(organization_id=survey.organization_id, reference=reference)
+            write.response_submit(
                 snapshot=snapshot,
                 answers=answers,
                 customer=customer,
@@ -645,7 +645,7 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
                 hidden_fields=hidden,
                 invitation=invitation,
             )
-        except services.SurveyNotAccepting:
+        except rules.SurveyNotAccepting:
             return render(
                 request,
                 "surveys/link_closed.html",
