@@ -74,7 +74,6 @@ def transactions_bulk_ingest(*, organization: Organization, records: Sequence[An
     return records_ingest(organization=organization, kind="transactions", records=records)
 
 
-@transaction.atomic
 def customer_reference_parse(reference: Any) -> tuple[dict[str, Any], str, str]:
     """A customer named by a caller (an external id, or {"id", "email", "name", "properties"}) as
     (the reference as an object, its external id, its email); ValidationError for a bad shape."""
@@ -119,6 +118,7 @@ def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None
     return None
 
 
+@transaction.atomic
 def customer_delete(*, customer: Customer) -> None:
     """Deletes a customer with their interactions and orders (responses stay, unlinked)."""
     organization_id = customer.organization_id

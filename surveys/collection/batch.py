@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,10 +44,10 @@ class PendingResponse:
     failed: bool = False
     future: asyncio.Future[None] | None = None  # the waiter (LoopCommitter.submit)
 
-    @property
-    def identity(self) -> tuple[int, int, str]:
-        """The idempotency identity: (organization, survey, key), the response's unique constraint."""
-        return tuple(self.columns[name] for name in _statement().identity)  # type: ignore[return-value]
+    def __post_init__(self) -> None:
+        # The idempotency identity, (organization, survey, key): the response's unique constraint.
+        columns = self.columns
+        self.identity: tuple[int, int, str] = tuple([columns[name] for name in _statement().identity])  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,11 @@ class _Statement:
 
 
 def _cast(field: Field[Any, Any]) -> str:
+    """The array cast of a column's parameter: its type without a length (a cast to varchar(n) would
+    cut a value the column itself refuses)."""
     db_type = field.db_type(connections["default"])
     assert db_type, f"{field} has a column type"
-    return f"%s::{db_type}[]"
+    return f"%s::{re.sub(r'[(][0-9, ]+[)]', '', db_type)}[]"
 
 
 @functools.cache
@@ -115,7 +118,13 @@ def _encoder(field: Field[Any, Any]) -> Any:
     faster than a datetime), the rest as it is."""
     if isinstance(field, JSONField):
         encoder = field.encoder
-        return lambda value: json.dumps(value, cls=encoder)
+
+        def encode(value: Any) -> str:
+            if value == {} or value == []:  # most hidden fields and choices: no encoder call
+                return "{}" if isinstance(value, dict) else "[]"
+            return json.dumps(value, cls=encoder)
+
+        return encode
     if isinstance(field, DateTimeField):
         return lambda value: value.isoformat()
     return None

@@ -20,8 +20,7 @@ class SubmissionField:
 
     kind: "answers", "customer" (handled by their own rules), "string", "choice" (a response
     channel) or "object" (a JSON object). `service_kwarg`: the keyword of `response_submit` it fills
-    (None: not passed through as is); `fallback`: what a missing or empty value becomes ("channel"
-    and "idempotency_key" fall back to the endpoint's channel and the Idempotency-Key header)."""
+    (None: not passed through as is); `fallback`: what a missing or empty value becomes."""
 
     name: str
     kind: str
@@ -32,6 +31,11 @@ class SubmissionField:
     fallback: Any = None
 
 
+# Fallbacks that come from the request rather than the table: the Idempotency-Key header, and the
+# channel of the endpoint (widget for the public one, api for the integrator's).
+FROM_HEADER = "<the Idempotency-Key header>"
+FROM_ENDPOINT = "<the endpoint's channel>"
+
 SUBMISSION_FIELDS: tuple[SubmissionField, ...] = (
     SubmissionField("answers", "answers", required=True),
     SubmissionField("customer", "customer", nullable=True),
@@ -41,26 +45,48 @@ SUBMISSION_FIELDS: tuple[SubmissionField, ...] = (
         "touchpoint", "string", max_length=100, nullable=True, service_kwarg="touchpoint_key", fallback=None
     ),
     SubmissionField(
-        "idempotency_key", "string", max_length=128, service_kwarg="idempotency_key", fallback="header"
+        "idempotency_key", "string", max_length=128, service_kwarg="idempotency_key", fallback=FROM_HEADER
     ),
-    SubmissionField("channel", "choice", service_kwarg="channel", fallback="channel"),
+    SubmissionField("channel", "choice", service_kwarg="channel", fallback=FROM_ENDPOINT),
     SubmissionField("hidden_fields", "object", service_kwarg="hidden_fields", fallback={}),
 )
 
 
-def _field_error(spec: SubmissionField, value: Any) -> str | None:
-    """The serializer's message for a bad value of this field (None: valid), without building one."""
-    if spec.kind == "string":
+def _string_error(limit: int | None) -> Any:
+    def check(value: Any) -> str | None:
         if not isinstance(value, str):
             return "Not a valid string."
-        if spec.max_length is not None and len(value) > spec.max_length:
-            return f"Ensure this field has no more than {spec.max_length} characters."
-    elif spec.kind == "choice":
-        if value not in CHANNELS:
-            return f'"{value}" is not a valid choice.'[:200]
-    elif spec.kind == "object" and not isinstance(value, dict):
+        if limit is not None and len(value) > limit:
+            return f"Ensure this field has no more than {limit} characters."
+        return None
+
+    return check
+
+
+def _choice_error(value: Any) -> str | None:
+    if not isinstance(value, str) or value not in CHANNELS:
+        return f'"{value}" is not a valid choice.'[:200]
+    return None
+
+
+def _object_error(value: Any) -> str | None:
+    if not isinstance(value, dict):
         return f'Expected a dictionary of items but got type "{type(value).__name__}".'
     return None
+
+
+def _checker(spec: SubmissionField) -> Any:
+    """The serializer's message for a bad value of this field (None: valid), without building one."""
+    if spec.kind == "string":
+        return _string_error(spec.max_length)
+    return {"choice": _choice_error, "object": _object_error}.get(spec.kind)
+
+
+# Built once: this runs for every public submission.
+_CHECKS = tuple((spec.name, spec.required, _checker(spec)) for spec in SUBMISSION_FIELDS)
+_PASSED = tuple(
+    (spec.name, spec.service_kwarg, spec.fallback) for spec in SUBMISSION_FIELDS if spec.service_kwarg
+)
 
 
 def envelope_errors(data: Any) -> dict[str, list[str]]:
@@ -69,15 +95,16 @@ def envelope_errors(data: Any) -> dict[str, list[str]]:
     if not isinstance(data, dict):
         return {"non_field_errors": ["Send a JSON object."]}
     errors: dict[str, list[str]] = {}
-    for spec in SUBMISSION_FIELDS:
-        if spec.name not in data:
-            if spec.required:
-                errors[spec.name] = ["This field is required."]
+    for name, required, check in _CHECKS:
+        if name not in data:
+            if required:
+                errors[name] = ["This field is required."]
             continue
-        value = data[spec.name]
-        message = None if value is None else _field_error(spec, value)
-        if message is not None:
-            errors[spec.name] = [message]
+        value = data[name]
+        if check is not None and value is not None:
+            message = check(value)
+            if message is not None:
+                errors[name] = [message]
     return errors
 
 
@@ -85,15 +112,15 @@ def service_kwargs(
     data: Mapping[str, Any], *, idempotency_header: str, default_channel: str
 ) -> dict[str, Any]:
     """The keywords of `response_submit` an envelope fills (answers and customer aside)."""
-    fallbacks = {"header": idempotency_header, "channel": default_channel}
     kwargs: dict[str, Any] = {}
-    for spec in SUBMISSION_FIELDS:
-        if spec.service_kwarg is None:
-            continue
-        fallback = (
-            fallbacks.get(spec.fallback, spec.fallback) if isinstance(spec.fallback, str) else spec.fallback
-        )
-        kwargs[spec.service_kwarg] = data.get(spec.name) or (
-            dict(fallback) if isinstance(fallback, dict) else fallback
-        )
+    for name, kwarg, fallback in _PASSED:
+        value = data.get(name)
+        if not value:
+            if fallback is FROM_HEADER:
+                value = idempotency_header
+            elif fallback is FROM_ENDPOINT:
+                value = default_channel
+            else:
+                value = {} if isinstance(fallback, dict) else fallback
+        kwargs[kwarg] = value
     return kwargs

@@ -161,10 +161,6 @@ def answers_denormalised(snapshot: SurveySnapshot, answers: dict[int, Any]) -> t
     return (primary.kind if primary is not None else ""), score, comment
 
 
-# The columns `answer_columns` gives, with the question first: an answer's row apart from its parents.
-ANSWER_COLUMNS = ("question_id", "number", "text", "choices")
-
-
 def answer_columns(snapshot: SurveySnapshot, qid: int, value: Any) -> tuple[int | None, str, list[str]]:
     q = snapshot.by_id[qid]
     if q.range is not None:
@@ -283,10 +279,10 @@ def response_pending(*, prepared: PreparedResponse) -> tuple[PendingResponse, di
         "score": score,
         "comment": comment,
     }
-    answers = [
-        dict(zip(ANSWER_COLUMNS, (qid, *answer_columns(snapshot, qid, v)), strict=True))
-        for qid, v in visible_answers.items()
-    ]
+    answers = []
+    for qid, value in visible_answers.items():
+        number, text, choices = answer_columns(snapshot, qid, value)
+        answers.append({"question_id": qid, "number": number, "text": text, "choices": choices})
     pending = PendingResponse(columns, answers)
     return pending, visible_answers
 

@@ -89,11 +89,13 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
     monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
     survey, score, detractor, path, headers = _widget_survey(organization)
     recorded: list[int] = []
-    response_recorded.connect(
-        lambda sender, response_ids, **kw: recorded.extend(response_ids),
-        weak=False,
-        dispatch_uid="test-asgi-recorded",
-    )
+    receiver_threads: set[int] = set()
+
+    def receiver(sender, response_ids, **kw):
+        receiver_threads.add(threading.get_ident())
+        recorded.extend(response_ids)
+
+    response_recorded.connect(receiver, weak=False, dispatch_uid="test-asgi-recorded")
 
     def body(n: int, **answers: object) -> bytes:
         return json.dumps({"answers": {str(score): n % 11, **answers}, "idempotency_key": f"a{n}"}).encode()
@@ -148,6 +150,8 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
     assert 1 <= transactions < 41
     ids = {r.json()["id"] for r in first}
     assert len(ids) == 40 and ids <= set(recorded)
+    # Receivers never run on the event loop (here the test's own thread): a thread sends them.
+    assert receiver_threads and threading.get_ident() not in receiver_threads
 
 
 @pytest.mark.django_db(transaction=True)
