@@ -16,7 +16,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import psycopg2
 from django.db import DataError, IntegrityError, connections
@@ -59,6 +59,11 @@ class _Statement:
     identity: tuple[str, ...]  # attnames of the unique (organization, survey, idempotency key)
 
 
+def _db_column(field: Field[Any, Any]) -> str:
+    assert field.column, f"{field} has a column"
+    return field.column
+
+
 def _cast(field: Field[Any, Any]) -> str:
     """The array cast of a column's parameter: its type without a length (a cast to varchar(n) would
     cut a value the column itself refuses)."""
@@ -78,14 +83,14 @@ def _statement() -> _Statement:
         for c in Response._meta.constraints
         if isinstance(c, UniqueConstraint) and "idempotency_key" in c.fields
     )
-    identity_fields = [Response._meta.get_field(name) for name in unique.fields]
-    identity = tuple(f.attname for f in identity_fields)  # type: ignore[union-attr]
-    conflict = ", ".join(f.column for f in identity_fields)  # type: ignore[union-attr]
+    identity_fields = [cast(Field[Any, Any], Response._meta.get_field(name)) for name in unique.fields]
+    identity = tuple(f.attname for f in identity_fields)
+    conflict = ", ".join(_db_column(f) for f in identity_fields)
     aliases = [f"c{n}" for n in range(len(response_fields))]
     submitted = aliases[[f.attname for f in response_fields].index("submitted_at")]
     responses_sql = (
         f"INSERT INTO {Response._meta.db_table}"
-        f" ({', '.join([f.column for f in response_fields] + [f.column for f in stamped])})"
+        f" ({', '.join(_db_column(f) for f in [*response_fields, *stamped])})"
         f" SELECT {', '.join(aliases + [submitted] * len(stamped))}"
         f" FROM unnest({', '.join(_cast(f) for f in response_fields)}) AS v({', '.join(aliases)})"
         f" ON CONFLICT ({conflict}) DO NOTHING"
@@ -98,16 +103,19 @@ def _statement() -> _Statement:
     )
     keys = [f"k{n}" for n in range(len(identity))]
     values = [f"a{n}" for n in range(len(answer_fields))]
-    identity_casts = [_cast(f) for f in identity_fields]  # type: ignore[arg-type]
+    identity_casts = [_cast(f) for f in identity_fields]
+    parents = [
+        _db_column(cast(Field[Any, Any], Answer._meta.get_field(name))) for name in ANSWER_PARENT_COLUMNS
+    ]
     batch_sql = (
         f"WITH r AS ({responses_sql}),"
         f" a AS (INSERT INTO {Answer._meta.db_table}"
-        f" ({', '.join(Answer._meta.get_field(name).column for name in ANSWER_PARENT_COLUMNS)},"  # type: ignore[union-attr]
-        f" {', '.join(f.column for f in answer_fields)})"
+        f" ({', '.join(parents)},"
+        f" {', '.join(_db_column(f) for f in answer_fields)})"
         f" SELECT r.organization_id, r.id, {', '.join(f'v.{a}' for a in values)}"
         f" FROM r JOIN unnest({', '.join(identity_casts + [_cast(f) for f in answer_fields])})"
         f" AS v({', '.join(keys + values)})"
-        f" ON {' AND '.join(f'v.{k} = r.{f.column}' for k, f in zip(keys, identity_fields, strict=True))})"  # type: ignore[union-attr]
+        f" ON {' AND '.join(f'v.{k} = r.{_db_column(f)}' for k, f in zip(keys, identity_fields, strict=True))})"
         f" SELECT id, {conflict} FROM r"
     )
     return _Statement(responses_sql, batch_sql, response_fields, answer_fields, identity)

@@ -195,7 +195,7 @@ def security_headers(secure: bool) -> tuple[tuple[str, str], ...]:
     by the same code."""
     probe = HttpResponse()
     before = set(probe.headers)
-    response = SecurityMiddleware(lambda request: probe).process_response(_Probe(secure), probe)
+    response = SecurityMiddleware(lambda request: probe).process_response(cast(Any, _Probe(secure)), probe)
     response = ContentSecurityPolicyMiddleware(lambda request: response)(cast(Any, None))
     return tuple((name, value) for name, value in response.headers.items() if name not in before)
 
