@@ -81,12 +81,20 @@ def _submit(request: HttpRequest, snapshot: selectors.SurveySnapshot | None, all
     if refused is not None:
         return refused
     assert snapshot is not None and data is not None
+    return submitted(snapshot=snapshot, data=data, request=request, default_channel=ResponseChannel.WIDGET)
+
+
+def submitted(
+    *, snapshot: selectors.SurveySnapshot, data: dict[str, Any], request: Any, **kwargs: Any
+) -> Outcome:
+    """The answer to a checked envelope, whichever endpoint received it (`write.submit_envelope`'s
+    keywords: the endpoint's channel, and for the integrator its trust and `submitted_at`)."""
     try:
         result = write.submit_envelope(
             snapshot=snapshot,
             data=data,
             idempotency_header=request.headers.get("Idempotency-Key", ""),
-            default_channel=ResponseChannel.WIDGET,
+            **kwargs,
         )
     except SUBMIT_ERRORS as exc:
         return failure(exc)
@@ -98,17 +106,12 @@ def integrator_submit(
 ) -> ApiResponse:
     """An integrator's validated submission (its API key speaks for the organization: its customer
     ids need no signature), answered as the public endpoint answers."""
-    try:
-        result = write.submit_envelope(
-            snapshot=snapshot,
-            data=data,
-            idempotency_header=request.headers.get("Idempotency-Key", ""),
-            default_channel=ResponseChannel.API,
-            trusted_identity=True,
-            submitted_at=submitted_at,
-        )
-    except SUBMIT_ERRORS as exc:
-        outcome = failure(exc)
-    else:
-        outcome = success(result, snapshot.public_id)
+    outcome = submitted(
+        snapshot=snapshot,
+        data=data,
+        request=request,
+        default_channel=ResponseChannel.API,
+        trusted_identity=True,
+        submitted_at=submitted_at,
+    )
     return ApiResponse(outcome.body, status=outcome.status, headers=outcome.headers or None)
