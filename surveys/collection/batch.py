@@ -83,7 +83,7 @@ def _statement() -> _Statement:
         for c in Response._meta.constraints
         if isinstance(c, UniqueConstraint) and "idempotency_key" in c.fields
     )
-    identity_fields = [cast(Field[Any, Any], Response._meta.get_field(name)) for name in unique.fields]
+    identity_fields = [cast("Field[Any, Any]", Response._meta.get_field(name)) for name in unique.fields]
     identity = tuple(f.attname for f in identity_fields)
     conflict = ", ".join(_db_column(f) for f in identity_fields)
     aliases = [f"c{n}" for n in range(len(response_fields))]
@@ -105,7 +105,7 @@ def _statement() -> _Statement:
     values = [f"a{n}" for n in range(len(answer_fields))]
     identity_casts = [_cast(f) for f in identity_fields]
     parents = [
-        _db_column(cast(Field[Any, Any], Answer._meta.get_field(name))) for name in ANSWER_PARENT_COLUMNS
+        _db_column(cast("Field[Any, Any]", Answer._meta.get_field(name))) for name in ANSWER_PARENT_COLUMNS
     ]
     batch_sql = (
         f"WITH r AS ({responses_sql}),"
