@@ -1,7 +1,7 @@
 """The production entry point: `gunicorn cxm.asgi:application -k uvicorn_worker.UvicornWorker`.
 
 One URL, the public survey submission that every widget and link page posts to, is answered by
-`surveys.collect.asgi_public_responses` in the event loop. Every other request goes to the ordinary
+`surveys.collection.asgi.asgi_public_responses` in the event loop. Every other request goes to the ordinary
 Django WSGI application in a pool of WEB_THREADS threads (a2wsgi), exactly as a threaded WSGI server
 would run it: same middleware, same views, streaming responses kept streaming.
 """
@@ -17,7 +17,8 @@ from typing import Any  # noqa: E402
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
 
-from surveys.collect import METHODS, PATH, asgi_public_responses  # noqa: E402  (needs the settings)
+from surveys.collection.asgi import asgi_public_responses  # noqa: E402  (needs the settings)
+from surveys.collection.http import METHODS, PATH  # noqa: E402
 
 _pages = WSGIMiddleware(_django, workers=int(os.environ.get("WEB_THREADS", "8")))  # type: ignore[arg-type]
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -74,6 +74,50 @@ def interactions_bulk_ingest(*, organization: Organization, records: Sequence[An
 
 def transactions_bulk_ingest(*, organization: Organization, records: Sequence[Any]) -> IngestResult:
     return records_ingest(organization=organization, kind="transactions", records=records)
+
+
+def customer_reference_parse(reference: Any) -> tuple[dict[str, Any], str, str]:
+    """A customer named by a caller (an external id, or {"id", "email", "name", "properties"}) as
+    (the reference as an object, its external id, its email); ValidationError for a bad shape."""
+    if isinstance(reference, str | int) and not isinstance(reference, bool):
+        reference = {"id": str(reference)}
+    if not isinstance(reference, dict):
+        raise ValidationError({"customer": _("Give the customer as an object with id and/or email.")})
+    external_id = str(reference.get("id") or "").strip()[:255]
+    email = str(reference.get("email") or "").strip()[:254]
+    if email and "@" not in email:
+        raise ValidationError({"customer": _("The customer's email is not valid.")})
+    return reference, external_id, email
+
+
+def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None:
+    """A customer by external id (created when unknown) or by email (never created), for an answer
+    or an event that names one. The reference must be trusted: an integrator's (API key), or a
+    public caller's signed one (`surveys.collection.rules.customer_reference_signed`)."""
+    if reference in (None, "", {}):
+        return None
+    reference, external_id, email = customer_reference_parse(reference)
+    customers = Customer.objects.for_organization(organization_id)
+    if external_id:
+        customer = customers.filter(external_id=external_id).first()
+        if customer is not None:
+            return customer
+        properties = reference.get("properties")
+        try:
+            with transaction.atomic():
+                return Customer.objects.create(
+                    organization_id=organization_id,
+                    external_id=external_id,
+                    email=email,
+                    name=str(reference.get("name") or "")[:255],
+                    attributes=properties if isinstance(properties, dict) else {},
+                    first_seen_at=timezone.now(),
+                )
+        except IntegrityError:
+            return customers.get(external_id=external_id)
+    if email:
+        return customers.filter(email__iexact=email).order_by("id").first()
+    return None
 
 
 @transaction.atomic

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import django_filters
-from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
@@ -27,16 +25,10 @@ from cxm.tenancy.models import Organization
 from cxm.tenancy.tenant import organization_of
 from journeys.models import Customer
 
-from . import collect, selectors, services
-from .collect import (
-    MAX_BODY,
-    OriginNotAllowed,
-    StoreTimeout,
-    SurveyClosed,
-    origin_allowed,
-    result_body,
-    submit_envelope,
-)
+from . import selectors, services
+from .collection import http as collection_http
+from .collection.http import MAX_BODY, OriginNotAllowed, cors_headers, origin_allowed
+from .collection.views import fast_public_submit, integrator_submit, request_body
 from .content import localised, normalise_language, pick_language, scale_labels
 from .models import Invitation, Question, Response, ResponseChannel, Survey
 from .serializers import (
@@ -58,41 +50,7 @@ def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
 
-def _submit(
-    snapshot: selectors.SurveySnapshot,
-    data: dict[str, Any],
-    default_channel: str,
-    request: Any,
-    submitted_at: datetime | None = None,
-) -> ApiResponse:
-    try:
-        result = submit_envelope(
-            snapshot,
-            data,
-            request.headers.get("Idempotency-Key", ""),
-            default_channel,
-            submitted_at=submitted_at,
-            trusted_identity=True,  # only the integrator endpoint (API key) submits through here
-        )
-    except services.SurveyNotAccepting as exc:
-        raise SurveyClosed(f"This survey is {exc.status} and is not accepting responses.") from exc
-    except DjangoValidationError as exc:
-        raise _validation_error(exc) from exc
-    except TimeoutError as exc:
-        raise StoreTimeout() from exc
-    return ApiResponse(result_body(result, snapshot.public_id), status=201 if result.created else 200)
-
-
-def _check_body_size(request: Request) -> None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY or len(request.body) > MAX_BODY:
-        raise PayloadTooLarge(f"The request body is over {MAX_BODY // 1024} KB.")
-
-
-class PublicSurveyMixin(APIView):
+class PublicSurveyMixin:
     """CORS for a public survey route: only the survey's allowed origins (and this site) may call."""
 
     authentication_classes = []
@@ -102,7 +60,7 @@ class PublicSurveyMixin(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         public_id = kwargs.get("public_id", "")
-        refused = collect.id_refused(public_id)
+        refused = collection_http.id_refused(public_id)
         if refused is not None:
             assert refused.body is not None
             error = refused.body["error"]
@@ -117,22 +75,17 @@ class PublicSurveyMixin(APIView):
         origin = self._origin(request)
         if self.snapshot is not None:
             return origin_allowed(origin=origin, snapshot=self.snapshot, request=request)
-        public_id = str(self.kwargs.get("public_id", "")) if hasattr(self, "kwargs") else ""
-        return collect.cached_origin_allowed(origin=origin, public_id=public_id, request=request)
+        public_id = str(self.kwargs.get("public_id", "")) if hasattr(self, "kwargs") else ""  # type: ignore[attr-defined]
+        return collection_http.cached_origin_allowed(origin=origin, public_id=public_id, request=request)
 
     def check_origin(self, request: Request) -> None:
         if not origin_allowed(origin=self._origin(request), snapshot=self.snapshot, request=request):
             raise OriginNotAllowed()
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        origin = self._origin(request)
-        if origin and self._allowed(request):
-            response["Access-Control-Allow-Origin"] = origin
-            response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
-            response["Access-Control-Max-Age"] = "600"
-        response["Vary"] = "Origin"
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        for name, value in cors_headers(self._origin(request), self._allowed(request)).items():
+            response[name] = value
         return response
 
     # A bare 204, not a rendered DRF Response (APIView.options is itself typed with this ignore).
@@ -262,60 +215,6 @@ class PublicResponseView(PublicSurveyMixin, APIView):
     )
     def post(self, request: Request, public_id: str) -> Any:
         return fast_public_submit(request._request, public_id)
-
-
-def fast_public_submit(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The collection sequence of `surveys.collect` as a Django view (runserver and WSGI servers)."""
-    origin = request.headers.get("Origin", "")
-    outcome = collect.id_refused(public_id)
-    allowed = False
-    if outcome is None:
-        # The throttle comes before any lookup (see collect._outcome).
-        outcome = collect.throttled(request)
-        if outcome is not None:
-            allowed = collect.cached_origin_allowed(origin=origin, public_id=public_id, request=request)
-    if outcome is None:
-        snapshot = selectors.survey_snapshot(public_id=public_id)
-        allowed = origin_allowed(origin=origin, snapshot=snapshot, request=request)
-        outcome = _fast_submit(request, snapshot, allowed)
-    response = (
-        HttpResponse(status=outcome.status)
-        if outcome.body is None
-        else JsonResponse(outcome.body, status=outcome.status)
-    )
-    for name, value in {**outcome.headers, **collect.cors_headers(origin, allowed)}.items():
-        response[name] = value
-    return response
-
-
-def _fast_submit(
-    request: HttpRequest, snapshot: selectors.SurveySnapshot | None, allowed: bool
-) -> collect.Outcome:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY:
-        return collect.too_large()
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        return collect.too_large()
-    if len(raw) > MAX_BODY:
-        return collect.too_large()
-    data, error = collect.screen(
-        snapshot=snapshot, allowed=allowed, content_type=request.content_type or "", body=raw
-    )
-    if error is not None:
-        return error
-    assert snapshot is not None and data is not None
-    try:
-        result = collect.submit_envelope(
-            snapshot, data, request.headers.get("Idempotency-Key", ""), ResponseChannel.WIDGET
-        )
-    except collect.SUBMIT_ERRORS as exc:
-        return collect.failure(exc)
-    return collect.success(result, snapshot.public_id)
 
 
 # --- Management API -----------------------------------------------------------------------------
@@ -464,7 +363,8 @@ class ResponseViewSet(
         responses={200: SubmitResultSerializer, 201: SubmitResultSerializer},
     )
     def create(self, request: Request) -> ApiResponse:
-        _check_body_size(request)
+        if request_body(request._request) is None:
+            raise PayloadTooLarge(f"The request body is over {MAX_BODY // 1024} KB.")
         body = IntegratorSubmissionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         ref = body.validated_data["survey"]
@@ -476,11 +376,10 @@ class ResponseViewSet(
             raise exceptions.ValidationError({"survey": ["Unknown survey."]})
         snapshot = selectors.survey_snapshot(public_id=survey.public_id)
         assert snapshot is not None
-        return _submit(
-            snapshot,
-            body.validated_data,
-            ResponseChannel.API,
-            request,
+        return integrator_submit(
+            snapshot=snapshot,
+            data=body.validated_data,
+            request=request,
             submitted_at=body.validated_data.get("submitted_at"),
         )
 

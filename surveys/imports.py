@@ -1,8 +1,8 @@
 """CSV import of historical survey responses (kind `responses`), through journeys' import machinery.
 
 Journeys cannot import surveys, so this module registers the kind (`SurveysConfig.ready`). Every row
-passes the same checks as a submission (`services.response_prepare` and the required-question rule)
-and is written by the same service (`services.response_write`), at its own `submitted_at`.
+passes the same checks as a submission (`collection.rules.response_prepare` and the required-question rule)
+and is written by the same service (`collection.write.response_write`), at its own `submitted_at`.
 A row without an idempotency key gets one derived from its content, so a re-import stores nothing twice.
 """
 
@@ -26,8 +26,10 @@ from cxm.tenancy.models import Organization
 from journeys.imports import ImportKindHandler, header_problem, import_kind_register
 from journeys.ingest import IngestResult, RecordInvalid, parse_datetime_value
 from journeys.models import Customer
+from journeys.services import customer_resolve
 
-from . import services, signals
+from . import signals
+from .collection import rules, write
 from .models import QuestionKind, Response, ResponseChannel, Survey
 from .selectors import QuestionSnapshot, SurveySnapshot, survey_snapshot
 
@@ -72,7 +74,7 @@ class ResponseImportContext:
 
 @dataclass
 class ResponseRow:
-    prepared: services.PreparedResponse
+    prepared: rules.PreparedResponse
     customer_external_id: str
 
 
@@ -113,7 +115,7 @@ def _answers(record: dict[str, str], snapshot: SurveySnapshot) -> dict[int, Any]
         answers[question.id] = _cell_value(question, text)
     if record.get("comment", "").strip():
         # The open question the customer was shown (NPS asks detractors and promoters different ones).
-        visible = services.visible_questions(snapshot=snapshot, answers=answers)
+        visible = rules.visible_questions(snapshot=snapshot, answers=answers)
         shown = [qid for qid in snapshot.comment_ids if qid in visible and qid not in answers]
         if not shown:
             raise RecordInvalid("comment", _("comment: this survey asks no open question here"))
@@ -157,12 +159,12 @@ def clean_response(record: dict[str, str], ctx: ResponseImportContext) -> Respon
     answers = _answers(record, snapshot)
     customer = (record.get("customer_external_id") or "").strip()[:255]
     try:
-        services.submitted_at_check(value=submitted_at, now=ctx.now)
-        prepared = services.response_prepare(
+        rules.submitted_at_check(value=submitted_at, now=ctx.now)
+        prepared = rules.response_prepare(
             snapshot=snapshot,
             answers=answers,
             locale=record.get("locale", ""),
-            touchpoint_id=services.touchpoint_for_submission(
+            touchpoint_id=write.touchpoint_for_submission(
                 snapshot=snapshot, touchpoint_key=(record.get("touchpoint") or "").strip() or None
             ),
             channel=(record.get("channel") or ResponseChannel.API).strip(),
@@ -171,8 +173,8 @@ def clean_response(record: dict[str, str], ctx: ResponseImportContext) -> Respon
             now=submitted_at,
             historical=True,
         )
-        services.answers_check_required(snapshot=snapshot, answers=prepared.clean)
-    except services.SurveyNotAccepting as exc:
+        rules.answers_check_required(snapshot=snapshot, answers=prepared.clean)
+    except rules.SurveyNotAccepting as exc:
         raise RecordInvalid(
             "survey", _("The survey is a draft.") if exc.status == "draft" else str(exc)
         ) from None
@@ -192,13 +194,13 @@ def write_responses(organization: Organization, rows: Sequence[ResponseRow], res
             .values_list("external_id", "id")
         )
         for external_id in sorted(wanted - customers.keys()):
-            customer = services.customer_resolve(organization_id=organization.pk, reference=external_id)
+            customer = customer_resolve(organization_id=organization.pk, reference=external_id)
             if customer is not None:  # unresolved: the rows keep no customer, as with `.get()` below
                 customers[external_id] = customer.pk
             result.customers_created += 1
         for row in rows:
             row.prepared.customer_id = customers.get(row.customer_external_id)
-        submitted = services.responses_write_many(items=[row.prepared for row in rows])
+        submitted = write.responses_write_many(items=[row.prepared for row in rows])
         for one in submitted:
             if one.created:
                 result.created += 1

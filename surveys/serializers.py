@@ -8,6 +8,7 @@ from rest_framework import serializers
 from cxm.api.limits import MAX_ID
 from journeys.models import Touchpoint
 
+from .collection.fields import SUBMISSION_FIELDS, SubmissionField
 from .forms import clean_origins
 from .models import Invitation, Question, QuestionKind, Response, ResponseChannel, Survey, SurveyStatus
 
@@ -125,15 +126,31 @@ class AnswersField(serializers.JSONField):
     """The answers: {question id: value} or [{"question": id, "value": value}]."""
 
 
+def submission_field(spec: SubmissionField) -> serializers.Field:
+    """The serializer field of one entry of the submission's field table."""
+    if spec.kind == "answers":
+        return AnswersField(required=spec.required)
+    if spec.kind == "customer":
+        return CustomerReferenceField(required=spec.required, allow_null=spec.nullable)
+    if spec.kind == "string":
+        return serializers.CharField(
+            required=spec.required, allow_blank=True, allow_null=spec.nullable, max_length=spec.max_length
+        )
+    if spec.kind == "choice":
+        return serializers.ChoiceField(choices=ResponseChannel.choices, required=spec.required)
+    if spec.kind == "object":
+        return serializers.DictField(required=spec.required)
+    raise ValueError(f"unknown submission field kind {spec.kind!r}")
+
+
 class SubmissionSerializer(serializers.Serializer):
-    answers = AnswersField()
-    customer = CustomerReferenceField(required=False, allow_null=True)
-    locale = serializers.CharField(required=False, allow_blank=True, max_length=16)
-    page_url = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    touchpoint = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
-    channel = serializers.ChoiceField(choices=ResponseChannel.choices, required=False)
-    idempotency_key = serializers.CharField(required=False, allow_blank=True, max_length=128)
-    hidden_fields = serializers.DictField(required=False)
+    """A submission envelope: its fields are `surveys.collection.fields.SUBMISSION_FIELDS`."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            **{spec.name: submission_field(spec) for spec in SUBMISSION_FIELDS},
+            **super().get_fields(),
+        }
 
 
 class IntegratorSubmissionSerializer(SubmissionSerializer):

@@ -36,9 +36,11 @@ from cxm.tenancy.scoping import (
 )
 from cxm.tenancy.tenant import organization_of
 from journeys import selectors as journeys_selectors
+from journeys.services import customer_resolve
 from metrics import selectors as metrics_selectors
 
 from . import exports, selectors, services
+from .collection import rules, write
 from .content import TEMPLATES, localised, pick_language, scale_labels
 from .emails import survey_url
 from .forms import (
@@ -630,17 +632,15 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
             customer = invitation.customer if invitation else None
             if invitation is None and request.POST.get("customer"):
                 # `?customer=` counts only with its `&signature=` (see cxm.tenancy.identity).
-                reference = services.customer_reference_signed(
+                reference = rules.customer_reference_signed(
                     snapshot=snapshot,
                     reference={
                         "id": request.POST.get("customer"),
                         "signature": request.POST.get("signature", ""),
                     },
                 )
-                customer = services.customer_resolve(
-                    organization_id=survey.organization_id, reference=reference
-                )
-            services.response_submit(
+                customer = customer_resolve(organization_id=survey.organization_id, reference=reference)
+            write.response_submit(
                 snapshot=snapshot,
                 answers=answers,
                 customer=customer,
@@ -652,7 +652,7 @@ def survey_link(request: HttpRequest, public_id: str) -> HttpResponse:
                 hidden_fields=hidden,
                 invitation=invitation,
             )
-        except services.SurveyNotAccepting:
+        except rules.SurveyNotAccepting:
             return render(
                 request,
                 "surveys/link_closed.html",

@@ -125,6 +125,6 @@ class AsgiClient:
 
 
 async def in_test_thread(function: Any, **kwargs: Any) -> Any:
-    """A stand-in for `surveys.collect.in_db_thread` in tests that hold data in their transaction:
+    """A stand-in for `surveys.collection.asgi.in_db_thread` in tests that hold data in their transaction:
     the ORM call runs back on the test's thread (and connection) instead of the thread pool."""
     return await sync_to_async(function, thread_sensitive=True)(**kwargs)

@@ -124,7 +124,7 @@ def read_only_api_client(organization: Organization) -> APIClient:
 def _clear_cache() -> None:
     from django.core.cache import cache
 
-    from surveys.collect import throttle_counts_clear
+    from surveys.collection.throttle import throttle_counts_clear
 
     cache.clear()
     throttle_counts_clear()  # the public submit throttle's counts, kept in-process with a LocMem cache

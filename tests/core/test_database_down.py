@@ -21,7 +21,7 @@ import asyncio, json
 import django
 django.setup()
 from django.test import Client
-from surveys.collect import asgi_public_responses
+from surveys.collection.asgi import asgi_public_responses
 from tests.asgi import call
 
 def answer(response):

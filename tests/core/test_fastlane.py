@@ -6,7 +6,7 @@ import json
 import pytest
 
 from cxm.core.fastlane import LEAN_MIDDLEWARE, LeanWSGIHandler, with_fast_lane
-from surveys.collect import METHODS, PATH
+from surveys.collection.http import METHODS, PATH
 
 
 def _call(app, method, path, body=b"", headers=None):

@@ -27,7 +27,8 @@ def _question_pk(org: Any) -> dict[str, Any]:
 
 
 def _response(org: Any) -> dict[str, Any]:
-    from surveys.services import response_submit_for_survey, survey_set_status
+    from surveys.collection.write import response_submit_for_survey
+    from surveys.services import survey_set_status
 
     survey = _survey(org)
     survey_set_status(survey=survey, action="activate")

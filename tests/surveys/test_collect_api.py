@@ -10,7 +10,10 @@ from rest_framework.test import APIClient
 from cxm.api.throttling import PublicRateThrottle
 from cxm.tenancy.identity import customer_signature
 from journeys.models import Customer
-from surveys import collect, services
+from surveys import services
+from surveys.collection import asgi as collection_asgi
+from surveys.collection import throttle as collection_throttle
+from surveys.collection import write
 from surveys.models import Answer, Response
 from surveys.signals import response_recorded
 from tests.asgi import AsgiClient, in_test_thread
@@ -25,7 +28,7 @@ def lane(request, monkeypatch):
     """Every case runs against both servers of the public endpoint: the Django view (runserver,
     WSGI) and the ASGI handler that production's uvicorn workers use."""
     if request.param == "asgi":
-        monkeypatch.setattr(collect, "in_db_thread", in_test_thread)
+        monkeypatch.setattr(collection_asgi, "in_db_thread", in_test_thread)
         _lane["client"] = AsgiClient()
     else:
         _lane["client"] = APIClient()
@@ -239,7 +242,7 @@ def test_an_unreachable_throttle_store_never_refuses_an_answer(nps_survey, quest
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }
-    monkeypatch.setattr(collect, "_backend", [])
+    monkeypatch.setattr(collection_throttle, "_backend", [])
     r = post(nps_survey, {"answers": {str(questions["score"]): 6}, "idempotency_key": "down-1"})
     assert r.status_code == 201 and Response.objects.unscoped().get().score == 6
 
@@ -421,12 +424,10 @@ def test_integrator_bad_inputs(api_client, read_only_api_client, other_api_clien
 def test_both_collection_endpoints_answer_503_when_the_store_times_out(
     api_client, client, nps_survey, questions, monkeypatch
 ):
-    from surveys import services
-
     def late(**kwargs):
         raise TimeoutError
 
-    monkeypatch.setattr(services, "response_submit", late)
+    monkeypatch.setattr(write, "response_submit", late)
     body = {"answers": {str(questions["score"]): 9}, "idempotency_key": "slow-1"}
     integrator = api_client.post("/api/v1/responses", {**body, "survey": nps_survey.public_id}, format="json")
     public = public_client().post(

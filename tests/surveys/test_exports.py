@@ -11,6 +11,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from surveys import exports, services
+from surveys.collection import write
 from surveys.models import Response
 from surveys.selectors import survey_snapshot
 
@@ -50,7 +51,7 @@ def product_survey(organization):
 
 def _submit(survey, answers, key, **kwargs):
     snapshot = survey_snapshot(public_id=survey.public_id)
-    return services.response_submit(
+    return write.response_submit(
         snapshot=snapshot, answers=answers, idempotency_key=key, now=MOMENT, **kwargs
     )
 

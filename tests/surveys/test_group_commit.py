@@ -1,7 +1,10 @@
-"""Group commit on PostgreSQL: concurrent submissions share transactions; each returns after commit."""
+"""Group commit on PostgreSQL: concurrent submissions share transactions; each returns after commit.
+Without the event loop (runserver, WSGI) concurrent submissions are written by the ORM, once each."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 
 import pytest
@@ -9,7 +12,8 @@ from django.db import connection, connections
 
 from cxm.tenancy.identity import customer_signature
 from surveys import services
-from surveys.committer import committer
+from surveys.collection import write
+from surveys.collection.committer import loop_committer
 from surveys.models import Answer, Response
 from surveys.selectors import survey_snapshot
 from tests.waiting import GENEROUS
@@ -43,14 +47,14 @@ def test_concurrent_submissions_are_committed_once_each(postgres, organization, 
     def worker(n: int) -> None:
         try:
             for i in range(10):
-                result = services.response_submit(
+                result = write.response_submit(
                     snapshot=snapshot, answers={str(first): (n + i) % 11}, idempotency_key=f"t{n}-{i}"
                 )
                 # Acknowledged means committed: another connection sees it now.
                 with lock:
                     results.append(result.response_id)
             # The same key again goes the ordinary way and stores nothing twice.
-            again = services.response_submit(
+            again = write.response_submit(
                 snapshot=snapshot, answers={str(first): 1}, idempotency_key=f"t{n}-0"
             )
             assert not again.created
@@ -70,8 +74,6 @@ def test_concurrent_submissions_are_committed_once_each(postgres, organization, 
     assert Response.objects.unscoped().filter(survey=survey).count() == 80
     assert Answer.objects.unscoped().filter(response__survey=survey).count() == 80
     assert connection.vendor == "postgresql"
-    # The committer's own connection must not outlive the test database.
-    committer.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -80,22 +82,20 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
 ):
     """The production path: cxm.asgi's handler, the event loop's committer on its own asynchronous
     connection, the ordinary path in the thread pool for a key already stored. Committed data only."""
-    import asyncio
-    import json
-
     from cxm.asgi import application
-    from surveys.committer import loop_committer
     from surveys.signals import response_recorded
     from tests.asgi import call
 
     monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
     survey, score, detractor, path, headers = _widget_survey(organization)
     recorded: list[int] = []
-    response_recorded.connect(
-        lambda sender, response_ids, **kw: recorded.extend(response_ids),
-        weak=False,
-        dispatch_uid="test-asgi-recorded",
-    )
+    receiver_threads: set[int] = set()
+
+    def receiver(sender, response_ids, **kw):
+        receiver_threads.add(threading.get_ident())
+        recorded.extend(response_ids)
+
+    response_recorded.connect(receiver, weak=False, dispatch_uid="test-asgi-recorded")
 
     def body(n: int, **answers: object) -> bytes:
         return json.dumps({"answers": {str(score): n % 11, **answers}, "idempotency_key": f"a{n}"}).encode()
@@ -150,39 +150,37 @@ def test_asgi_lane_commits_concurrent_submissions_in_shared_batches(
     assert 1 <= transactions < 41
     ids = {r.json()["id"] for r in first}
     assert len(ids) == 40 and ids <= set(recorded)
+    # Receivers never run on the event loop (here the test's own thread): a thread sends them.
+    assert receiver_threads and threading.get_ident() not in receiver_threads
 
 
 @pytest.mark.django_db(transaction=True)
 def test_one_poisoned_submission_never_fails_the_others_in_its_batch(postgres, organization, monkeypatch):
     """A row the database refuses (here a NUL the request checks were made to miss) fails alone: the
     batch is retried member by member, and the others are committed and answered 201."""
-    import asyncio
-    import json
-
     from cxm.asgi import application
-    from surveys import collect
-    from surveys.committer import loop_committer
+    from surveys.collection import committer, http
     from tests.asgi import call
 
     monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
-    monkeypatch.setattr(collect, "loads_strict", json.loads)  # let the poison through the checks
+    monkeypatch.setattr(http, "loads_strict", json.loads)  # let the poison through the checks
     survey, score, detractor, path, headers = _widget_survey(organization)
     batches: list[int] = []
-    real_execute = __import__("surveys.committer", fromlist=["_execute"])._execute
+    real_execute = committer._execute
 
     async def counting_execute(connection_, sql, params):
         batches.append(len(params[0]))
         return await real_execute(connection_, sql, params)
 
-    monkeypatch.setattr("surveys.committer._execute", counting_execute)
+    monkeypatch.setattr(committer, "_execute", counting_execute)
     ordinary: list[str] = []
-    real_write = services.response_write
+    real_write = write.response_write
 
     def counting_write(*, prepared, **kwargs):
         ordinary.append(prepared.key)
         return real_write(prepared=prepared, **kwargs)
 
-    monkeypatch.setattr(services, "response_write", counting_write)
+    monkeypatch.setattr(write, "response_write", counting_write)
 
     def body(n: int) -> bytes:
         comment = "bad\u0000" if n == 4 else "late"
@@ -204,13 +202,12 @@ def test_one_poisoned_submission_never_fails_the_others_in_its_batch(postgres, o
     assert stored == {f"p{n}" for n in range(12) if n != 4}
     assert max(batches) > 1  # they did share a batch
     assert ordinary == ["p4"]  # only the refused one left the committer for the ordinary path
-    committer.close()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_thread_committer_commits_the_others_of_a_batch_with_a_refused_row(
-    postgres, organization, monkeypatch
-):
+def test_the_committer_commits_the_others_of_a_batch_with_a_refused_row(postgres, organization, monkeypatch):
+    from surveys.collection import rules
+
     monkeypatch.setenv("CXM_SURVEYS_GROUP_COMMIT", "1")
     survey = services.survey_create_from_template(organization=organization, template="nps")
     services.survey_set_status(survey=survey, action="activate")
@@ -218,26 +215,20 @@ def test_thread_committer_commits_the_others_of_a_batch_with_a_refused_row(
     first = snapshot.questions[0].id
     pending = []
     for n in range(5):
-        prepared = services.response_prepare(
+        prepared = rules.response_prepare(
             snapshot=snapshot, answers={str(first): 5}, idempotency_key=f"q{n}", hidden_fields={"n": n}
         )
-        item = services.response_pending(prepared=prepared)[0]
+        item = rules.response_pending(prepared=prepared)[0]
         if n == 2:
-            item.comment = "bad\u0000"  # what no check let through
+            item.columns["comment"] = "bad\u0000"  # what no check let through
         pending.append(item)
-    results: dict[int, int | None] = {}
 
-    def submit(n: int) -> None:
-        try:
-            results[n] = committer.submit(pending[n])
-        finally:
-            connections.close_all()
+    async def scenario() -> list[int | None]:
+        results = await asyncio.gather(*(loop_committer().submit(item) for item in pending))
+        loop_committer().close()
+        return list(results)
 
-    threads = [threading.Thread(target=submit, args=(n,)) for n in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(GENEROUS)
+    results = asyncio.run(scenario())
     assert results[2] is None and all(results[n] for n in (0, 1, 3, 4))
     assert set(
         Response.objects.unscoped().filter(survey=survey).values_list("idempotency_key", flat=True)
@@ -247,4 +238,3 @@ def test_thread_committer_commits_the_others_of_a_batch_with_a_refused_row(
         "q3",
         "q4",
     }
-    committer.close()

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from cxm.tenancy.models import Organization
 from journeys.models import Customer
 from surveys import services
+from surveys.collection import write
 from surveys.models import Response
 
 pytestmark = pytest.mark.django_db
@@ -57,12 +58,11 @@ def test_a_public_caller_can_never_address_an_invitations_answer(
     django_capture_on_commit_callbacks,
     monkeypatch,
 ):
-    from surveys import collect
-    from surveys.committer import group_commit_enabled  # noqa: F401  (the lanes share the service)
+    from surveys.collection import asgi as collection_asgi
     from tests.asgi import AsgiClient, in_test_thread
 
     if lane == "asgi":
-        monkeypatch.setattr(collect, "in_db_thread", in_test_thread)
+        monkeypatch.setattr(collection_asgi, "in_db_thread", in_test_thread)
         public = AsgiClient()
     else:
         public = APIClient()
@@ -119,7 +119,7 @@ def test_an_invitation_answered_under_the_old_key_keeps_its_response(
     client, nps_survey, questions, customer, django_capture_on_commit_callbacks
 ):
     invitation = _invite(nps_survey, customer, django_capture_on_commit_callbacks)
-    old = services.response_submit_for_survey(
+    old = write.response_submit_for_survey(
         survey=nps_survey, answers={str(questions["score"]): 2}, customer=customer, invitation=invitation
     )
     Response.objects.unscoped().filter(pk=old.response_id).update(idempotency_key=f"inv-{invitation.pk}")

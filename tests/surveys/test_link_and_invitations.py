@@ -10,6 +10,7 @@ from django.core import mail
 from cxm.tenancy.identity import customer_signature
 from journeys.models import Customer
 from surveys import services
+from surveys.collection import write
 from surveys.models import Response
 from tests.journeys.factories import CustomerFactory
 from tests.surveys.factories import InvitationFactory
@@ -186,7 +187,7 @@ def test_public_config_reports_fatigue(client, nps_survey, questions, customer):
     assert first["show"] is True and first["language"] == "zh-hans" and first["fatigue_days"] == 30
     assert first["questions"][0]["text"] == "您有多大可能向朋友或同事推荐我们？"
     assert (first["questions"][0]["min"], first["questions"][0]["max"]) == (0, 10)
-    services.response_submit_for_survey(
+    write.response_submit_for_survey(
         survey=nps_survey, answers={str(questions["score"]): 8}, customer=customer
     )
     again = client.get(url + signed).json()

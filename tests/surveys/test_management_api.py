@@ -7,6 +7,7 @@ from django.core import mail
 
 from journeys.models import Customer
 from surveys import services
+from surveys.collection import write
 from surveys.models import Invitation, Question, Survey
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +140,7 @@ def test_response_list_filters_detail_and_query_count(
             answers[
                 str(questions["promoter" if score >= 9 else "passive" if score >= 7 else "detractor"])
             ] = comment
-        services.response_submit_for_survey(
+        write.response_submit_for_survey(
             survey=nps_survey,
             answers=answers,
             locale=locale,

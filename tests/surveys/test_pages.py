@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from cxm.tenancy.roles import Role
-from surveys import services
+from surveys.collection import write
 from surveys.models import Question, Response, Survey
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +127,7 @@ def _responses(nps_survey, questions, touchpoint):
         if comment:
             target = questions["promoter"] if score >= 9 else questions["detractor"]
             answers[str(target)] = comment
-        services.response_submit_for_survey(
+        write.response_submit_for_survey(
             survey=nps_survey,
             answers=answers,
             locale=locale,
@@ -162,7 +162,7 @@ def test_response_list_filters_escapes_and_fixed_queries(
     with django_assert_num_queries(8):
         owner_client.get("/surveys/responses/")
     for _ in range(20):
-        services.response_submit_for_survey(survey=nps_survey, answers={str(questions["score"]): 5})
+        write.response_submit_for_survey(survey=nps_survey, answers={str(questions["score"]): 5})
     with django_assert_num_queries(8):
         owner_client.get("/surveys/responses/")
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from surveys import services
+from surveys.collection import write
 from surveys.models import Question, SurveyStatus
 from surveys.selectors import customer_is_fatigued, customers_fatigued_ids, survey_fatigue_days
 from tests.surveys.factories import InvitationFactory, ResponseFactory
@@ -108,8 +109,8 @@ def test_csat_scale_variant_is_enforced(organization, client):
     q = services.question_create(survey=survey, kind="csat", text={"en": "OK?"}, required=True, scale_max=3)
     services.survey_set_status(survey=survey, action="activate")
     with pytest.raises(ValidationError):
-        services.response_submit_for_survey(survey=survey, answers={str(q.id): 4})
-    assert services.response_submit_for_survey(survey=survey, answers={str(q.id): 3}).score == 3
+        write.response_submit_for_survey(survey=survey, answers={str(q.id): 4})
+    assert write.response_submit_for_survey(survey=survey, answers={str(q.id): 3}).score == 3
 
 
 def test_fatigue_org_default_override_and_unsubscribed(organization, nps_survey, customer):
@@ -159,11 +160,11 @@ def test_question_ordering_and_kinds_are_saved(organization):
     assert kinds == ["nps", "csat", "ces", "rating", "text", "multiple_choice"]
     services.survey_set_status(survey=survey, action="activate")
     ids = list(survey.questions.order_by("position").values_list("id", flat=True))
-    result = services.response_submit_for_survey(
+    result = write.response_submit_for_survey(
         survey=survey, answers={str(ids[3]): 4, str(ids[5]): ["b", "a"], str(ids[0]): 10}
     )
     assert result.score == 10 and result.score_kind == "nps"
     with pytest.raises(ValidationError):
-        services.response_submit_for_survey(survey=survey, answers={str(ids[5]): ["z"]})
+        write.response_submit_for_survey(survey=survey, answers={str(ids[5]): ["z"]})
     with pytest.raises(ValidationError):
-        services.response_submit_for_survey(survey=survey, answers={str(ids[3]): 6})
+        write.response_submit_for_survey(survey=survey, answers={str(ids[3]): 6})

@@ -14,7 +14,8 @@ from asgiref.sync import async_to_sync
 from rest_framework.test import APIClient
 
 from cxm.api.throttling import PublicRateThrottle
-from surveys import collect
+from surveys.collection import asgi as collection_asgi
+from surveys.collection import throttle as collection_throttle
 from surveys.models import Response
 from tests.asgi import call, in_test_thread
 from tests.waiting import GENEROUS
@@ -33,7 +34,7 @@ def redis_cache(settings, monkeypatch, redis_url):
             "KEY_PREFIX": prefix,
         }
     }
-    monkeypatch.setattr(collect, "_backend", [])  # the throttle's backend follows the new setting
+    monkeypatch.setattr(collection_throttle, "_backend", [])  # the throttle's backend follows the new setting
     monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "2/min"})
     store = redis.Redis.from_url(redis_url)
     yield store, prefix
@@ -67,18 +68,18 @@ def test_asgi_processes_share_their_counts_through_redis(nps_survey, questions, 
     from cxm.asgi import application
 
     store, prefix = redis_cache
-    monkeypatch.setattr(collect, "in_db_thread", in_test_thread)
+    monkeypatch.setattr(collection_asgi, "in_db_thread", in_test_thread)
     path = f"/api/v1/public/surveys/{nps_survey.public_id}/responses"
     headers = [("host", "testserver"), ("content-type", "application/json"), ("origin", ORIGIN)]
     body = json.dumps({"answers": {str(questions["score"]): 9}}).encode()
 
     async def shared() -> None:
         """Until this loop's counts have gone to Redis and its totals come back (one exchange)."""
-        counts = collect._shared.get(asyncio.get_running_loop())
+        counts = collection_throttle._shared.get(asyncio.get_running_loop())
         deadline = asyncio.get_running_loop().time() + GENEROUS
         while counts is not None and (counts._scheduled or counts._tasks or counts._new):
             assert asyncio.get_running_loop().time() < deadline, "the counts were never shared"
-            await asyncio.sleep(collect.SHARE_EVERY)
+            await asyncio.sleep(collection_throttle.SHARE_EVERY)
 
     async def process(requests: int) -> list[int]:
         """One event loop stands for one worker process: its own counts, shared after each request."""

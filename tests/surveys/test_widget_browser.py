@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 
 from surveys import services
+from surveys.collection import write
 from surveys.models import Response
 
 WIDGET = Path(settings.BASE_DIR) / "static" / "cxm" / "embed.js"
@@ -202,7 +203,7 @@ def test_widget_respects_fatigue_for_an_identified_customer_unless_forced(
     services.survey_set_status(survey=survey, action="activate")
     customer = Customer.objects.create(organization=organization, external_id="C42", email="c42@example.com")
     first = survey.questions.order_by("position").first()
-    services.response_submit_for_survey(survey=survey, answers={str(first.pk): 4}, customer=customer)
+    write.response_submit_for_survey(survey=survey, answers={str(first.pk): 4}, customer=customer)
     (folder / "index.html").write_text(
         f'<!doctype html><html><body><script src="{live_server.url}/static/cxm/embed.js" '
         f'data-survey="{survey.public_id}" data-auto="false"></script></body></html>'
