@@ -118,8 +118,8 @@ def events_write(
             ]
             placeholders = ", ".join(["%s"] * len(table.db_columns))
             cursor.executemany(
-                f"INSERT INTO {table.table} ({columns}) VALUES ({placeholders}){conflict}",
-                params,  # noqa: S608  (SQL from model metadata and constants; values are parameters)
+                f"INSERT INTO {table.table} ({columns}) VALUES ({placeholders}){conflict}",  # noqa: S608  (SQL from model metadata and constants; values are parameters)
+                params,
             )
             result.created += max(cursor.rowcount, 0)
     return sorted(set(customer_ids.values()))
