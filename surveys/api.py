@@ -50,7 +50,7 @@ def _validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
     return exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
 
-class PublicSurveyMixin:
+class PublicSurveyMixin(APIView):
     """CORS for a public survey route: only the survey's allowed origins (and this site) may call."""
 
     authentication_classes = []
@@ -75,7 +75,7 @@ class PublicSurveyMixin:
         origin = self._origin(request)
         if self.snapshot is not None:
             return origin_allowed(origin=origin, snapshot=self.snapshot, request=request)
-        public_id = str(self.kwargs.get("public_id", "")) if hasattr(self, "kwargs") else ""  # type: ignore[attr-defined]
+        public_id = str(self.kwargs.get("public_id", "")) if hasattr(self, "kwargs") else ""
         return collection_http.cached_origin_allowed(origin=origin, public_id=public_id, request=request)
 
     def check_origin(self, request: Request) -> None:
@@ -83,7 +83,7 @@ class PublicSurveyMixin:
             raise OriginNotAllowed()
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        response = super().finalize_response(request, response, *args, **kwargs)
         for name, value in cors_headers(self._origin(request), self._allowed(request)).items():
             response[name] = value
         return response

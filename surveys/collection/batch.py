@@ -89,7 +89,7 @@ def _statement() -> _Statement:
     aliases = [f"c{n}" for n in range(len(response_fields))]
     submitted = aliases[[f.attname for f in response_fields].index("submitted_at")]
     responses_sql = (
-        f"INSERT INTO {Response._meta.db_table}"
+        f"INSERT INTO {Response._meta.db_table}"  # noqa: S608  (SQL from model metadata and constants; values are parameters)
         f" ({', '.join(_db_column(f) for f in [*response_fields, *stamped])})"
         f" SELECT {', '.join(aliases + [submitted] * len(stamped))}"
         f" FROM unnest({', '.join(_cast(f) for f in response_fields)}) AS v({', '.join(aliases)})"
@@ -108,7 +108,7 @@ def _statement() -> _Statement:
         _db_column(cast("Field[Any, Any]", Answer._meta.get_field(name))) for name in ANSWER_PARENT_COLUMNS
     ]
     batch_sql = (
-        f"WITH r AS ({responses_sql}),"
+        f"WITH r AS ({responses_sql}),"  # noqa: S608  (SQL from model metadata and constants; values are parameters)
         f" a AS (INSERT INTO {Answer._meta.db_table}"
         f" ({', '.join(parents)},"
         f" {', '.join(_db_column(f) for f in answer_fields)})"
