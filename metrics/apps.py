@@ -42,8 +42,8 @@ class MetricsConfig(AppConfig):
         from surveys.signals import response_recorded
 
         # What `_mark_stale` needs (and with it pandas and SciPy, seconds on a busy machine) is
-        # imported now, at process start, not by the first signal: that one is sent from the group
-        # committer's thread, while the requests of the next batch wait for it.
+        # imported now, at process start, not by the first signal: the first submissions would
+        # otherwise wait seconds for their `response_recorded` receivers.
         from . import services, tasks  # noqa: F401
 
         response_recorded.connect(_mark_stale, dispatch_uid="metrics-stale-on-response")
