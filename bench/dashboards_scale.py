@@ -246,30 +246,16 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[index]
 
 
-def logged_in_client(organization: Any) -> Any:
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    from cxm.tenancy.models import Membership
-
-    User = get_user_model()
-    user, _ = User.objects.get_or_create(
-        username="scale-bench@example.com", defaults={"email": "scale-bench@example.com"}
-    )
-    Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": "owner"})
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def time_dashboards(
     organization: Any,
     dashboards: list[str],
     filters: list[tuple[str, dict[str, str]]],
     args: argparse.Namespace,
 ) -> list[dict[str, Any]]:
+    from bench.metrics_recompute import logged_in_client
+
     _name, compute = entry_point(COMPUTE_ENTRIES)
-    client = logged_in_client(organization)
+    client = logged_in_client(organization, "scale-bench@example.com")
     rows = []
     for dashboard in dashboards:
         url = DASHBOARD_URLS[dashboard]
