@@ -479,19 +479,23 @@ def time_recompute(org, repeat: int) -> tuple[float, dict[str, float], float]:
     return min(totals), per, min(writes)
 
 
-def time_pages(org, requests: int) -> dict[str, dict[str, float]]:
+def logged_in_client(org, username: str = "bench@example.com"):
+    """A Django test client logged in as an owner of the organization."""
     from django.contrib.auth import get_user_model
     from django.test import Client
 
     from cxm.tenancy.models import Membership
 
     User = get_user_model()
-    user, _ = User.objects.get_or_create(
-        username="bench@example.com", defaults={"email": "bench@example.com"}
-    )
+    user, _ = User.objects.get_or_create(username=username, defaults={"email": username})
     Membership.objects.get_or_create(organization=org, user=user, defaults={"role": "owner"})
     client = Client()
     client.force_login(user)
+    return client
+
+
+def time_pages(org, requests: int) -> dict[str, dict[str, float]]:
+    client = logged_in_client(org)
     result = {}
     for url in (
         "/dashboards/",
