@@ -94,20 +94,22 @@ def _score_rows(rows: list[dict[str, Any]], label_of: Any = None) -> list[list[A
         )
         if label_of:
             label = label_of(label)
-        result.append(
-            [
-                str(label),
-                row["nps"]["n"],
-                _r(row["nps"]["nps"]),
-                _r(row["nps"]["ci_low"]),
-                _r(row["nps"]["ci_high"]),
-                row["csat"]["n"],
-                _r(row["csat"]["csat"]),
-                row["ces"]["n"],
-                _r(row["ces"]["mean"], 2),
-            ]
-        )
+        result.append([str(label), *_score_cells(row)])
     return result
+
+
+def _score_cells(row: dict[str, Any]) -> list[Any]:
+    """NPS (n, score, interval), CSAT (n, %) and CES (n, mean) of one row, as the tables show them."""
+    return [
+        row["nps"]["n"],
+        _r(row["nps"]["nps"]),
+        _r(row["nps"]["ci_low"]),
+        _r(row["nps"]["ci_high"]),
+        row["csat"]["n"],
+        _r(row["csat"]["csat"]),
+        row["ces"]["n"],
+        _r(row["ces"]["mean"], 2),
+    ]
 
 
 def _score_headers(first: str) -> list[str]:

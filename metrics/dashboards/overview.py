@@ -15,7 +15,7 @@ from cxm.tenancy.models import Organization
 from ..computations.aggregates import responses_for, score_distribution, score_summary
 from ..computations.trends import score_breakdown, score_trend
 from ..filters import MetricFilters
-from ..tables import Table, _r, _score_headers, _score_rows
+from ..tables import Table, _score_cells, _score_headers, _score_rows
 from .common import _window_payload, period_comparison
 from .registry import Dashboard, register
 
@@ -53,20 +53,7 @@ def build_overview(
 
 
 def tables(payload: dict[str, Any], currency: str = "") -> list[Table]:
-    trend = [
-        [
-            row["period"],
-            row["nps"]["n"],
-            _r(row["nps"]["nps"]),
-            _r(row["nps"]["ci_low"]),
-            _r(row["nps"]["ci_high"]),
-            row["csat"]["n"],
-            _r(row["csat"]["csat"]),
-            row["ces"]["n"],
-            _r(row["ces"]["mean"], 2),
-        ]
-        for row in payload["trend"]
-    ]
+    trend = [[row["period"], *_score_cells(row)] for row in payload["trend"]]
     return [
         Table("trend", _("Scores over time"), _score_headers(_("Period")), trend),
         Table("by_survey", _("By survey"), _score_headers(_("Survey")), _score_rows(payload["by_survey"])),
