@@ -11,6 +11,9 @@ from django.db.models import Count
 
 from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
+from cxm.tenancy.selectors import organization_setting, organization_settings
+from journeys.models import Channel, Stage, Touchpoint
+from surveys.models import Survey
 
 from .computations.aggregates import responses_for
 from .computations.drivers import key_drivers
@@ -36,8 +39,6 @@ __all__ = [
 
 def dashboard_filter_options(*, organization: Organization) -> dict[str, Any]:
     """The choices of the dashboards' filter form."""
-    from journeys.models import Channel, Stage, Touchpoint
-    from surveys.models import Survey
 
     from .selectors import segment_choices
 
@@ -75,7 +76,6 @@ def score_breakdown_rows(
 
 def retention_report(*, organization: Organization, filters: MetricFilters) -> dict[str, Any]:
     """The retention dashboard's numbers under any filters, computed now."""
-    from cxm.tenancy.selectors import organization_settings
 
     from .dashboards.retention import build_retention
 
@@ -110,7 +110,6 @@ def drivers_report(*, organization: Organization, filters: MetricFilters) -> dic
 
 def monetized_nps_report(*, organization: Organization, filters: MetricFilters) -> dict[str, Any]:
     """Revenue and repeat purchases per NPS category over the organization's N days after each answer."""
-    from cxm.tenancy.selectors import organization_setting
 
     days = int(organization_setting(organization=organization, name="monetized_nps_days"))
     responses = responses_for(organization=organization, filters=filters, using=read_alias())

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cxm.tenancy.models import Organization
+from journeys.models import Interaction, Stage, Touchpoint
 
 from ..computations.trends import score_breakdown
 from ..filters import MetricFilters
@@ -20,7 +21,6 @@ from .registry import Dashboard, register
 def build_journey(
     *, organization: Organization, filters: MetricFilters, using: str, context: dict[str, Any]
 ) -> dict[str, Any]:
-    from journeys.models import Interaction, Stage, Touchpoint
 
     start, end = filters.window(organization)
     by_touchpoint = {

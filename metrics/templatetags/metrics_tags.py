@@ -4,6 +4,9 @@ from typing import Any
 
 from django import template
 
+from cxm.core.money import money_format
+from cxm.core.templatetags.money import money as money_filter
+
 register = template.Library()
 
 
@@ -21,7 +24,6 @@ def score(value: Any, digits: int = 1) -> str:
 @register.filter
 def money(value: Any, organization_or_code: Any = None) -> str:
     """The one money format (cxm.core.money): `{{ amount|money:current_organization }}`."""
-    from cxm.core.templatetags.money import money as money_filter
 
     return money_filter(value, organization_or_code)
 
@@ -46,8 +48,6 @@ def table_html(table: Any) -> str:
     """A dashboard table as HTML in one pass (nested template loops were most of a page's time)."""
     from django.utils.html import escape
     from django.utils.safestring import mark_safe
-
-    from cxm.core.money import money_format
 
     def cell_text(index: int, cell: Any) -> Any:
         if index in table.money_columns and table.currency:
