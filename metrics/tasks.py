@@ -32,7 +32,7 @@ def recompute_all_organizations() -> int:
     """Queue a recompute for every organization that is stale or not refreshed lately."""
     now = timezone.now()
     policy = recompute_policy()
-    states = {s.organization_id: s for s in RecomputeState.objects.all()}
+    states = {s.organization_id: s for s in RecomputeState.objects.unscoped()}
     queued = 0
     for organization_id in Organization.objects.values_list("id", flat=True):
         state = states.get(organization_id)

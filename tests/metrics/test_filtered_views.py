@@ -92,7 +92,7 @@ def test_a_view_over_more_rows_than_the_limit_is_queued_not_computed(
     organization, history, owner_client, settings, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr("metrics.views.compute_snapshot.delay", lambda *args: queued.append(args))
+    monkeypatch.setattr("metrics.tasks.compute_snapshot.delay", lambda *args: queued.append(args))
     survey_id = history["survey"].pk
     # Few responses, but the retention page groups every transaction: queued at a limit of 10 rows.
     settings.METRICS_ON_DEMAND_MAX_ROWS = 10

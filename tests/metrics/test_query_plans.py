@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from cxm.tenancy.selectors import organization_settings
 from journeys.models import Transaction
-from metrics import services
-from metrics.dashboards import BUILDERS, DASHBOARDS
+from metrics import dashboard_selectors, services
+from metrics.computations.value_section import stored_value_section
+from metrics.dashboards import registry
 from metrics.filters import MetricFilters
 
 from .data import seed_dataset
@@ -59,7 +60,7 @@ def _filters(organization, data) -> dict[str, MetricFilters]:
 
 
 def _dashboard_statements(organization, filters: MetricFilters, dashboard: str) -> list[str]:
-    model = services.current_clv_model(organization=organization)
+    model = dashboard_selectors.current_clv_model(organization=organization)
     context = {
         "now": timezone.now(),
         "settings": organization_settings(organization=organization),
@@ -67,12 +68,10 @@ def _dashboard_statements(organization, filters: MetricFilters, dashboard: str) 
         "model_payload": services.clv_model_payload(model),
     }
     if dashboard == "value":
-        from metrics.computations.value_section import stored_value_section
-
         context["value_section"] = stored_value_section(organization=organization)
         assert context["value_section"] is not None
     with CaptureQueriesContext(connection) as captured:
-        BUILDERS[dashboard](organization=organization, filters=filters, using="default", context=context)
+        registry.require(dashboard).builder(organization=organization, filters=filters, using="default", context=context)
     return [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
 
 
@@ -80,7 +79,7 @@ def test_no_dashboard_query_runs_a_subquery_per_row(organization, seeded):
     problems = []
     checked = 0
     for label, filters in _filters(organization, seeded).items():
-        for dashboard in DASHBOARDS:
+        for dashboard in registry.keys():
             for sql in _dashboard_statements(organization, filters, dashboard):
                 checked += 1
                 for problem in per_row_subplans(explain(sql), large=LARGE):
