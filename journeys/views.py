@@ -21,9 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cxm.tenancy.roles import role_allows
 from cxm.tenancy.scoping import check_permission, organization_required, scoped, scoped_get_or_404
-from cxm.tenancy.tenant import organization_of
+from cxm.tenancy.tenant import organization_of, request_tenant, tenant_allows
 from metrics import selectors as metrics_selectors
 from surveys import selectors as surveys_selectors
 from surveys.scoring import nps_category
@@ -94,8 +93,7 @@ def _metric_rows(current: dict[str, Any] | None, previous: dict[str, Any] | None
 
 
 def _can(request: HttpRequest, permission: str) -> bool:
-    membership = getattr(request, "membership", None)
-    return role_allows(membership.role if membership else None, permission)
+    return tenant_allows(request_tenant(request), permission)
 
 
 # --- Journeys ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from cxm.core.clientip import client_ip_of
+from cxm.tenancy.tenant import request_tenant
 
 
 class ClientIpMixin:
@@ -21,7 +22,8 @@ class ApiKeyRateThrottle(ClientIpMixin, SimpleRateThrottle):
     scope = "api_key"
 
     def get_cache_key(self, request: Request, view: Any) -> str:
-        api_key = getattr(request, "api_key", None)
+        tenant = request_tenant(request)
+        api_key = tenant.api_key if tenant is not None else None
         if api_key is not None:
             ident = f"key:{api_key.pk}"
         elif request.user and request.user.is_authenticated:

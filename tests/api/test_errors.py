@@ -169,3 +169,26 @@ def test_read_only_key_gets_403_on_write(read_only_api_client, echo):
     response = read_only_api_client.post("/api/v1/echo/", {"score": 1}, format="json")
     assert response.status_code == 403
     assert response.json()["error"]["message"] == "This key or role lacks the 'edit' permission."
+
+
+@pytest.mark.django_db
+def test_the_api_throttle_counts_per_key_not_per_address(api_client, organization):
+    """Two keys behind one address each get the whole rate: the throttle identifies the key."""
+    from rest_framework.settings import api_settings
+    from rest_framework.test import APIClient
+
+    from cxm.api.throttling import ApiKeyRateThrottle
+    from cxm.tenancy.services import api_key_create
+
+    _key, plaintext = api_key_create(organization=organization, name="second")
+    second = APIClient()
+    second.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    original = ApiKeyRateThrottle.THROTTLE_RATES
+    ApiKeyRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "api_key": "2/min"}
+    try:
+        first_codes = [api_client.get("/api/v1/organization/").status_code for _ in range(3)]
+        second_codes = [second.get("/api/v1/organization/").status_code for _ in range(2)]
+    finally:
+        ApiKeyRateThrottle.THROTTLE_RATES = original
+    assert first_codes == [200, 200, 429]
+    assert second_codes == [200, 200]
