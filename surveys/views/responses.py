@@ -1,0 +1,43 @@
+"""Pages: the response list and a response in detail."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+
+from cxm.tenancy.scoping import organization_required, scoped_get_or_404
+
+from ..content import localised
+from ..models import Response
+from ._common import _filtered_responses
+
+
+@organization_required("view")
+def response_list(request: HttpRequest) -> HttpResponse:
+    form, responses = _filtered_responses(request)
+    page = Paginator(
+        responses.select_related("survey", "touchpoint", "customer").order_by("-submitted_at", "-id"), 50
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "surveys/response_list.html",
+        {"nav": "surveys", "form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@organization_required("view")
+def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    response = scoped_get_or_404(
+        request, Response.objects.select_related("survey", "touchpoint", "customer"), pk=pk
+    )
+    answers = list(response.answers.select_related("question").order_by("question__position"))
+    language = translation.get_language() or "en"
+    for a in answers:
+        a.question_text = localised(a.question.text, language, response.survey.default_language)  # type: ignore[attr-defined]
+    return render(
+        request, "surveys/response_detail.html", {"nav": "surveys", "response": response, "answers": answers}
+    )
