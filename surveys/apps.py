@@ -8,8 +8,8 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         from journeys.signals import customer_erased
 
+        from .erasure import on_customer_erased
         from .imports import register
-        from .services import on_customer_erased
 
         register()  # the `responses` kind of CSV import, which journeys cannot know about
         # An erased customer's comments, open answers and hidden fields go with their personal data.
