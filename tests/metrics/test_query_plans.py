@@ -71,7 +71,9 @@ def _dashboard_statements(organization, filters: MetricFilters, dashboard: str) 
         context["value_section"] = stored_value_section(organization=organization)
         assert context["value_section"] is not None
     with CaptureQueriesContext(connection) as captured:
-        registry.require(dashboard).builder(organization=organization, filters=filters, using="default", context=context)
+        registry.require(dashboard).builder(
+            organization=organization, filters=filters, using="default", context=context
+        )
     return [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
 
 
