@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "cxm.api",
     "journeys",
     "surveys",
+    "feedback",
     "metrics",
 ]
 
