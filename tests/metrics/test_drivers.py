@@ -165,6 +165,34 @@ def test_touchpoint_analysis_per_customer_latest_answers(organization):
 
 
 @pytest.mark.django_db
+def test_touchpoint_drivers_beyond_the_cap_keep_the_most_answered(organization, monkeypatch):
+    """More touchpoint drivers than MAX_DRIVERS: the most answered are kept and complete cases are
+    counted over the kept ones only (a customer missing a dropped driver still counts)."""
+    monkeypatch.setattr("metrics.computations.drivers.MAX_DRIVERS", 1)
+    nps_srv, _q, _ = _nps_survey(organization, "Relationship", [])
+    desk_tp = TouchpointFactory(
+        organization=organization, stage=None, key="desk", name="Desk", channel="store"
+    )
+    web_tp = TouchpointFactory(organization=organization, stage=None, key="web", name="Web", channel="web")
+    desk, web = survey(organization, "Desk CSAT", desk_tp), survey(organization, "Web CES", web_tp)
+    now = timezone.now()
+    customers = [customer(organization) for _ in range(4)]
+    for cust, nps in zip(customers, [9, 3, 6, 10], strict=True):
+        response(organization, nps_srv, "nps", nps, now - timedelta(days=2), cust)
+    for cust, score in zip(customers[:3], [5, 2, 3], strict=True):  # Desk: three customers
+        response(organization, desk, "csat", score, now - timedelta(days=1), cust, touchpoint=desk_tp)
+    response(
+        organization, web, "ces", 7, now - timedelta(days=1), customers[0], touchpoint=web_tp
+    )  # Web: one
+    [analysis] = [a for a in _drivers(organization)["analyses"] if a["kind"] == "touchpoint"]
+    assert [d["label"] for d in analysis["drivers"]] == ["Desk (CSAT)"]
+    assert analysis["complete_cases"] == 3 and analysis["respondents"] == 4
+    assert analysis["drivers"][0]["correlation"] == pytest.approx(
+        np.corrcoef([90, 30, 60], [100, 25, 50])[0, 1]
+    )
+
+
+@pytest.mark.django_db
 def test_drivers_on_seeded_survey_answers(organization):
     seed_dataset(organization, customers=80)
     result = _drivers(organization)
