@@ -312,6 +312,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TouchpointChannelEnum": "journeys.models.Channel",
         "ResponseChannelEnum": "surveys.models.ResponseChannel",
+        "StatusEnum": "surveys.models.SurveyStatus",
+        "WebhookDeliveryStatusEnum": "loop.models.DeliveryStatus",
     },
 }
 # Request bodies over this size get a 413 (bulk endpoints raise it for themselves).
