@@ -38,7 +38,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy cxm surveys journeys feedback metrics
+	$(VENV)/bin/mypy cxm surveys journeys feedback metrics loop
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .
@@ -52,7 +52,7 @@ seed: install
 
 ## worker / beat: Celery processes (need REDIS_URL)
 worker: install
-	$(VENV)/bin/celery -A cxm worker -l info -Q default,metrics,imports,notifications
+	$(VENV)/bin/celery -A cxm worker -l info -Q default,metrics,imports,notifications,webhooks
 
 beat: install
 	$(VENV)/bin/celery -A cxm beat -l info --schedule var/celerybeat-schedule

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("journeys.api_urls")),
     path("", include("surveys.api_urls")),
     path("", include("metrics.api_urls")),
+    path("", include("loop.api_urls")),
     path(
         "schema/",
         SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "surveys",
     "feedback",
     "metrics",
+    "loop",
 ]
 
 MIDDLEWARE = [
@@ -135,13 +136,24 @@ TASKS_IN_BACKGROUND = CELERY_TASK_ALWAYS_EAGER
 TASKS_BACKGROUND_BEAT = env_bool("CXM_EMBEDDED_BEAT", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue("default"), Queue("metrics"), Queue("imports"), Queue("notifications")]
+CELERY_TASK_QUEUES = [
+    Queue("default"),
+    Queue("metrics"),
+    Queue("imports"),
+    Queue("notifications"),
+    Queue("webhooks"),
+]
 CELERY_TASK_ROUTES = {
     "metrics.tasks.*": {"queue": "metrics"},
     "journeys.tasks.import_*": {"queue": "imports"},
     "surveys.tasks.send_*": {"queue": "notifications"},
     "surveys.tasks.deliver_*": {"queue": "notifications"},
+    "loop.tasks.deliver_*": {"queue": "webhooks"},
+    "loop.tasks.notify_*": {"queue": "notifications"},
 }
+# Webhook endpoints on loopback, private, link-local or metadata addresses are refused unless the operator
+# allows them (a receiver on the same private network, or tests).
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("CXM_WEBHOOKS_ALLOW_PRIVATE", False)
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TASK_SERIALIZER = "json"
@@ -300,6 +312,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TouchpointChannelEnum": "journeys.models.Channel",
         "ResponseChannelEnum": "surveys.models.ResponseChannel",
+        "StatusEnum": "surveys.models.SurveyStatus",
+        "WebhookDeliveryStatusEnum": "loop.models.DeliveryStatus",
     },
 }
 # Request bodies over this size get a 413 (bulk endpoints raise it for themselves).

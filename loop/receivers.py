@@ -1,0 +1,30 @@
+"""Signal receivers: they only queue a task, and only when an endpoint of the organization listens
+(one cached check), so the survey submit path does not wait on webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from .services import webhooks_active
+
+
+def on_response_recorded(
+    sender: Any, organization_id: int, response_ids: list[int] | None = None, **kwargs: Any
+) -> None:
+    if not response_ids or not webhooks_active(organization_id=organization_id):
+        return
+    from .tasks import dispatch_response_events
+
+    dispatch_response_events.apply_async(args=[organization_id, list(response_ids)], ignore_result=True)
+
+
+def on_customer_erased(sender: Any, organization_id: int, customer_id: int, **kwargs: Any) -> None:
+    if not webhooks_active(organization_id=organization_id):
+        return
+    from .tasks import dispatch_customer_erased
+
+    dispatch_customer_erased.apply_async(
+        args=[organization_id, customer_id, timezone.now().isoformat()], ignore_result=True
+    )

@@ -1,0 +1,1 @@
+"""Outbound webhooks: Standard Webhooks signatures, the address guard, and the HTTP delivery."""
