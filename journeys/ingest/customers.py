@@ -105,7 +105,11 @@ def customers_resolve(
     organization only, creating the missing customers; moves first/last seen. Every id returned is
     of a customer that exists and stays until commit (locked, or created by this transaction)."""
     moment = (lambda value: value.isoformat()) if is_postgres() else connection.ops.adapt_datetimefield_value
-    spans = {e: (e, moment(first), moment(last)) for e, (first, last) in sorted(seen.items())}
+    spans = {}
+    for external_id, (first, last) in sorted(seen.items()):
+        # Most customers appear once in a batch: their first and last are one time, converted once.
+        start = moment(first)
+        spans[external_id] = (external_id, start, start if last is first else moment(last))
     # Most customers of a stream of new events move: one statement resolves, moves and locks them.
     ids = _move_seen(cursor, organization_id, list(spans.values()))
     rest = [external_id for external_id in spans if external_id not in ids]
