@@ -50,11 +50,17 @@ def rows_source(
 def _locked_ids(cursor: Any, organization_id: int, external_ids: Sequence[str]) -> dict[str, int]:
     """The organization's customers by external id, locked (FOR KEY SHARE) until commit: a concurrent
     delete of one of them waits for this transaction, and then cascades to what it wrote."""
+    if is_postgres():
+        cursor.execute(
+            """SELECT c.external_id, c.id FROM journeys_customer c
+               WHERE c.organization_id = %s AND c.external_id = ANY(%s::text[]) FOR KEY SHARE OF c""",
+            [organization_id, list(external_ids)],
+        )
+        return dict(cursor.fetchall())
     source, params = rows_source("wanted", [("external_id", "text")], [(e,) for e in external_ids])
-    lock = " FOR KEY SHARE OF c" if is_postgres() else ""
     cursor.execute(
         f"""SELECT c.external_id, c.id FROM journeys_customer c JOIN {source}
-                ON c.organization_id = %s AND c.external_id = wanted.external_id{lock}""",  # noqa: S608  (SQL from model metadata and constants; values are parameters)
+                ON c.organization_id = %s AND c.external_id = wanted.external_id""",  # noqa: S608  (SQL from model metadata and constants; values are parameters)
         [*params, organization_id],
     )
     return dict(cursor.fetchall())
@@ -67,19 +73,29 @@ def _move_seen(cursor: Any, organization_id: int, spans: Sequence[tuple[str, Any
     source, params = rows_source(
         "b", [("ext", "text"), ("first_seen", "timestamptz"), ("last_seen", "timestamptz")], spans
     )
+    wanted, wanted_params = _external_ids_in(spans)
     # Only the customers whose first/last seen moves are written (HOT updates: no index on either).
     cursor.execute(
         f"""UPDATE journeys_customer AS c SET
                first_seen_at = {least}(COALESCE(c.first_seen_at, b.first_seen), b.first_seen),
                last_seen_at = {greatest}(COALESCE(c.last_seen_at, b.last_seen), b.last_seen)
            FROM {source}
-           WHERE c.organization_id = %s AND c.external_id = b.ext
+           WHERE c.organization_id = %s AND c.external_id = b.ext{wanted}
              AND (c.first_seen_at IS NULL OR c.last_seen_at IS NULL
                   OR b.first_seen < c.first_seen_at OR b.last_seen > c.last_seen_at)
            RETURNING external_id, id""",  # noqa: S608  (SQL from model metadata and constants; values are parameters)
-        [*params, organization_id],
+        [*params, organization_id, *wanted_params],
     )
     return dict(cursor.fetchall())
+
+
+def _external_ids_in(rows: Sequence[Sequence[Any]]) -> tuple[str, list]:
+    """On PostgreSQL, the batch's external ids as an array condition on the customers too: the join
+    then reads only those customers (by index or by a hashed filter) instead of hashing all of the
+    organization's."""
+    if not is_postgres():
+        return "", []
+    return " AND c.external_id = ANY(%s::text[])", [[row[0] for row in rows]]
 
 
 def customers_resolve(
@@ -89,7 +105,11 @@ def customers_resolve(
     organization only, creating the missing customers; moves first/last seen. Every id returned is
     of a customer that exists and stays until commit (locked, or created by this transaction)."""
     moment = (lambda value: value.isoformat()) if is_postgres() else connection.ops.adapt_datetimefield_value
-    spans = {e: (e, moment(first), moment(last)) for e, (first, last) in sorted(seen.items())}
+    spans = {}
+    for external_id, (first, last) in sorted(seen.items()):
+        # Most customers appear once in a batch: their first and last are one time, converted once.
+        start = moment(first)
+        spans[external_id] = (external_id, start, start if last is first else moment(last))
     # Most customers of a stream of new events move: one statement resolves, moves and locks them.
     ids = _move_seen(cursor, organization_id, list(spans.values()))
     rest = [external_id for external_id in spans if external_id not in ids]
