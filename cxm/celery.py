@@ -29,6 +29,11 @@ app.conf.beat_schedule = {
         "schedule": 120.0,
         "options": {"expires": 110},
     },
+    "feedback-sweep-text-analysis": {
+        "task": "feedback.tasks.sweep_text_analysis",
+        "schedule": 300.0,
+        "options": {"expires": 290, "queue": "metrics"},
+    },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
         "schedule": 60.0,

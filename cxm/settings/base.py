@@ -138,6 +138,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("metrics"), Queue("imports"), Queue("notifications")]
 CELERY_TASK_ROUTES = {
     "metrics.tasks.*": {"queue": "metrics"},
+    "feedback.tasks.*": {"queue": "metrics"},
     "journeys.tasks.import_*": {"queue": "imports"},
     "surveys.tasks.send_*": {"queue": "notifications"},
     "surveys.tasks.deliver_*": {"queue": "notifications"},
@@ -183,6 +184,12 @@ METRICS_ON_DEMAND_MAX_ROWS = int(os.environ.get("METRICS_ON_DEMAND_MAX_ROWS", "2
 # this process). Off: new data only marks the dashboards stale, and beat (or, without a broker, the
 # next dashboard visit) queues the recompute.
 METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", True)
+
+# --- Text analytics -----------------------------------------------------------------------------
+# New comments (responses, feedback records) queue their analysis after commit, once per burst of
+# this many seconds; off: the sweep (beat) and the backfill command analyse them.
+FEEDBACK_ANALYSE_ON_SIGNAL = env_bool("FEEDBACK_ANALYSE_ON_SIGNAL", True)
+FEEDBACK_ANALYSE_DEBOUNCE = int(os.environ.get("FEEDBACK_ANALYSE_DEBOUNCE", "2"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
