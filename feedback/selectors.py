@@ -687,3 +687,30 @@ def text_status(*, organization: Organization) -> dict[str, Any]:
         "started_at": row.started_at,
         "finished_at": row.finished_at,
     }
+
+
+def stage_touchpoint_ids(*, organization: Organization, stage_id: int) -> tuple[int, ...]:
+    from journeys.models import Touchpoint
+
+    return tuple(
+        Touchpoint.objects.for_organization(organization)
+        .filter(stage_id=stage_id)
+        .values_list("id", flat=True)
+    )
+
+
+def comment_analysis(
+    *, organization: Organization, answer_id: int | None = None, record_external_id: str | None = None
+) -> TextAnalysis | None:
+    """The served analysis of one comment of the organization (None when unknown or not analysed yet)."""
+    qs = (
+        TextAnalysis.objects.for_organization(organization)
+        .filter(version=served_version(organization=organization))
+        .select_related("answer", "record", "response")
+        .prefetch_related("mentions")
+    )
+    if answer_id is not None:
+        return qs.filter(answer_id=answer_id).first()
+    if record_external_id:
+        return qs.filter(record__external_id=record_external_id).first()
+    return None

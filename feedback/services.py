@@ -665,3 +665,62 @@ def text_backfill_start(*, organization_id: int) -> TextSettings:
         text_settings.finished_at = None
         text_settings.save(update_fields=["progress_total", "progress_done", "started_at", "finished_at"])
     return text_settings
+
+
+# --- Taxonomy edits, theme by theme ------------------------------------------------------------------
+
+
+def taxonomy_theme_get(*, organization: Organization, key: str) -> dict[str, Any] | None:
+    themes = text_settings_get(organization=organization).taxonomy.get("themes", [])
+    return next((theme for theme in themes if theme.get("key") == key), None)
+
+
+def taxonomy_theme_put(*, organization: Organization, key: str | None, data: Any) -> dict[str, Any]:
+    """Adds a theme (`key` None: the data names its key, which must be new) or replaces theme `key`."""
+    if not isinstance(data, dict):
+        raise ValidationError({"themes": _("Send the theme as an object.")})
+    themes = list(text_settings_get(organization=organization).taxonomy.get("themes", []))
+    theme = {**data, "key": key if key is not None else data.get("key")}
+    if key is None:
+        if any(existing.get("key") == theme["key"] for existing in themes):
+            raise ValidationError({"key": _("A theme with this key exists already.")})
+        themes.append(theme)
+    else:
+        themes = [theme if existing.get("key") == key else existing for existing in themes]
+    text_settings = taxonomy_update(organization=organization, data={"themes": themes})
+    return next(t for t in text_settings.taxonomy["themes"] if t["key"] == theme["key"])
+
+
+def taxonomy_theme_delete(*, organization: Organization, key: str) -> None:
+    themes = text_settings_get(organization=organization).taxonomy.get("themes", [])
+    taxonomy_update(organization=organization, data={"themes": [t for t in themes if t.get("key") != key]})
+
+
+def taxonomy_term_promote(
+    *, organization: Organization, term: Any, theme: Any = None, name_en: Any = None, name_zh: Any = None
+) -> TextSettings:
+    """An emerging term becomes a phrase of a theme: of the existing theme `theme`, or of a new theme
+    named after it (key `theme` or the term). Chinese terms go to the Chinese phrases."""
+    if not isinstance(term, str) or not term.strip() or len(term) > 100:
+        raise ValidationError({"term": _("Send the term (at most 100 characters).")})
+    term = term.strip()
+    field = "phrases_zh" if any("\u3400" <= ch <= "\u9fff" for ch in term) else "phrases_en"
+    key = (theme if isinstance(theme, str) and theme.strip() else term).strip()[:64]
+    existing = taxonomy_theme_get(organization=organization, key=key)
+    if existing is not None:
+        phrases = list(existing.get(field, []))
+        if term not in phrases:
+            phrases.append(term)
+        taxonomy_theme_put(organization=organization, key=key, data={**existing, field: phrases})
+    else:
+        taxonomy_theme_put(
+            organization=organization,
+            key=None,
+            data={
+                "key": key,
+                "name_en": str(name_en or term)[:100],
+                "name_zh": str(name_zh or name_en or term)[:100],
+                field: [term],
+            },
+        )
+    return text_settings_get(organization=organization)
