@@ -14,7 +14,7 @@ import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -380,7 +380,13 @@ class CorrectionListView(OrganizationScopedMixin, generics.ListCreateAPIView):
     serializer_class = CorrectionSerializer
     filter_backends: list[Any] = []
 
-    @extend_schema(request=CorrectionInSerializer, responses={201: CorrectionSerializer})
+    @extend_schema(
+        request=CorrectionInSerializer,
+        responses={
+            201: CorrectionSerializer,
+            404: OpenApiResponse(description="No analysed comment with this id in this organization."),
+        },
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = CorrectionInSerializer(data=request.data)
         body.is_valid(raise_exception=True)

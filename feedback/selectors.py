@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from cxm.tenancy.models import Organization
@@ -279,7 +279,7 @@ def themes_table(*, organization: Organization, filters: TextFilters | None = No
     filters = filters or TextFilters()
     shares = theme_share(organization=organization, filters=filters)
     impacts = theme_nps_impact(organization=organization, filters=filters)
-    sentiment_rows = {
+    sentiment_rows: dict[str, Any] = {
         row["theme"]: row
         for row in mentions(organization=organization, filters=filters)
         .values("theme")
@@ -309,7 +309,7 @@ def themes_table(*, organization: Organization, filters: TextFilters | None = No
     )
     rows = []
     for key in keys:
-        sentiment = sentiment_rows.get(key, {})
+        sentiment: dict[str, Any] = sentiment_rows.get(key, {})
         share = shares.get(key)
         impact = impacts.get(key)
         rows.append(
@@ -579,13 +579,14 @@ def response_text_results(
     *, organization: Organization, response_ids: Sequence[int]
 ) -> dict[int, dict[str, Any]]:
     """Per response id: the sentiment and themes of its comments (the served version), for the response
-    payloads, pages and timelines. Two queries however many responses."""
+    payloads, pages and timelines. One query (two when any is analysed) however many responses."""
     found: dict[int, dict[str, Any]] = {}
     if not response_ids:
         return found
+    served = TextSettings.objects.for_organization(organization).values("current_version")[:1]
     rows = (
         TextAnalysis.objects.for_organization(organization)
-        .filter(version=served_version(organization=organization), response_id__in=list(response_ids))
+        .filter(version=Subquery(served), response_id__in=list(response_ids))
         .prefetch_related("mentions")
         .order_by("answer_id")
     )

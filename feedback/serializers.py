@@ -12,10 +12,10 @@ class FeedbackRecordInSerializer(serializers.Serializer):
     """One record of `POST /feedback/bulk` (for the schema; the cleaner validates)."""
 
     id = serializers.CharField(max_length=255, help_text="Your id: re-sending it stores nothing new.")
-    text = serializers.CharField(max_length=10_000)
+    text = serializers.CharField(max_length=10_000)  # type: ignore[assignment]
     channel = serializers.ChoiceField(choices=FeedbackChannel.choices)
     occurred_at = serializers.DateTimeField()
-    source = serializers.CharField(max_length=100, required=False, help_text="e.g. the review site's name")
+    source = serializers.CharField(max_length=100, required=False, help_text="e.g. the review site's name")  # type: ignore[assignment]
     customer_external_id = serializers.CharField(max_length=255, required=False)
     touchpoint = serializers.CharField(max_length=100, required=False, help_text="A touchpoint key")
     rating = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)

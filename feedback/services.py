@@ -214,7 +214,7 @@ def _pending_answers(organization_id: int, version: str, limit: int) -> list[dic
     done = TextAnalysis.objects.for_organization(organization_id).filter(
         version=version, answer=OuterRef("pk")
     )
-    return list(
+    rows: Any = (
         survey_comments(organization_id=organization_id)
         .filter(~Exists(done))
         .order_by("pk")
@@ -228,6 +228,7 @@ def _pending_answers(organization_id: int, version: str, limit: int) -> list[dic
             "response__locale",
         )[:limit]
     )
+    return list(rows)
 
 
 def _pending_records(organization_id: int, version: str, limit: int) -> list[dict[str, Any]]:
@@ -364,7 +365,8 @@ def _analysis_row(
     correction: Correction | None,
 ) -> TextAnalysis:
     score = max(-1.0, min(1.0, float(result.score)))
-    sentiment, served = result.sentiment, score
+    sentiment: str = result.sentiment
+    served = score
     if correction is not None and correction.sentiment and correction.sentiment != sentiment:
         sentiment, served = correction.sentiment, SENTIMENT_SCORES[correction.sentiment]
     return TextAnalysis(

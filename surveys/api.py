@@ -358,6 +358,21 @@ class ResponseViewSet(
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
 
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        """Each response with its comment's sentiment and themes (the text layer's selector, one read for
+        the whole page)."""
+        from feedback.selectors import response_text_results
+
+        instance = args[0] if args else None
+        rows = instance if isinstance(instance, list | tuple) else [instance]
+        ids = [row.pk for row in rows if isinstance(row, Response)]
+        if ids:
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["text_results"] = response_text_results(
+                organization=organization_of(self.request), response_ids=ids
+            )
+        return super().get_serializer(*args, **kwargs)
+
     @extend_schema(
         request=IntegratorSubmissionSerializer,
         responses={200: SubmitResultSerializer, 201: SubmitResultSerializer},

@@ -8,8 +8,8 @@ import pytest
 from feedback import services
 from feedback.models import FeedbackRecord, TextAnalysis
 from journeys.models import Touchpoint
-from metrics.selectors import metric_summary
 from metrics.filters import MetricFilters
+from metrics.selectors import metric_summary
 
 from .helpers import Comments, record
 
@@ -302,4 +302,13 @@ def test_other_organizations_get_404_or_nothing(
     assert other_api_client.get("/api/v1/feedback/").json()["results"].__len__() == 0
     assert other_api_client.get("/api/v1/text/search", {"q": "物流"}).json()["results"].__len__() == 0
     assert other_api_client.get("/api/v1/text/themes").json()["responses_with_comment"] == 0
-    assert api_client.get("/api/v1/text/comments/answer/{}".format(answer_id)).status_code == 200
+    assert api_client.get(f"/api/v1/text/comments/answer/{answer_id}").status_code == 200
+
+
+def test_response_payloads_carry_sentiment_and_themes(api_client, organization, analysed):
+    listed = api_client.get("/api/v1/responses").json()["results"]
+    by_score = {item["score"]: item for item in listed}
+    assert by_score[2]["sentiment"] == "negative"
+    assert [t["theme"] for t in by_score[2]["themes"]] == ["delivery"]
+    one = api_client.get(f"/api/v1/responses/{by_score[10]['id']}").json()
+    assert one["sentiment"] == "positive" and one["themes"][0]["sentiment"] == "positive"
