@@ -31,8 +31,8 @@ app.conf.beat_schedule = {
     },
     "feedback-sweep-text-analysis": {
         "task": "feedback.tasks.sweep_text_analysis",
-        "schedule": 300.0,
-        "options": {"expires": 290, "queue": "metrics"},
+        "schedule": 60.0,
+        "options": {"expires": 55, "queue": "metrics"},
     },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
