@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cxm.tenancy.models import Organization
-from surveys.models import Answer, QuestionKind
+from surveys.models import Answer, QuestionKind, Response
 
 from .models import (
     SURVEY_SOURCE,
@@ -206,7 +206,7 @@ def survey_comments(*, organization_id: int) -> QuerySet[Answer]:
 def comments_count(*, organization_id: int) -> int:
     return (
         survey_comments(organization_id=organization_id).count()
-        + FeedbackRecord.objects.for_organization(organization_id).count()
+        + FeedbackRecord.objects.for_organization(organization_id).exclude(text="").count()
     )
 
 
@@ -237,6 +237,7 @@ def _pending_records(organization_id: int, version: str, limit: int) -> list[dic
     )
     return list(
         FeedbackRecord.objects.for_organization(organization_id)
+        .exclude(text="")
         .filter(~Exists(done))
         .order_by("pk")
         .values("pk", "text", "touchpoint_id", "channel", "source", "occurred_at", "language")[:limit]
@@ -726,3 +727,28 @@ def taxonomy_term_promote(
             },
         )
     return text_settings_get(organization=organization)
+
+
+def customer_text_scrub(*, organization_id: int, customer_id: int) -> int:
+    """What an erased customer wrote goes from the text layer too: the analyses of their responses'
+    comments (surveys emptied the answers), the text and properties of their feedback records with their
+    analyses, and the text kept with corrections of either. Returns how many analyses were deleted."""
+    with transaction.atomic():
+        response_ids = list(
+            Response.objects.for_organization(organization_id)
+            .filter(customer_id=customer_id)
+            .values_list("id", flat=True)
+        )
+        records = FeedbackRecord.objects.for_organization(organization_id).filter(customer_id=customer_id)
+        record_ids = list(records.values_list("id", flat=True))
+        records.update(text="", properties={})
+        analyses = TextAnalysis.objects.for_organization(organization_id)
+        doomed = analyses.filter(response_id__in=response_ids) | analyses.filter(record_id__in=record_ids)
+        ThemeMention.objects.for_organization(organization_id).filter(
+            analysis__in=doomed.values("id")
+        ).delete()
+        deleted, _counts = doomed.delete()
+        corrections = Correction.objects.for_organization(organization_id)
+        corrections.filter(record_id__in=record_ids).update(text="")
+        corrections.filter(answer__response_id__in=response_ids).update(text="")
+    return deleted

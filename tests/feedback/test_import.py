@@ -34,7 +34,11 @@ def test_a_feedback_csv_imports_the_good_rows_and_names_the_bad_lines(organizati
     assert stored.properties == {"v": 1} and stored.rating_scale == 5
     again = import_job_run(
         job_id=import_job_create(
-            organization=organization, kind="feedback", chunks=[CSV.encode()], skip_bad_rows=True, enqueue=False
+            organization=organization,
+            kind="feedback",
+            chunks=[CSV.encode()],
+            skip_bad_rows=True,
+            enqueue=False,
         ).pk
     )
     assert "0 new, 2 already stored" in again.message

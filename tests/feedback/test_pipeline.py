@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from feedback import services
-from feedback.models import TextAnalysis, TextSettings, ThemeMention
+from feedback.models import FeedbackRecord, TextAnalysis, TextSettings, ThemeMention
 from feedback.selectors import analyses, served_version, text_status
 from feedback.text import default_taxonomy
 
@@ -110,3 +110,31 @@ def test_bad_taxonomy_is_refused_with_a_reason(organization):
         services.taxonomy_update(organization=organization, data={"themes": [{"name_en": "x"}]})
     with pytest.raises(ValidationError, match="twice"):
         services.taxonomy_update(organization=organization, data={"themes": [{"key": "a"}, {"key": "a"}]})
+
+
+def test_erasing_a_customer_removes_their_comments_from_the_text_layer(
+    organization, settings, django_capture_on_commit_callbacks
+):
+    from journeys.services import customer_erase
+    from tests.journeys.factories import CustomerFactory
+
+    settings.FEEDBACK_ANALYSE_ON_SIGNAL = False
+    customer = CustomerFactory(organization=organization)
+    comments = Comments(organization)
+    response = comments.add(3, "my name is Ann and the delivery was late")
+    response.customer = customer
+    response.save()
+    record(organization, "theirs", "物流太慢了，我叫张三", customer=customer)
+    comments.add(9, "great price")
+    services.text_pending_analyse(organization_id=organization.pk)
+    assert analyses(organization=organization).count() == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_erase(customer=customer)
+
+    left = analyses(organization=organization)
+    assert [row.search_text for row in left] == ["great price"]
+    stored = FeedbackRecord.objects.for_organization(organization).get(external_id="theirs")
+    assert stored.text == ""
+    services.text_pending_analyse(organization_id=organization.pk)
+    assert analyses(organization=organization).count() == 1  # nothing of theirs comes back
