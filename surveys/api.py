@@ -358,20 +358,29 @@ class ResponseViewSet(
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
 
-    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
-        """Each response with its comment's sentiment and themes (the text layer's selector, one read for
-        the whole page)."""
-        from feedback.selectors import response_text_results
+    # Each response carries its comment's sentiment and themes: the text layer's selector, read once for
+    # the page (or the one response) in the serializer's context.
+    _text_ids: list[int] = []
 
-        instance = args[0] if args else None
-        rows = instance if isinstance(instance, list | tuple) else [instance]
-        ids = [row.pk for row in rows if isinstance(row, Response)]
-        if ids:
-            context = kwargs.setdefault("context", self.get_serializer_context())
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        self._text_ids = [row.pk for row in page or []]
+        return page
+
+    def get_object(self) -> Any:
+        response = super().get_object()
+        self._text_ids = [response.pk]
+        return response
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self._text_ids:
+            from feedback.selectors import response_text_results
+
             context["text_results"] = response_text_results(
-                organization=organization_of(self.request), response_ids=ids
+                organization=organization_of(self.request), response_ids=self._text_ids
             )
-        return super().get_serializer(*args, **kwargs)
+        return context
 
     @extend_schema(
         request=IntegratorSubmissionSerializer,

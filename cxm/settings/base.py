@@ -307,6 +307,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TouchpointChannelEnum": "journeys.models.Channel",
         "ResponseChannelEnum": "surveys.models.ResponseChannel",
+        "SentimentEnum": "feedback.models.SentimentLabel",
+        "FeedbackChannelEnum": "feedback.models.FeedbackChannel",
     },
 }
 # Request bodies over this size get a 413 (bulk endpoints raise it for themselves).
