@@ -34,6 +34,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "feedback-sweep-text-analysis": {
+        "task": "feedback.tasks.sweep_text_analysis",
+        "schedule": 60.0,
+        "options": {"expires": 55, "queue": "metrics"},
+    },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
         "schedule": 60.0,

@@ -358,6 +358,30 @@ class ResponseViewSet(
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
 
+    # Each response carries its comment's sentiment and themes: the text layer's selector, read once for
+    # the page (or the one response) in the serializer's context.
+    _text_ids: list[int] = []
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        self._text_ids = [row.pk for row in page or []]
+        return page
+
+    def get_object(self) -> Any:
+        response = super().get_object()
+        self._text_ids = [response.pk]
+        return response
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self._text_ids:
+            from feedback.selectors import response_text_results
+
+            context["text_results"] = response_text_results(
+                organization=organization_of(self.request), response_ids=self._text_ids
+            )
+        return context
+
     @extend_schema(
         request=IntegratorSubmissionSerializer,
         responses={200: SubmitResultSerializer, 201: SubmitResultSerializer},

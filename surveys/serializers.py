@@ -215,6 +215,12 @@ class ResponseSerializer(serializers.ModelSerializer):
         source="customer.external_id", read_only=True, allow_null=True, default=None
     )
     answers = AnswerOutSerializer(many=True, read_only=True)
+    sentiment = serializers.SerializerMethodField(
+        help_text="The comment's analysed sentiment (negative, neutral or positive), null until analysed"
+    )
+    themes = serializers.SerializerMethodField(
+        help_text="Themes found in the comment, each with its sentiment"
+    )
 
     class Meta:
         model = Response
@@ -234,8 +240,38 @@ class ResponseSerializer(serializers.ModelSerializer):
             "submitted_at",
             "updated_at",
             "answers",
+            "sentiment",
+            "themes",
         ]
         read_only_fields = fields
+
+    def _text(self, response: Response) -> dict[str, Any]:
+        # The view puts the text results of the page's responses in the context (one query for all).
+        results: dict[int, dict[str, Any]] = self.context.get("text_results") or {}
+        return results.get(response.pk) or {}
+
+    def get_sentiment(self, response: Response) -> str | None:
+        sentiment: str | None = self._text(response).get("sentiment")
+        return sentiment
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "theme": {"type": "string"},
+                    "subtheme": {"type": "string"},
+                    "phrase": {"type": "string"},
+                    "sentiment": {"type": "string"},
+                    "score": {"type": "number"},
+                },
+            },
+        }
+    )
+    def get_themes(self, response: Response) -> list[dict[str, Any]]:
+        themes: list[dict[str, Any]] = self._text(response).get("themes", [])
+        return themes
 
 
 class InvitationSerializer(serializers.ModelSerializer):

@@ -62,6 +62,7 @@ EXEMPT_MODELS.update({"tenancy.MemberInvitation": "reached only by its secret to
 for _module in (
     "tests.journeys.isolation_cases",
     "tests.surveys.isolation_cases",
+    "tests.feedback.isolation_cases",
     "tests.metrics.isolation_cases",
 ):
     __import__(_module)

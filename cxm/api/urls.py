@@ -9,6 +9,7 @@ urlpatterns = [
     path("organization/", OrganizationView.as_view(), name="api-organization"),
     path("", include("journeys.api_urls")),
     path("", include("surveys.api_urls")),
+    path("", include("feedback.api_urls")),
     path("", include("metrics.api_urls")),
     path("", include("loop.api_urls")),
     path(

@@ -145,6 +145,7 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_ROUTES = {
     "metrics.tasks.*": {"queue": "metrics"},
+    "feedback.tasks.*": {"queue": "metrics"},
     "journeys.tasks.import_*": {"queue": "imports"},
     "surveys.tasks.send_*": {"queue": "notifications"},
     "surveys.tasks.deliver_*": {"queue": "notifications"},
@@ -195,6 +196,12 @@ METRICS_ON_DEMAND_MAX_ROWS = int(os.environ.get("METRICS_ON_DEMAND_MAX_ROWS", "2
 # this process). Off: new data only marks the dashboards stale, and beat (or, without a broker, the
 # next dashboard visit) queues the recompute.
 METRICS_RECOMPUTE_ON_SIGNAL = env_bool("METRICS_RECOMPUTE_ON_SIGNAL", True)
+
+# --- Text analytics -----------------------------------------------------------------------------
+# New comments (responses, feedback records) queue their analysis after commit, once per burst of
+# this many seconds; off: the sweep (beat) and the backfill command analyse them.
+FEEDBACK_ANALYSE_ON_SIGNAL = env_bool("FEEDBACK_ANALYSE_ON_SIGNAL", True)
+FEEDBACK_ANALYSE_DEBOUNCE = int(os.environ.get("FEEDBACK_ANALYSE_DEBOUNCE", "2"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -314,6 +321,8 @@ SPECTACULAR_SETTINGS = {
         "ResponseChannelEnum": "surveys.models.ResponseChannel",
         "StatusEnum": "surveys.models.SurveyStatus",
         "WebhookDeliveryStatusEnum": "loop.models.DeliveryStatus",
+        "SentimentEnum": "feedback.models.SentimentLabel",
+        "FeedbackChannelEnum": "feedback.models.FeedbackChannel",
     },
 }
 # Request bodies over this size get a 413 (bulk endpoints raise it for themselves).

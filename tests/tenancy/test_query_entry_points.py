@@ -18,7 +18,7 @@ from django.apps import apps
 from cxm.tenancy.models import TenantManager
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["cxm", "journeys", "surveys", "metrics"]
+APPS = ["cxm", "journeys", "surveys", "feedback", "metrics"]
 INTERFACE_FILES = {"views.py", "api.py", "forms.py", "serializers.py"}
 SCOPING_CALLS = {"scoped", "scoped_get_or_404"}
 

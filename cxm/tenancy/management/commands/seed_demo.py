@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cxm.tenancy.models import Membership, Organization
 from cxm.tenancy.roles import Role
 from cxm.tenancy.services import organization_create, user_create
+from feedback import demo as feedback_demo
 from journeys import demo as journeys_demo
 from metrics import demo as metrics_demo
 from surveys import demo as surveys_demo
@@ -17,7 +18,7 @@ DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "cxm-demo-2026"
 # Each app adds its demo data through `<app>.demo.seed(organization=…, stdout=…, size=…)`, lowest layer first.
-SEEDERS = [journeys_demo, surveys_demo, metrics_demo]
+SEEDERS = [journeys_demo, surveys_demo, feedback_demo, metrics_demo]
 
 
 class Command(BaseCommand):
