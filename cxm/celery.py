@@ -29,6 +29,11 @@ app.conf.beat_schedule = {
         "schedule": 120.0,
         "options": {"expires": 110},
     },
+    "surveys-seal-responses": {
+        "task": "surveys.tasks.seal_responses",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
         "schedule": 60.0,

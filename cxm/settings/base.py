@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "cxm.core",
     "cxm.tenancy",
+    "cxm.audit",
     "cxm.api",
     "journeys",
     "surveys",
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cxm.tenancy.middleware.UserLanguageMiddleware",
     "cxm.tenancy.middleware.CurrentOrganizationMiddleware",
+    "cxm.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
