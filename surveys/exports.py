@@ -144,11 +144,17 @@ def export_proof(*, organization: Organization, fmt: str, filters: dict[str, Any
     from cxm.audit.sealing import response_seals_verify
     from cxm.audit.services import audit_record
 
-    from .sealing import responses_seal_pending
+    from .sealing import SEAL_SETTLE, responses_seal_pending, responses_unsealed_count
 
     responses_seal_pending(organization_id=organization.pk, full=True)
     report = response_seals_verify(organization_id=organization.pk)
-    proof = {"verified_at": timezone.now().isoformat(), **report.as_metadata()}
+    proof = {
+        "verified_at": timezone.now().isoformat(),
+        **report.as_metadata(),
+        # Stored (or added to) within the settle window: not sealed yet, so not covered.
+        "unsealed_recent_responses": responses_unsealed_count(organization_id=organization.pk),
+        "settle_minutes": int(SEAL_SETTLE.total_seconds() // 60),
+    }
     audit_record(
         organization=organization,
         action="responses.export",

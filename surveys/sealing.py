@@ -5,9 +5,11 @@ was stored since, in storage order; an export seals what is pending, then verifi
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from cxm.audit import chain
 from cxm.audit.models import ResponseSeal
@@ -55,16 +57,22 @@ def response_digests(organization_id: int, response_ids: list[int]) -> dict[int,
     return digests
 
 
+# A response may still be added to for a while (the comment after the score arrives with the same
+# idempotency key); it is sealed once it has been left alone this long.
+SEAL_SETTLE = timedelta(minutes=15)
+
 # The periodic run looks only this far below the highest sealed id: a transaction that commits
 # later than newer ones (an import batch) is still inside it. An export looks at every row.
 RECENT_WINDOW = 50_000
 
 
 def responses_seal_pending(*, organization_id: int, full: bool = False, limit: int = 100_000) -> int:
-    """Seals the organization's responses that have no seal yet, oldest first. Idempotent: a
-    response already sealed (by a concurrent run) is skipped under the chain's lock."""
+    """Seals the organization's settled responses that have no seal yet, oldest first. Idempotent:
+    a response already sealed (by a concurrent run) is skipped under the chain's lock."""
     sealed = 0
-    candidates = Response.objects.for_organization(organization_id)
+    candidates = Response.objects.for_organization(organization_id).filter(
+        updated_at__lt=timezone.now() - SEAL_SETTLE
+    )
     if not full:
         top = (
             ResponseSeal.objects.for_organization(organization_id)
@@ -132,3 +140,19 @@ def responses_seal_all() -> dict[int, int]:
         if count:
             counts[organization_id] = count
     return counts
+
+
+def responses_unsealed_count(*, organization_id: int) -> int:
+    """Responses not sealed yet (stored or added to within SEAL_SETTLE): an export says how many."""
+    return (
+        Response.objects.for_organization(organization_id)
+        .annotate(
+            sealed=Exists(
+                ResponseSeal.objects.unscoped().filter(
+                    organization_id=organization_id, response_id=OuterRef("pk")
+                )
+            )
+        )
+        .filter(sealed=False)
+        .count()
+    )

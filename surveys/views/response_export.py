@@ -93,3 +93,4 @@ def _proof_headers(response: HttpResponseBase, proof: dict[str, Any]) -> None:
     response["X-Responses-Chain-Length"] = str(proof["chain_length"])
     response["X-Responses-Sealed"] = str(proof["sealed_responses"])
     response["X-Responses-Intact"] = "true" if proof["intact"] else "false"
+    response["X-Responses-Unsealed-Recent"] = str(proof["unsealed_recent_responses"])

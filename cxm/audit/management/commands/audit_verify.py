@@ -34,6 +34,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"organization {organization_id}: audit: {problem}")
             for problem in seals.problems:
                 self.stdout.write(f"organization {organization_id}: responses: {problem}")
+            for response_id in seals.altered:
+                self.stdout.write(
+                    f"organization {organization_id}: response {response_id} altered since sealed"
+                )
+            for response_id in seals.dropped:
+                self.stdout.write(
+                    f"organization {organization_id}: response {response_id} dropped since sealed"
+                )
             if report.ok and seals.ok:
                 self.stdout.write(
                     f"organization {organization_id}: {report.checked} audit events and "
