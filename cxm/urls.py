@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include(docs_urlpatterns)),
     path("", include("cxm.tenancy.urls")),
     path("", include("cxm.audit.urls")),
+    path("", include("cxm.sso.urls")),
     path("", include("metrics.urls")),
     path("", include("surveys.urls")),
     path("", include("journeys.urls")),

@@ -34,7 +34,9 @@ HASHED_FIELDS = (
 )
 
 # Never copied into the trail: secrets and their hashes.
-REDACTED_FIELDS = frozenset({"widget_secret", "hashed_key", "token_hash", "password", "client_secret"})
+REDACTED_FIELDS = frozenset(
+    {"widget_secret", "hashed_key", "token_hash", "password", "client_secret", "client_secret_encrypted"}
+)
 
 
 def event_payload(event: AuditEvent) -> bytes:
