@@ -35,8 +35,8 @@ def current_origin() -> Origin:
     request = _request.get()
     if request is None:
         return Origin(actor=_label.get())
-    user = getattr(request, "user", None)
-    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    user: Any = getattr(request, "user", None)
+    authenticated = user is not None and bool(getattr(user, "is_authenticated", False))
     tenant = request_tenant(request)
     key = tenant.api_key if tenant is not None else None
     actor = ""

@@ -49,7 +49,7 @@ class AppendOnlyModel(TenantModel):
         related_name="%(app_label)s_%(class)s_set",
     )
 
-    objects = AppendOnlyManager()
+    objects = AppendOnlyManager()  # type: ignore[misc]
 
     class Meta:
         abstract = True
