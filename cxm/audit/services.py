@@ -83,8 +83,10 @@ def audit_record(
     """Appends one event to the organization's chain. The chain head is locked for the rest of the
     caller's transaction, so concurrent writers of one organization take turns and never fork it."""
     organization_id = _organization_id(organization)
-    AuditChainHead.objects.get_or_create(organization_id=organization_id)
-    head = AuditChainHead.objects.select_for_update().get(organization_id=organization_id)
+    head = AuditChainHead.objects.select_for_update().filter(organization_id=organization_id).first()
+    if head is None:  # the organization's first event
+        AuditChainHead.objects.get_or_create(organization_id=organization_id)
+        head = AuditChainHead.objects.select_for_update().get(organization_id=organization_id)
     origin = current_origin()
     event = AuditEvent(
         organization_id=organization_id,
