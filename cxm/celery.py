@@ -39,6 +39,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55, "queue": "metrics"},
     },
+    "surveys-seal-responses": {
+        "task": "surveys.tasks.seal_responses",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
         "schedule": 60.0,

@@ -19,6 +19,8 @@ urlpatterns = [
     path("api/v1/", include("cxm.api.urls")),
     path("api/", include(docs_urlpatterns)),
     path("", include("cxm.tenancy.urls")),
+    path("", include("cxm.audit.urls")),
+    path("", include("cxm.sso.urls")),
     path("", include("metrics.urls")),
     path("", include("surveys.urls")),
     path("", include("journeys.urls")),

@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.audit.services import audit_change, audit_delete, audit_record, stored_snapshot
 from cxm.tenancy.models import Organization
 
 from .ingest import IngestResult, notify_customer_data_changed, records_ingest
@@ -42,9 +43,11 @@ def exchange_rate_set(
         errors["rate"] = [_("The rate must be greater than zero.")]
     if errors:
         raise ValidationError(errors)
-    exchange_rate, _created = ExchangeRate.objects.update_or_create(
-        organization=organization, currency=code, effective_from=effective_from, defaults={"rate": rate}
-    )
+    with transaction.atomic():
+        exchange_rate, _created = ExchangeRate.objects.update_or_create(
+            organization=organization, currency=code, effective_from=effective_from, defaults={"rate": rate}
+        )
+        audit_change(action="settings.exchange_rate_set", instance=exchange_rate)
     notify_customer_data_changed(organization_id=organization.pk, kind="transactions")
     return exchange_rate
 
@@ -124,6 +127,13 @@ def customer_resolve(*, organization_id: int, reference: Any) -> Customer | None
 def customer_delete(*, customer: Customer) -> None:
     """Deletes a customer with their interactions and orders (responses stay, unlinked)."""
     organization_id, customer_id = customer.organization_id, customer.pk
+    audit_record(
+        organization=organization_id,
+        action="customer.delete",
+        object_type="customer",
+        object_id=customer_id,
+        before={"external_id": customer.external_id},
+    )
     customer.delete()
     notify_customer_data_changed(
         organization_id=organization_id, kind="customers", customer_ids=[customer_id]
@@ -153,6 +163,14 @@ def customer_erase(*, customer: Customer) -> Customer:
     customer.unsubscribed_at = customer.unsubscribed_at or now
     customer.erased_at = now
     customer.save()
+    # The erased values are not copied into the trail: that would keep what the erasure removes.
+    audit_record(
+        organization=customer.organization_id,
+        action="customer.erase",
+        object_type="customer",
+        object_id=customer.pk,
+        after={"erased_at": now, "external_id": customer.external_id},
+    )
     Interaction.objects.for_organization(customer.organization_id).filter(customer=customer).update(
         properties={}, external_id=None
     )
@@ -174,23 +192,31 @@ def customer_erase(*, customer: Customer) -> Customer:
 # --- Journeys, stages, touchpoints ----------------------------------------------------------
 
 
+@transaction.atomic
 def journey_create(*, organization: Organization, name: str, description: str = "") -> Journey:
     if not name.strip():
         raise ValidationError({"name": [_("A journey needs a name.")]})
-    return Journey.objects.create(organization=organization, name=name.strip(), description=description)
+    journey = Journey.objects.create(organization=organization, name=name.strip(), description=description)
+    audit_change(action="journey.create", instance=journey)
+    return journey
 
 
+@transaction.atomic
 def journey_update(*, journey: Journey, **fields: Any) -> Journey:
+    before = stored_snapshot(journey)
     for name in ("name", "description"):
         if name in fields:
             setattr(journey, name, fields[name])
     if not journey.name.strip():
         raise ValidationError({"name": [_("A journey needs a name.")]})
     journey.save()
+    audit_change(action="journey.update", instance=journey, before=before)
     return journey
 
 
+@transaction.atomic
 def journey_delete(*, journey: Journey) -> None:
+    audit_delete(action="journey.delete", instance=journey)
     journey.delete()
 
 
@@ -219,14 +245,18 @@ def stage_create(*, journey: Journey, name: str, position: int | None = None) ->
         ids.insert(max(0, min(position, len(ids))), stage.pk)
         stages_reorder(journey=journey, stage_ids=ids)
         stage.refresh_from_db()
+    audit_change(action="stage.create", instance=stage)
     return stage
 
 
+@transaction.atomic
 def stage_update(*, stage: Stage, name: str) -> Stage:
     if not name.strip():
         raise ValidationError({"name": [_("A stage needs a name.")]})
+    before = stored_snapshot(stage)
     stage.name = name.strip()
     stage.save(update_fields=["name"])
+    audit_change(action="stage.update", instance=stage, before=before)
     return stage
 
 
@@ -234,6 +264,7 @@ def stage_update(*, stage: Stage, name: str) -> Stage:
 def stage_delete(*, stage: Stage) -> None:
     """Deletes a stage; its touchpoints stay (without a stage) so their surveys and history survive."""
     journey = stage.journey
+    audit_delete(action="stage.delete", instance=stage)
     stage.delete()
     stages_reorder(
         journey=journey,
@@ -258,9 +289,20 @@ def stages_reorder(*, journey: Journey, stage_ids: Sequence[int]) -> list[Stage]
     ids = [int(pk) for pk in stage_ids]
     if sorted(ids) != sorted(stages):
         raise ValidationError({"order": [_("List every stage of this journey exactly once.")]})
+    before = [s.pk for s in sorted(stages.values(), key=lambda s: (s.position, s.pk))]
     for position, pk in enumerate(ids):
         stages[pk].position = position
     Stage.objects.bulk_update(list(stages.values()), ["position"])
+    if before != ids:
+        audit_record(
+            organization=journey.organization_id,
+            action="stage.reorder",
+            object_type="journey",
+            object_id=journey.pk,
+            object_repr=str(journey),
+            before={"stages": before},
+            after={"stages": ids},
+        )
     return [stages[pk] for pk in ids]
 
 
@@ -329,12 +371,14 @@ def touchpoint_create(
             Touchpoint.objects.for_organization(stage.organization_id).filter(stage=stage)
         )
     touchpoint.save()
+    audit_change(action="touchpoint.create", instance=touchpoint)
     return touchpoint
 
 
 @transaction.atomic
 def touchpoint_update(*, touchpoint: Touchpoint, **fields: Any) -> Touchpoint:
-    old_stage_id = touchpoint.stage_id
+    before = stored_snapshot(touchpoint)
+    old_stage_id = before["stage_id"] if before is not None else touchpoint.stage_id
     for name in ("name", "key", "channel", "description", "owner", "stage"):
         if name in fields:
             setattr(touchpoint, name, fields[name].strip() if name in ("name", "key") else fields[name])
@@ -344,10 +388,13 @@ def touchpoint_update(*, touchpoint: Touchpoint, **fields: Any) -> Touchpoint:
             Touchpoint.objects.for_organization(touchpoint.organization_id).filter(stage=touchpoint.stage)
         )
     touchpoint.save()
+    audit_change(action="touchpoint.update", instance=touchpoint, before=before)
     return touchpoint
 
 
+@transaction.atomic
 def touchpoint_delete(*, touchpoint: Touchpoint) -> None:
+    audit_delete(action="touchpoint.delete", instance=touchpoint)
     touchpoint.delete()
 
 
@@ -374,6 +421,14 @@ def touchpoints_reorder(*, stage: Stage, touchpoint_ids: Sequence[int]) -> list[
         touchpoints[pk].position = position
         touchpoints[pk].stage = stage
     Touchpoint.objects.bulk_update(list(touchpoints.values()), ["position", "stage"])
+    audit_record(
+        organization=stage.organization_id,
+        action="touchpoint.reorder",
+        object_type="stage",
+        object_id=stage.pk,
+        object_repr=str(stage),
+        after={"touchpoints": ids},
+    )
     return [touchpoints[pk] for pk in ids]
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from . import signals
 from .models import Answer, Response
+from .sealing import responses_reseal
 
 
 def customer_responses_scrub(*, organization_id: int, customer_id: int) -> int:
@@ -25,6 +26,8 @@ def customer_responses_scrub(*, organization_id: int, customer_id: int) -> int:
         Answer.objects.for_organization(organization_id).filter(response_id__in=response_ids).exclude(
             text=""
         ).update(text="")
+        # The scrubbed content is sealed again, saying why, so the export proof stays true.
+        responses_reseal(organization_id=organization_id, response_ids=response_ids, reason="erased")
         transaction.on_commit(
             lambda: signals.response_recorded.send(
                 sender=Response, organization_id=organization_id, response_ids=response_ids

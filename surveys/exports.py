@@ -12,6 +12,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
+
+from cxm.tenancy.models import Organization
 
 from .content import localised
 from .models import Answer, Question, QuestionKind, Response
@@ -132,3 +135,30 @@ def export_rows(
             yield values + answers.get(row[0], [None] * len(columns))
         if len(chunk) < CHUNK:
             return
+
+
+def export_proof(*, organization: Organization, fmt: str, filters: dict[str, Any]) -> dict[str, Any]:
+    """Before an export: seals every response not sealed yet, verifies the organization's chain of
+    sealed responses (each one's content against its seal, none missing), and records the export
+    in the audit trail. Returns the proof the export carries in its metadata."""
+    from cxm.audit.sealing import response_seals_verify
+    from cxm.audit.services import audit_record
+
+    from .sealing import SEAL_SETTLE, responses_seal_pending, responses_unsealed_count
+
+    responses_seal_pending(organization_id=organization.pk, full=True)
+    report = response_seals_verify(organization_id=organization.pk)
+    proof = {
+        "verified_at": timezone.now().isoformat(),
+        **report.as_metadata(),
+        # Stored (or added to) within the settle window: not sealed yet, so not covered.
+        "unsealed_recent_responses": responses_unsealed_count(organization_id=organization.pk),
+        "settle_minutes": int(SEAL_SETTLE.total_seconds() // 60),
+    }
+    audit_record(
+        organization=organization,
+        action="responses.export",
+        object_type="response",
+        after={"format": fmt, "filters": filters, "proof": proof},
+    )
+    return proof

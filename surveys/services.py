@@ -16,6 +16,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cxm.audit.services import audit_change, audit_delete, audit_record, stored_snapshot
 from cxm.tenancy.models import Organization
 from journeys.models import Customer
 
@@ -52,16 +53,19 @@ def survey_create(
     thank_you: dict[str, str] | None = None,
     fatigue_days: int | None = None,
 ) -> Survey:
-    return Survey.objects.create(
-        organization=organization,
-        name=name,
-        languages=languages or ["en", "zh-hans"],
-        default_language=default_language,
-        touchpoint=touchpoint,
-        allowed_origins=allowed_origins or [],
-        thank_you=thank_you or {},
-        fatigue_days=fatigue_days,
-    )
+    with transaction.atomic():
+        survey = Survey.objects.create(
+            organization=organization,
+            name=name,
+            languages=languages or ["en", "zh-hans"],
+            default_language=default_language,
+            touchpoint=touchpoint,
+            allowed_origins=allowed_origins or [],
+            thank_you=thank_you or {},
+            fatigue_days=fatigue_days,
+        )
+        audit_change(action="survey.create", instance=survey)
+    return survey
 
 
 def survey_create_from_template(
@@ -90,15 +94,19 @@ def survey_create_from_template(
                 required=q.get("required", False),
                 show_if=show_if,
             )
+            audit_change(action="question.create", instance=question)
             first = first or question
     return survey
 
 
+@transaction.atomic
 def survey_update(*, survey: Survey, **fields: Any) -> Survey:
+    before = stored_snapshot(survey)
     for name, value in fields.items():
         setattr(survey, name, value)
     survey.full_clean(exclude=["organization", "touchpoint"])
     survey.save()
+    audit_change(action="survey.update", instance=survey, before=before)
     snapshot_invalidate(public_id=survey.public_id)
     return survey
 
@@ -110,6 +118,7 @@ ALLOWED_TRANSITIONS = {
 }
 
 
+@transaction.atomic
 def survey_set_status(*, survey: Survey, action: str) -> Survey:
     """activate (publish), pause or close. Activating needs at least one question."""
     if action not in ALLOWED_TRANSITIONS:
@@ -123,8 +132,18 @@ def survey_set_status(*, survey: Survey, action: str) -> Survey:
         )
     if target == SurveyStatus.ACTIVE and not survey.questions.exists():
         raise ValidationError({"questions": _("Add at least one question before activating.")})
+    before = {"status": survey.status}
     survey.status = target
     survey.save(update_fields=["status", "updated_at"])
+    audit_record(
+        organization=survey.organization_id,
+        action=f"survey.{action}",
+        object_type="survey",
+        object_id=survey.pk,
+        object_repr=str(survey),
+        before=before,
+        after={"status": survey.status},
+    )
     snapshot_invalidate(public_id=survey.public_id)
     return survey
 
@@ -162,6 +181,7 @@ def survey_duplicate(*, survey: Survey) -> Survey:
         for new in pending:
             new.show_if["question"] = mapping.get(int(new.show_if["question"]))
             new.save(update_fields=["show_if"])
+        audit_change(action="survey.duplicate", instance=copy)
     return copy
 
 
@@ -198,6 +218,7 @@ def _validate_question(
         raise ValidationError(errors)
 
 
+@transaction.atomic
 def question_create(
     *,
     survey: Survey,
@@ -225,11 +246,14 @@ def question_create(
         scale_max=scale_max,
         position=position,
     )
+    audit_change(action="question.create", instance=question)
     snapshot_invalidate(public_id=survey.public_id)
     return question
 
 
+@transaction.atomic
 def question_update(*, question: Question, **fields: Any) -> Question:
+    before = stored_snapshot(question)
     for name, value in fields.items():
         setattr(question, name, value)
     if question.show_if and int(question.show_if.get("question") or 0) == question.id:
@@ -242,12 +266,15 @@ def question_update(*, question: Question, **fields: Any) -> Question:
         scale_max=question.scale_max,
     )
     question.save()
+    audit_change(action="question.update", instance=question, before=before)
     snapshot_invalidate(public_id=question.survey.public_id)
     return question
 
 
+@transaction.atomic
 def question_delete(*, question: Question) -> None:
     public_id = question.survey.public_id
+    audit_delete(action="question.delete", instance=question)
     question.delete()
     snapshot_invalidate(public_id=public_id)
 
@@ -265,10 +292,17 @@ def question_move(*, question: Question, direction: int) -> None:
         other = index + direction
         if 0 <= other < len(questions):
             questions[index], questions[other] = questions[other], questions[index]
+        before = [q.id for q in sorted(questions, key=lambda q: (q.position, q.id))]
         for position, q in enumerate(questions):
             if q.position != position:
                 q.position = position
                 q.save(update_fields=["position"])
+        _audit_order(
+            survey_id=question.survey_id,
+            organization_id=question.organization_id,
+            before=before,
+            after=[q.id for q in questions],
+        )
     snapshot_invalidate(public_id=question.survey.public_id)
 
 
@@ -277,10 +311,26 @@ def questions_reorder(*, survey: Survey, order: list[int]) -> None:
         questions = {q.id: q for q in survey.questions.select_for_update()}
         if sorted(order) != sorted(questions):
             raise ValidationError({"order": _("Give every question id of the survey exactly once.")})
+        before = [q.id for q in sorted(questions.values(), key=lambda q: (q.position, q.id))]
         for position, pk in enumerate(order):
             questions[pk].position = position
             questions[pk].save(update_fields=["position"])
+        _audit_order(
+            survey_id=survey.pk, organization_id=survey.organization_id, before=before, after=list(order)
+        )
     snapshot_invalidate(public_id=survey.public_id)
+
+
+def _audit_order(*, survey_id: int, organization_id: int, before: list[int], after: list[int]) -> None:
+    if before != after:
+        audit_record(
+            organization=organization_id,
+            action="question.reorder",
+            object_type="survey",
+            object_id=survey_id,
+            before={"questions": before},
+            after={"questions": after},
+        )
 
 
 # --- Invitations and unsubscribe ---------------------------------------------------------------

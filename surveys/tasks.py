@@ -21,3 +21,12 @@ def send_invitation_emails(invitation_ids: list[int]) -> dict[str, int]:
 def sweep_invitations() -> dict[str, int]:
     """Beat: sends again the queued invitations nothing is sending, fails the hopeless ones."""
     return services.invitations_sweep()
+
+
+@shared_task(name="surveys.tasks.seal_responses", time_limit=10 * 60, soft_time_limit=590)
+def seal_responses() -> dict[int, int]:
+    """Beat: seals the responses stored since the last run into each organization's chain
+    (idempotent: a sealed response is skipped)."""
+    from .sealing import responses_seal_all
+
+    return responses_seal_all()

@@ -60,6 +60,8 @@ EXEMPT_MODELS.update({"tenancy.MemberInvitation": "reached only by its secret to
 
 # Each app registers its routes in tests/<app>/isolation_cases.py, imported here.
 for _module in (
+    "tests.audit.isolation_cases",
+    "tests.sso.isolation_cases",
     "tests.journeys.isolation_cases",
     "tests.surveys.isolation_cases",
     "tests.feedback.isolation_cases",

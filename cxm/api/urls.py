@@ -7,6 +7,7 @@ from .views import OrganizationView
 
 urlpatterns = [
     path("organization/", OrganizationView.as_view(), name="api-organization"),
+    path("", include("cxm.audit.api_urls")),
     path("", include("journeys.api_urls")),
     path("", include("surveys.api_urls")),
     path("", include("feedback.api_urls")),

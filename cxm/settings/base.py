@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "cxm.core",
     "cxm.tenancy",
+    "cxm.audit",
+    "cxm.sso",
     "cxm.api",
     "journeys",
     "surveys",
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cxm.tenancy.middleware.UserLanguageMiddleware",
     "cxm.tenancy.middleware.CurrentOrganizationMiddleware",
+    "cxm.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -211,6 +214,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Passwords (refused where an organization turned them off), then each organization's OpenID
+# Connect provider (cxm.sso); Django's own stays last for sessions it already holds.
+AUTHENTICATION_BACKENDS = [
+    "cxm.sso.passwords.PasswordBackend",
+    "cxm.sso.backend.OrganizationOIDCBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# mozilla-django-oidc: the provider is per organization (cxm/sso), these are the flow's choices.
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_STORE_ID_TOKEN = False
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Proxies (CIDRs) whose X-Forwarded-For is believed when they are the peer (cxm.core.clientip).

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -15,6 +17,18 @@ class LoginForm(AuthenticationForm):
         max_length=254,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            # The password was right, but the member's organization signs in with its provider.
+            if getattr(self.request, "password_login_refused", False):
+                raise forms.ValidationError(
+                    _("Your organization signs in with single sign-on. Use its sign-in link below."),
+                    code="password_login_off",
+                )
+            raise
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:

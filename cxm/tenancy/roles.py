@@ -10,6 +10,7 @@
 | manage_organization |   x   |   x   |         |        |  name, time zone, language, metric thresholds
 | erase_customer      |   x   |   x   |         |        |  privacy erasure
 | manage_owners       |   x   |       |         |        |  grant or remove the owner role, delete the organization
+| view_audit          |   x   |   x   |         |        |  the audit trail (API keys too: a security tool reads it)
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_organization": _ADMINS,
     "erase_customer": _ADMINS,
     "manage_owners": frozenset({Role.OWNER}),
+    "view_audit": _ADMINS,
 }
 
 # What an API key may do: a read-only key views and exports; a read-write key also edits.
 API_KEY_PERMISSIONS: dict[bool, frozenset[str]] = {
-    True: frozenset({"view", "export"}),
-    False: frozenset({"view", "export", "edit"}),
+    True: frozenset({"view", "export", "view_audit"}),
+    False: frozenset({"view", "export", "edit", "view_audit"}),
 }
 
 

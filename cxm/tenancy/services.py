@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,6 +15,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+
+from cxm.audit.services import audit_change, audit_delete, audit_record, snapshot
 
 from .models import ApiKey, MemberInvitation, Membership, Organization, UserPreference
 from .roles import Role
@@ -40,11 +43,30 @@ def organization_create(
     )
     organization.full_clean()
     organization.save()
+    audit_change(action="organization.create", instance=organization)
     if owner is not None:
-        Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+        membership = Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+        audit_change(action="member.add", instance=membership)
     return organization
 
 
+def organization_settings_update(
+    *, organization: Organization, fields: dict[str, Any], settings_values: dict[str, Any]
+) -> Organization:
+    """Saves the organization's own fields and its documented settings, with an audit event."""
+    with transaction.atomic():
+        # A bound ModelForm already set the new values on the instance: the old ones are stored.
+        before = snapshot(Organization.objects.get(pk=organization.pk))
+        for name, value in fields.items():
+            setattr(organization, name, value)
+        organization.settings = {**(organization.settings or {}), **settings_values}
+        organization.full_clean()
+        organization.save()
+        audit_change(action="settings.update", instance=organization, before=before)
+    return organization
+
+
+@transaction.atomic
 def membership_set(
     *, organization: Organization, user: User, role: str, actor_role: str | None = None
 ) -> Membership:
@@ -57,9 +79,13 @@ def membership_set(
     if existing is not None and existing.role == Role.OWNER and role != Role.OWNER:
         if Membership.objects.for_organization(organization).filter(role=Role.OWNER).count() <= 1:
             raise ValidationError(_("An organization keeps at least one owner."))
-    membership, _created = Membership.objects.update_or_create(
+    membership, created = Membership.objects.update_or_create(
         organization=organization, user=user, defaults={"role": role}
     )
+    if created:
+        audit_change(action="member.add", instance=membership)
+    elif existing is not None and existing.role != role:
+        audit_change(action="member.role_change", instance=membership, before=snapshot(existing))
     return membership
 
 
@@ -69,9 +95,12 @@ def membership_remove(*, membership: Membership, actor_role: str) -> None:
             raise PermissionDenied(_("Only an owner can remove an owner."))
         if Membership.objects.for_organization(membership.organization).filter(role=Role.OWNER).count() <= 1:
             raise ValidationError(_("An organization keeps at least one owner."))
-    membership.delete()
+    with transaction.atomic():
+        audit_delete(action="member.remove", instance=membership)
+        membership.delete()
 
 
+@transaction.atomic
 def api_key_create(
     *,
     organization: Organization,
@@ -93,13 +122,17 @@ def api_key_create(
         read_only=read_only,
         created_by=created_by,
     )
+    audit_change(action="api_key.create", instance=key)
     return key, plaintext
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            before = snapshot(api_key)
+            api_key.revoked_at = timezone.now()
+            api_key.save(update_fields=["revoked_at"])
+            audit_change(action="api_key.revoke", instance=api_key, before=before)
     return api_key
 
 
@@ -122,6 +155,7 @@ def api_key_authenticate(*, plaintext: str) -> ApiKey | None:
     return key
 
 
+@transaction.atomic
 def member_invite(
     *, organization: Organization, email: str, role: str, invited_by: User, actor_role: str
 ) -> MemberInvitation:
@@ -137,6 +171,7 @@ def member_invite(
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=7),
     )
+    audit_change(action="member.invite", instance=invitation)
     url = settings.SITE_URL + reverse("accept_invitation", args=[token])
 
     def _send() -> None:
@@ -180,6 +215,8 @@ def invitation_accept(*, invitation: MemberInvitation, user: User) -> Membership
     )
     locked.accepted_at = timezone.now()
     locked.save(update_fields=["accepted_at"])
+    if created:
+        audit_change(action="member.join", instance=membership)
     return membership
 
 
@@ -215,6 +252,14 @@ def organization_widget_secret_rotate(*, organization: Organization) -> str:
     (each web process within its survey snapshot's few seconds)."""
     from .models import new_widget_secret
 
-    organization.widget_secret = new_widget_secret()
-    organization.save(update_fields=["widget_secret"])
+    with transaction.atomic():
+        organization.widget_secret = new_widget_secret()
+        organization.save(update_fields=["widget_secret"])
+        audit_record(
+            organization=organization,
+            action="settings.widget_secret_rotate",
+            object_type="organization",
+            object_id=organization.pk,
+            object_repr=str(organization),
+        )
     return organization.widget_secret

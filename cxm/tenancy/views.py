@@ -189,9 +189,11 @@ def settings_general(request: HttpRequest) -> HttpResponse:
     initial = organization_settings(organization=organization)
     form = OrganizationSettingsForm(request.POST or None, instance=organization, initial=initial)
     if request.method == "POST" and form.is_valid():
-        org = form.save(commit=False)
-        org.settings = {**(org.settings or {}), **{k: form.cleaned_data[k] for k in form.setting_fields}}
-        org.save()
+        services.organization_settings_update(
+            organization=organization,
+            fields={name: form.cleaned_data[name] for name in form.Meta.fields},
+            settings_values={name: form.cleaned_data[name] for name in form.setting_fields},
+        )
         messages.success(request, _("Settings saved."))
         return redirect("settings")
     return render(request, "tenancy/settings_general.html", {"form": form, "section": "general"})

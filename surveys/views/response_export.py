@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -34,7 +36,11 @@ def response_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     if fmt not in ("csv", "xlsx"):
         raise Http404
     organization = organization_of(request)
-    _form, responses = _filtered_responses(request)
+    form, responses = _filtered_responses(request)
+    filters = {
+        k: str(v) for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v not in (None, "")
+    }
+    proof = exports.export_proof(organization=organization, fmt=fmt, filters=filters)
     columns = exports.question_columns(responses=responses, language=translation.get_language() or "en")
     rows = exports.export_rows(responses=responses, columns=columns, tz=organization.tzinfo)
     stamp = timezone.localtime(timezone.now(), organization.tzinfo).strftime("%Y%m%d-%H%M")
@@ -49,6 +55,7 @@ def response_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 
         response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="responses-{stamp}.csv"'
+        _proof_headers(response, proof)
         return response
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -62,14 +69,28 @@ def response_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         cells = [_safe_cell(v) for v in row]
         cells[1] = submitted
         sheet.append(cells)
+    proof_sheet = workbook.create_sheet("proof")
+    for name, value in proof.items():
+        proof_sheet.append([name, json.dumps(value) if isinstance(value, list) else value])
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     workbook.save(path)
     workbook_file = open(path, "rb")  # noqa: SIM115  (FileResponse closes it)
     os.unlink(path)  # the open handle keeps the data until the download ends
-    return FileResponse(
+    response = FileResponse(
         workbook_file,
         as_attachment=True,
         filename=f"responses-{stamp}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    _proof_headers(response, proof)
+    return response
+
+
+def _proof_headers(response: HttpResponseBase, proof: dict[str, Any]) -> None:
+    """The proof of the sealed responses (also the `proof` sheet of an XLSX)."""
+    response["X-Responses-Chain-Head"] = proof["chain_head"]
+    response["X-Responses-Chain-Length"] = str(proof["chain_length"])
+    response["X-Responses-Sealed"] = str(proof["sealed_responses"])
+    response["X-Responses-Intact"] = "true" if proof["intact"] else "false"
+    response["X-Responses-Unsealed-Recent"] = str(proof["unsealed_recent_responses"])
