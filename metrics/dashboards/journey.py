@@ -11,10 +11,9 @@ from django.utils.translation import gettext_lazy
 from cxm.tenancy.models import Organization
 from journeys.models import Interaction, Stage, Touchpoint
 
-from ..computations.trends import score_breakdown
 from ..filters import MetricFilters
 from ..tables import Table, _r, _score_headers, _score_rows, channel_label
-from .common import _window_payload
+from .common import _window_payload, score_source
 from .registry import Dashboard, register
 
 
@@ -23,6 +22,7 @@ def build_journey(
 ) -> dict[str, Any]:
 
     start, end = filters.window(organization)
+    score_breakdown = score_source(filters, context).score_breakdown
     by_touchpoint = {
         row["key"]: row
         for row in score_breakdown(

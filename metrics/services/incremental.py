@@ -1,0 +1,151 @@
+"""What a recompute of the default dashboards can reuse.
+
+The survey scores of the overview and journey come from the daily rollups, refreshed first for the
+days that changed (`rollups.rollup_ensure`). The other parts cannot be derived from rollups yet; a
+dashboard is reused as a whole, from its stored default snapshot, when the fingerprint of every
+input it reads is the one it was computed from. The fingerprint holds the local date (the default
+window moves with the calendar), the time zone, the organization's settings and currency, and per
+dashboard: the responses (counted per survey, with their latest change), the versions of the
+interactions, transactions and customers (moved by `customer_data_changed`), the survey and journey
+configuration, and the CLV model. A dashboard without declared inputs is always recomputed.
+
+A full rebuild (`full=True`) rebuilds the rollups and recomputes every dashboard; it must give the
+same payloads (tests/metrics/test_incremental.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from cxm.tenancy.models import Organization
+from cxm.tenancy.selectors import organization_settings
+from journeys.models import Journey, Stage, Touchpoint
+from surveys.models import Question, Survey
+
+from ..dashboard_selectors import current_clv_model
+from ..dashboards import registry
+from ..models import RecomputePart, Snapshot
+from .rollups import input_versions, rollup_ensure, rollup_rebuild
+
+# Bump when a computation changes, so no payload computed by the old code is reused.
+FORMAT = 1
+
+# The inputs each dashboard's default view reads.
+DASHBOARD_INPUTS: dict[str, tuple[str, ...]] = {
+    "overview": ("responses", "config"),
+    "journey": ("responses", "interactions", "config"),
+    "drivers": ("responses", "config"),
+    "retention": ("interactions", "transactions", "customers"),
+    "value": ("responses", "interactions", "transactions", "customers", "model"),
+}
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _config(organization: Organization) -> str:
+    """The surveys, questions, journeys, stages and touchpoints (names, scales, order, links)."""
+    parts = [
+        list(Survey.objects.for_organization(organization).order_by("id").values()),
+        list(Question.objects.for_organization(organization).order_by("id").values()),
+        list(Journey.objects.for_organization(organization).order_by("id").values()),
+        list(Stage.objects.for_organization(organization).order_by("id").values()),
+        list(Touchpoint.objects.for_organization(organization).order_by("id").values()),
+    ]
+    return _digest(parts)
+
+
+def _model(organization: Organization) -> Any:
+    model = current_clv_model(organization=organization)
+    return None if model is None else [model.pk, model.fitted_at.isoformat()]
+
+
+@dataclass
+class RecomputePlan:
+    full: bool
+    rollups: dict[str, Any]
+    fingerprints: dict[str, str | None]
+    reuse: tuple[str, ...] = ()
+    compute: tuple[str, ...] = ()
+    timings: dict[str, int] = field(default_factory=dict)
+
+
+def recompute_plan(*, organization: Organization, full: bool = False) -> RecomputePlan:
+    """Bring the rollups up to date (or rebuild them), fingerprint every dashboard's inputs, and say
+    which dashboards are reused and which are computed."""
+    rollups = (
+        {"mode": "rebuilt", "rows": rollup_rebuild(organization=organization)}
+        if full
+        else rollup_ensure(organization=organization)
+    )
+    versions = input_versions(organization=organization)
+    inputs: dict[str, Any] = {
+        "responses": versions.get("responses"),
+        "interactions": versions.get("interactions", 0),
+        "transactions": versions.get("transactions", 0),
+        "customers": versions.get("customers", 0),
+    }
+    base = {
+        "format": FORMAT,
+        "today": timezone.localdate(timezone=organization.tzinfo).isoformat(),
+        "time_zone": organization.time_zone,
+        "currency": getattr(organization, "currency", ""),
+        "settings": organization_settings(organization=organization),
+    }
+    needed = {kind for name in registry.keys() for kind in DASHBOARD_INPUTS.get(name, ())}
+    if "config" in needed:
+        inputs["config"] = _config(organization)
+    if "model" in needed:
+        inputs["model"] = _model(organization)
+    fingerprints: dict[str, str | None] = {}
+    for name in registry.keys():
+        kinds = DASHBOARD_INPUTS.get(name)
+        fingerprints[name] = (
+            None if kinds is None else _digest({**base, "dashboard": name, **{k: inputs[k] for k in kinds}})
+        )
+    plan = RecomputePlan(full=full, rollups=rollups, fingerprints=fingerprints)
+    if full:
+        plan.compute = registry.keys()
+        return plan
+    stored = dict(
+        RecomputePart.objects.for_organization(organization)
+        .filter(key__in=[f"dashboard:{name}" for name in fingerprints])
+        .values_list("key", "fingerprint")
+    )
+    have = set(
+        Snapshot.objects.for_organization(organization)
+        .filter(filters_key="default")
+        .values_list("dashboard", flat=True)
+    )
+    plan.reuse = tuple(
+        name
+        for name, fingerprint in fingerprints.items()
+        if fingerprint is not None and name in have and stored.get(f"dashboard:{name}") == fingerprint
+    )
+    plan.compute = tuple(name for name in registry.keys() if name not in plan.reuse)
+    return plan
+
+
+def recompute_plan_record(*, organization: Organization, plan: RecomputePlan, computed_at: datetime) -> None:
+    """Store the fingerprints of what was computed (in the recompute's transaction), and mark the
+    reused snapshots as current."""
+    for name in plan.compute:
+        fingerprint = plan.fingerprints.get(name)
+        if fingerprint is None:
+            continue
+        RecomputePart.objects.update_or_create(
+            organization=organization,
+            key=f"dashboard:{name}",
+            defaults={"fingerprint": fingerprint, "computed_at": computed_at, "value": {}},
+        )
+    if plan.reuse:
+        Snapshot.objects.for_organization(organization).filter(
+            filters_key="default", dashboard__in=plan.reuse
+        ).update(computed_at=computed_at)
