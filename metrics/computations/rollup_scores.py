@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+from django.db import router
 from django.db.models import F, QuerySet, Sum
 
 from cxm.tenancy.models import Organization
@@ -33,10 +34,12 @@ def serves(filters: MetricFilters) -> bool:
 
 
 def rollups_for(*, organization: Organization, filters: MetricFilters, using: str) -> QuerySet[Any]:
-    """Rollup rows of the filtered window (the local days from start to end, both included)."""
+    """Rollup rows of the filtered window (the local days from start to end, both included). Read
+    where they are written: a recompute refreshes them just before, and a replica may lag (they are
+    small: a few rows per day, survey, touchpoint, language and score)."""
     resolved = filters.resolved(organization)
     rows = (
-        ResponseRollup.objects.using(using)
+        ResponseRollup.objects.using(router.db_for_write(ResponseRollup))
         .for_organization(organization)
         .filter(day__gte=resolved.start, day__lte=resolved.end)
     )

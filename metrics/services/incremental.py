@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Count, Max
 from django.utils import timezone
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 from cxm.tenancy.selectors import organization_settings
-from journeys.models import Journey, Stage, Touchpoint
+from journeys.models import Customer, ExchangeRate, Interaction, Journey, Stage, Touchpoint, Transaction
 from surveys.models import Question, Survey
 
 from ..dashboard_selectors import current_clv_model
@@ -50,16 +52,26 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _config(organization: Organization) -> str:
+def _config(organization: Organization, using: str) -> str:
     """The surveys, questions, journeys, stages and touchpoints (names, scales, order, links)."""
     parts = [
-        list(Survey.objects.for_organization(organization).order_by("id").values()),
-        list(Question.objects.for_organization(organization).order_by("id").values()),
-        list(Journey.objects.for_organization(organization).order_by("id").values()),
-        list(Stage.objects.for_organization(organization).order_by("id").values()),
-        list(Touchpoint.objects.for_organization(organization).order_by("id").values()),
+        list(Survey.objects.using(using).for_organization(organization).order_by("id").values()),
+        list(Question.objects.using(using).for_organization(organization).order_by("id").values()),
+        list(Journey.objects.using(using).for_organization(organization).order_by("id").values()),
+        list(Stage.objects.using(using).for_organization(organization).order_by("id").values()),
+        list(Touchpoint.objects.using(using).for_organization(organization).order_by("id").values()),
     ]
     return _digest(parts)
+
+
+def _table(queryset: Any, changed: str | None = None) -> list[Any]:
+    """How many rows, the highest id and (where the table has one) the latest change: an insert or a
+    deletion moves it even when no signal told (a write through the ORM, a raw import)."""
+    aggregates: dict[str, Any] = {"n": Count("id"), "last": Max("id")}
+    if changed:
+        aggregates["changed"] = Max(changed)
+    row = queryset.aggregate(**aggregates)
+    return [row["n"], row["last"], str(row.get("changed"))]
 
 
 def _model(organization: Organization) -> Any:
@@ -86,12 +98,26 @@ def recompute_plan(*, organization: Organization, full: bool = False) -> Recompu
         else rollup_ensure(organization=organization)
     )
     versions = input_versions(organization=organization)
-    inputs: dict[str, Any] = {
-        "responses": versions.get("responses"),
-        "interactions": versions.get("interactions", 0),
-        "transactions": versions.get("transactions", 0),
-        "customers": versions.get("customers", 0),
+    using = read_alias()
+    # Interactions, transactions and customers: the version `customer_data_changed` moves (an
+    # update in place) and the rows themselves (what was written without a signal).
+    inputs: dict[str, Any] = {"responses": versions.get("responses")}
+    needed = {kind for name in registry.keys() for kind in DASHBOARD_INPUTS.get(name, ())}
+    tables = {
+        "interactions": lambda: _table(Interaction.objects.using(using).for_organization(organization)),
+        "transactions": lambda: [
+            _table(Transaction.objects.using(using).for_organization(organization)),
+            list(
+                ExchangeRate.objects.using(using).for_organization(organization).order_by("id").values_list()
+            ),
+        ],
+        "customers": lambda: _table(
+            Customer.objects.using(using).for_organization(organization), "updated_at"
+        ),
     }
+    for kind, state in tables.items():
+        if kind in needed:
+            inputs[kind] = [versions.get(kind, 0), state()]
     base = {
         "format": FORMAT,
         "today": timezone.localdate(timezone=organization.tzinfo).isoformat(),
@@ -99,9 +125,8 @@ def recompute_plan(*, organization: Organization, full: bool = False) -> Recompu
         "currency": getattr(organization, "currency", ""),
         "settings": organization_settings(organization=organization),
     }
-    needed = {kind for name in registry.keys() for kind in DASHBOARD_INPUTS.get(name, ())}
     if "config" in needed:
-        inputs["config"] = _config(organization)
+        inputs["config"] = _config(organization, using)
     if "model" in needed:
         inputs["model"] = _model(organization)
     fingerprints: dict[str, str | None] = {}

@@ -147,7 +147,7 @@ def recompute_run(*, organization_id: int, full: bool = False) -> str:
     started = time.monotonic()
     try:
         organization = Organization.objects.get(pk=organization_id)
-        dashboards_recompute(organization=organization, full=full)
+        dashboards_recompute(organization=organization, incremental=not full)
     except Exception as exc:
         recompute_release(
             organization_id=organization_id,

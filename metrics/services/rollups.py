@@ -21,6 +21,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 from surveys.models import Response
 
@@ -96,9 +97,9 @@ def _refresh_days_locked(organization: Organization, days: set[date]) -> int:
         written += _insert(
             _grouped(
                 organization,
-                Response.objects.for_organization(organization).filter(
-                    submitted_at__gte=start, submitted_at__lt=end
-                ),
+                Response.objects.using(read_alias())
+                .for_organization(organization)
+                .filter(submitted_at__gte=start, submitted_at__lt=end),
             )
         )
     return written
@@ -108,7 +109,8 @@ def _responses_fingerprint(organization: Organization) -> dict[str, Any]:
     """What the responses look like now, from one pass over them: per survey, how many there are
     (scored and all) and the latest change. Any insert, update or deletion moves it."""
     per_survey = (
-        Response.objects.for_organization(organization)
+        Response.objects.using(read_alias())
+        .for_organization(organization)
         .values("survey_id")
         .annotate(
             n=Count("id"),
@@ -139,7 +141,9 @@ def rollup_rebuild(*, organization: Organization) -> int:
     with transaction.atomic():
         state = _state_locked(organization)
         ResponseRollup.objects.for_organization(organization).delete()
-        written = _insert(_grouped(organization, Response.objects.for_organization(organization)))
+        written = _insert(
+            _grouped(organization, Response.objects.using(read_alias()).for_organization(organization))
+        )
         state.time_zone = organization.time_zone
         state.needs_rebuild = False
         state.built_at = state.refreshed_at = started
@@ -174,7 +178,8 @@ def response_days(*, organization: Organization, response_ids: Iterable[int]) ->
     days: set[date] = set()
     for start in range(0, len(ids), BATCH):
         days.update(
-            Response.objects.for_organization(organization)
+            Response.objects.using(read_alias())
+            .for_organization(organization)
             .filter(id__in=ids[start : start + BATCH])
             .annotate(day=TruncDate("submitted_at", tzinfo=organization.tzinfo))
             .values_list("day", flat=True)
@@ -192,7 +197,8 @@ def _catch_up_locked(organization: Organization, state: RollupState) -> list[dat
     days: set[date] = set()
     if since is not None:
         days = set(
-            Response.objects.for_organization(organization)
+            Response.objects.using(read_alias())
+            .for_organization(organization)
             .filter(updated_at__gte=since - LATE_COMMIT_MARGIN)
             .annotate(day=TruncDate("submitted_at", tzinfo=organization.tzinfo))
             .values_list("day", flat=True)

@@ -104,18 +104,19 @@ def snapshots_store(
         )
 
 
-def dashboards_recompute(*, organization: Organization, full: bool = False) -> dict[str, int]:
+def dashboards_recompute(*, organization: Organization, incremental: bool = False) -> dict[str, int]:
     """Recompute every dashboard's default view and the per-customer values, then replace them in
     one transaction: readers see the old snapshots until the commit, then all new ones.
 
-    Incremental by default (services.incremental): the rollups are refreshed for the days that
-    changed, the survey scores read them, and a dashboard whose inputs did not change keeps its
-    snapshot. `full` rebuilds the rollups and recomputes everything; both give the same payloads.
-    Returns the milliseconds per computed part (a reused dashboard is absent)."""
+    By default a full rebuild: the rollups rebuilt and every dashboard computed from all history.
+    `incremental` (what the recompute task does, services.incremental): the rollups are refreshed
+    for the days that changed, and a dashboard whose inputs did not change keeps its snapshot; both
+    give the same payloads. The survey scores read the rollups either way. Returns the milliseconds
+    per computed part (a reused dashboard is absent)."""
     filters = MetricFilters()
     computed_at = timezone.now()
     started = time.monotonic()
-    plan = recompute_plan(organization=organization, full=full)
+    plan = recompute_plan(organization=organization, full=not incremental)
     rollups_ms = int((time.monotonic() - started) * 1000)
     payloads, frame, durations = dashboards_compute(
         organization=organization, filters=filters, dashboards=plan.compute, rollups=True

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from journeys.models import Interaction, Transaction
 from journeys.signals import customer_data_changed
-from metrics.models import ResponseRollup, Snapshot
 from metrics.filters import MetricFilters
+from metrics.models import ResponseRollup, Snapshot
 from metrics.services import dashboards_compute, dashboards_recompute
 from surveys.models import Response
 from surveys.signals import response_recorded
@@ -70,12 +70,12 @@ def test_incremental_recompute_after_new_data_equals_a_full_rebuild():
     org = OrganizationFactory(slug="incremental", time_zone="America/New_York")
     data = seed_dataset(org, customers=120, now=timezone.now())
     rng = random.Random(5)
-    dashboards_recompute(organization=org, full=True)
+    dashboards_recompute(organization=org)
     first = _payloads(org)
     assert set(first) == {"overview", "journey", "drivers", "retention", "value"}
 
     # Nothing changed: every dashboard is reused, and the numbers are those of the rebuild.
-    durations = dashboards_recompute(organization=org)
+    durations = dashboards_recompute(organization=org, incremental=True)
     assert set(durations) == {"rollups"}
     assert _payloads(org) == first
 
@@ -84,12 +84,12 @@ def test_incremental_recompute_after_new_data_equals_a_full_rebuild():
     _add_responses(org, data, 8, rng)
     changed = Response.objects.for_organization(org).filter(score_kind="csat").order_by("id").first()
     Response.objects.for_organization(org).filter(pk=changed.pk).update(score=1, updated_at=timezone.now())
-    durations = dashboards_recompute(organization=org)
+    durations = dashboards_recompute(organization=org, incremental=True)
     assert {"overview", "journey", "drivers", "value"} <= set(durations)
     assert "retention" not in durations
     incremental = _payloads(org)
     assert incremental != first
-    dashboards_recompute(organization=org, full=True)
+    dashboards_recompute(organization=org)
     assert _payloads(org) == incremental
 
     # New orders and interactions, told as ingest tells them: retention and value follow.
@@ -119,11 +119,11 @@ def test_incremental_recompute_after_new_data_equals_a_full_rebuild():
     )
     customer_data_changed.send(sender=None, organization_id=org.pk, kind="transactions", customer_ids=None)
     customer_data_changed.send(sender=None, organization_id=org.pk, kind="interactions", customer_ids=None)
-    durations = dashboards_recompute(organization=org)
+    durations = dashboards_recompute(organization=org, incremental=True)
     assert {"retention", "value", "journey"} <= set(durations)
     assert "overview" not in durations and "drivers" not in durations  # no response changed
     incremental = _payloads(org)
-    dashboards_recompute(organization=org, full=True)
+    dashboards_recompute(organization=org)
     assert _payloads(org) == incremental
 
 
@@ -132,11 +132,10 @@ def test_the_next_local_day_recomputes_what_was_reused(clock):
     org = OrganizationFactory(slug="next-day", time_zone="Asia/Shanghai")
     seed_dataset(org, customers=30, now=timezone.now())
     dashboards_recompute(organization=org)
-    assert set(dashboards_recompute(organization=org)) == {"rollups"}
+    assert set(dashboards_recompute(organization=org, incremental=True)) == {"rollups"}
     clock.set(NOW + timedelta(days=1))  # the default window moved
-    assert {"overview", "journey", "drivers", "retention", "value"} <= set(
-        dashboards_recompute(organization=org)
-    )
+    recomputed = dashboards_recompute(organization=org, incremental=True)
+    assert {"overview", "journey", "drivers", "retention", "value"} <= set(recomputed)
 
 
 @pytest.mark.now(NOW)
