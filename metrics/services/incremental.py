@@ -31,7 +31,7 @@ from journeys.models import Customer, ExchangeRate, Interaction, Journey, Stage,
 from surveys.models import Question, Survey
 
 from ..dashboard_selectors import current_clv_model
-from ..dashboards import registry
+from ..dashboards import json_safe, registry
 from ..models import RecomputePart, Snapshot
 from .rollups import input_versions, rollup_ensure, rollup_rebuild
 
@@ -79,6 +79,47 @@ def _model(organization: Organization) -> Any:
     return None if model is None else [model.pk, model.fitted_at.isoformat()]
 
 
+class PartReuse:
+    """Parts of a dashboard computed per survey (the drivers' analysis of each survey), reused while
+    their inputs and the survey's responses are unchanged. Called by the builder as
+    `reuse(key, inputs, compute)`; what was computed is stored by `recompute_plan_record`."""
+
+    def __init__(self, organization: Organization, responses: dict[str, Any] | None, full: bool) -> None:
+        self.organization = organization
+        self.responses = (responses or {}).get("surveys", {})
+        self.full = full
+        self._stored: dict[str, tuple[str, Any]] | None = None
+        self.computed: dict[str, tuple[str, Any]] = {}
+        self.reused: list[str] = []
+
+    def _load(self) -> dict[str, tuple[str, Any]]:
+        if self._stored is None:
+            self._stored = {
+                key: (fingerprint, value)
+                for key, fingerprint, value in RecomputePart.objects.for_organization(self.organization)
+                .filter(key__startswith="part:")
+                .values_list("key", "fingerprint", "value")
+            }
+        return self._stored
+
+    def __call__(self, key: str, inputs: dict[str, Any], compute: Any) -> Any:
+        survey = inputs.get("survey")
+        fingerprint = _digest(
+            {
+                "format": FORMAT,
+                "inputs": inputs,
+                "responses": self.responses.get(str(survey)) if survey else None,
+            }
+        )
+        stored = None if self.full else self._load().get(f"part:{key}")
+        if stored is not None and stored[0] == fingerprint:
+            self.reused.append(key)
+            return stored[1]["value"]
+        value = json_safe(compute())
+        self.computed[f"part:{key}"] = (fingerprint, {"value": value})
+        return value
+
+
 @dataclass
 class RecomputePlan:
     full: bool
@@ -87,6 +128,7 @@ class RecomputePlan:
     reuse: tuple[str, ...] = ()
     compute: tuple[str, ...] = ()
     timings: dict[str, int] = field(default_factory=dict)
+    parts: PartReuse | None = None
 
 
 def recompute_plan(*, organization: Organization, full: bool = False) -> RecomputePlan:
@@ -135,7 +177,12 @@ def recompute_plan(*, organization: Organization, full: bool = False) -> Recompu
         fingerprints[name] = (
             None if kinds is None else _digest({**base, "dashboard": name, **{k: inputs[k] for k in kinds}})
         )
-    plan = RecomputePlan(full=full, rollups=rollups, fingerprints=fingerprints)
+    plan = RecomputePlan(
+        full=full,
+        rollups=rollups,
+        fingerprints=fingerprints,
+        parts=PartReuse(organization, inputs.get("responses") or rollups.get("responses"), full),
+    )
     if full:
         plan.compute = registry.keys()
         return plan
@@ -170,6 +217,13 @@ def recompute_plan_record(*, organization: Organization, plan: RecomputePlan, co
             key=f"dashboard:{name}",
             defaults={"fingerprint": fingerprint, "computed_at": computed_at, "value": {}},
         )
+    if plan.parts is not None:
+        for key, (fingerprint, value) in plan.parts.computed.items():
+            RecomputePart.objects.update_or_create(
+                organization=organization,
+                key=key,
+                defaults={"fingerprint": fingerprint, "computed_at": computed_at, "value": value},
+            )
     if plan.reuse:
         Snapshot.objects.for_organization(organization).filter(
             filters_key="default", dashboard__in=plan.reuse

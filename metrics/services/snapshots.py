@@ -39,6 +39,7 @@ def dashboards_compute(
     dashboards: tuple[str, ...] | None = None,
     progress: Any = None,
     rollups: bool | None = None,
+    reuse: Any = None,
 ) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None, dict[str, int]]:
     """Compute the payloads of `dashboards` (default: every registered one); nothing is written.
     Reads go to `read_alias()`. Survey scores come from the daily rollups when `rollups` (default:
@@ -54,6 +55,7 @@ def dashboards_compute(
         "model": model,
         "model_payload": clv_model_payload(model),
         "rollups": rollups_current(organization=organization) if rollups is None else rollups,
+        "reuse": reuse,  # parts stored by the last recompute (services.incremental.PartReuse)
     }
     frame = None
     payloads: dict[str, dict[str, Any]] = {}
@@ -119,7 +121,7 @@ def dashboards_recompute(*, organization: Organization, incremental: bool = Fals
     plan = recompute_plan(organization=organization, full=not incremental)
     rollups_ms = int((time.monotonic() - started) * 1000)
     payloads, frame, durations = dashboards_compute(
-        organization=organization, filters=filters, dashboards=plan.compute, rollups=True
+        organization=organization, filters=filters, dashboards=plan.compute, rollups=True, reuse=plan.parts
     )
     durations["rollups"] = rollups_ms
     prepared = None if frame is None else _customer_values_prepare(organization, frame, computed_at)

@@ -16,9 +16,9 @@ from django.utils import timezone
 from journeys.models import Interaction, Transaction
 from journeys.signals import customer_data_changed
 from metrics.filters import MetricFilters
-from metrics.models import ResponseRollup, Snapshot
+from metrics.models import RecomputePart, ResponseRollup, Snapshot
 from metrics.services import dashboards_compute, dashboards_recompute
-from surveys.models import Response
+from surveys.models import Response, Survey
 from surveys.signals import response_recorded
 from tests.factories import OrganizationFactory
 
@@ -154,3 +154,24 @@ def test_the_management_command_rebuilds_in_full():
     )
     assert overview == scanned["overview"]
     assert ResponseRollup.objects.for_organization(org).exists()
+
+
+@pytest.mark.now(NOW)
+def test_drivers_of_a_survey_without_new_responses_are_reused():
+    org = OrganizationFactory(slug="drivers-reuse", time_zone="Asia/Shanghai")
+    data = seed_dataset(org, customers=80, now=timezone.now())
+    dashboards_recompute(organization=org)
+    key = f"part:drivers:survey-{data['nps_survey'].pk}"
+    stored = RecomputePart.objects.for_organization(org).get(key=key)
+    # New CSAT answers only: the drivers page is recomputed (its touchpoint analysis reads every
+    # survey), the relationship survey's own analysis is taken as stored.
+    csat = Survey.objects.for_organization(org).get(name="Delivery CSAT")
+    for i in range(6):
+        response(org, csat, "csat", 1 + i % 5, timezone.now() - timedelta(hours=i + 1), data["customers"][i])
+    durations = dashboards_recompute(organization=org, incremental=True)
+    assert "drivers" in durations
+    assert RecomputePart.objects.for_organization(org).get(key=key).computed_at == stored.computed_at
+    incremental = _payloads(org)
+    dashboards_recompute(organization=org)
+    assert _payloads(org) == incremental
+    assert RecomputePart.objects.for_organization(org).get(key=key).computed_at > stored.computed_at
