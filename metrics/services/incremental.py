@@ -84,9 +84,12 @@ class PartReuse:
     their inputs and the survey's responses are unchanged. Called by the builder as
     `reuse(key, inputs, compute)`; what was computed is stored by `recompute_plan_record`."""
 
-    def __init__(self, organization: Organization, responses: dict[str, Any] | None, full: bool) -> None:
+    def __init__(
+        self, organization: Organization, responses: dict[str, Any] | None, full: bool, inputs: dict[str, Any]
+    ) -> None:
         self.organization = organization
         self.responses = (responses or {}).get("surveys", {})
+        self.inputs = inputs
         self.full = full
         self._stored: dict[str, tuple[str, Any]] | None = None
         self.computed: dict[str, tuple[str, Any]] = {}
@@ -102,13 +105,16 @@ class PartReuse:
             }
         return self._stored
 
-    def __call__(self, key: str, inputs: dict[str, Any], compute: Any) -> Any:
+    def __call__(self, key: str, inputs: dict[str, Any], compute: Any, depends: tuple[str, ...] = ()) -> Any:
+        """`inputs` says what the part reads besides `depends` (kinds of input: "interactions", …);
+        with a "survey" among them, that survey's responses count too."""
         survey = inputs.get("survey")
         fingerprint = _digest(
             {
                 "format": FORMAT,
                 "inputs": inputs,
                 "responses": self.responses.get(str(survey)) if survey else None,
+                "depends": {kind: self.inputs.get(kind) for kind in depends},
             }
         )
         stored = None if self.full else self._load().get(f"part:{key}")
@@ -181,7 +187,7 @@ def recompute_plan(*, organization: Organization, full: bool = False) -> Recompu
         full=full,
         rollups=rollups,
         fingerprints=fingerprints,
-        parts=PartReuse(organization, inputs.get("responses") or rollups.get("responses"), full),
+        parts=PartReuse(organization, inputs.get("responses") or rollups.get("responses"), full, inputs),
     )
     if full:
         plan.compute = registry.keys()
