@@ -88,6 +88,8 @@ def child(mode: str, database: str, slug: str) -> None:
             started = time.perf_counter()
             result["outcome"] = recompute_organization(organization.pk)
             result["seconds"] = time.perf_counter() - started
+            if result["outcome"] != "done":
+                raise SystemExit(f"the recompute did not run: {result['outcome']}")
             result.update(captured)
     result["peak_kib"] = memory_kib().get("VmHWM", 0)
     print("RESULT " + json.dumps(result, default=str), flush=True)
@@ -128,6 +130,10 @@ def main() -> None:
         "load_start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
     print(report["counts"], flush=True)
+    from metrics.models import RecomputeState
+
+    # A run killed earlier (an interrupted benchmark) leaves its lock for 20 minutes: release it.
+    RecomputeState.objects.for_organization(organization).update(running_since=None, run_token="")
     try:
         for mode in ("full", "unchanged", "all", "responses", "check"):
             report[mode] = run_child(mode, args)

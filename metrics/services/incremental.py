@@ -140,7 +140,7 @@ class RecomputePlan:
 def recompute_plan(*, organization: Organization, full: bool = False) -> RecomputePlan:
     """Bring the rollups up to date (or rebuild them), fingerprint every dashboard's inputs, and say
     which dashboards are reused and which are computed."""
-    rollups = (
+    rollups: dict[str, Any] = (
         {"mode": "rebuilt", "rows": rollup_rebuild(organization=organization)}
         if full
         else rollup_ensure(organization=organization)
@@ -187,7 +187,7 @@ def recompute_plan(*, organization: Organization, full: bool = False) -> Recompu
         full=full,
         rollups=rollups,
         fingerprints=fingerprints,
-        parts=PartReuse(organization, inputs.get("responses") or rollups.get("responses"), full, inputs),
+        parts=PartReuse(organization, inputs.get("responses"), full, inputs),
     )
     if full:
         plan.compute = registry.keys()
