@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 # that stamped its rows before the refresh but committed after it is not missed.
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
 BATCH = 5000
+# Above this many separate runs of days, a refresh reads the whole span once.
+SCATTERED_RUNS = 20
 INPUT_KINDS = ("interactions", "transactions", "customers")
 
 
@@ -107,14 +109,23 @@ def _refresh_days_locked(organization: Organization, days: set[date]) -> int:
             runs[-1] = (runs[-1][0], day)
         else:
             runs.append((day, day))
+    responses = Response.objects.using(read_alias()).for_organization(organization)
+    if len(runs) > SCATTERED_RUNS:
+        # Late arrivals scattered over history: one pass over the span, keeping the wanted days,
+        # costs less than a range scan per day.
+        start, _end = _day_bounds(organization, ordered[0])
+        _start, end = _day_bounds(organization, ordered[-1])
+        return _insert_grouped(
+            organization,
+            responses.filter(submitted_at__gte=start, submitted_at__lt=end)
+            .annotate(local_day=TruncDate("submitted_at", tzinfo=organization.tzinfo))
+            .filter(local_day__in=ordered),
+        )
     for first, last in runs:
         start, _end = _day_bounds(organization, first)
         _start, end = _day_bounds(organization, last)
         written += _insert_grouped(
-            organization,
-            Response.objects.using(read_alias())
-            .for_organization(organization)
-            .filter(submitted_at__gte=start, submitted_at__lt=end),
+            organization, responses.filter(submitted_at__gte=start, submitted_at__lt=end)
         )
     return written
 

@@ -194,3 +194,19 @@ def test_rollups_missing_a_response_are_rebuilt():
     )
     assert rollup_ensure(organization=org)["mode"] == "rebuilt"
     assert sum(_rollup_days(org).values()) == 2
+
+
+@pytest.mark.now(NOW)
+def test_late_answers_scattered_over_history_refresh_in_one_pass(monkeypatch):
+    from metrics.services import rollups
+
+    org = OrganizationFactory(slug="scattered", time_zone="America/New_York")
+    seed_dataset(org, customers=40, now=timezone.now())
+    rollup_rebuild(organization=org)
+    nps = survey(org, "Late NPS")
+    for i in range(30):  # one every other day: 30 separate runs of days
+        response(org, nps, "nps", i % 11, timezone.now() - timedelta(days=2 * i + 1, hours=3))
+    monkeypatch.setattr(rollups, "SCATTERED_RUNS", 5)
+    assert rollup_ensure(organization=org)["mode"] == "refreshed"
+    scanned, rolled = _both(org, MetricFilters(bucket="day"))
+    assert rolled == scanned
