@@ -23,7 +23,7 @@ from surveys.scoring import CES_AGREE_MIN, NPS_PASSIVE_MIN, NPS_PROMOTER_MIN, cs
 
 from ..filters import MetricFilters
 from ..models import ResponseRollup
-from .aggregates import scores_from_row, survey_csat_scales
+from .aggregates import dimension_filtered, scores_from_row, survey_csat_scales
 from .scores import rating_from_counts
 from .trends import DIMENSIONS
 
@@ -43,17 +43,7 @@ def rollups_for(*, organization: Organization, filters: MetricFilters, using: st
         .for_organization(organization)
         .filter(day__gte=resolved.start, day__lte=resolved.end)
     )
-    if filters.survey:
-        rows = rows.filter(survey_id=filters.survey)
-    if filters.touchpoint:
-        rows = rows.filter(touchpoint_id=filters.touchpoint)
-    if filters.stage:
-        rows = rows.filter(touchpoint__stage_id=filters.stage)
-    if filters.channel:
-        rows = rows.filter(touchpoint__channel=filters.channel)
-    if filters.locale:
-        rows = rows.filter(locale=filters.locale)
-    return rows
+    return dimension_filtered(rows, filters)
 
 
 class _Folder:
