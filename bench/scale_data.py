@@ -267,7 +267,9 @@ def _touchpoint_pick(setup: Setup) -> str:
     return "CASE " + " ".join(parts) + " END"
 
 
-def responses_sql(setup: Setup, *, day_sql: str, customer_sql: str, key_prefix: str) -> str:
+def responses_sql(
+    setup: Setup, *, day_sql: str, customer_sql: str, key_prefix: str, updated_sql: str = "at"
+) -> str:
     """Responses from rows `g` (an int) of generate_series; k picks the survey."""
     t = setup.touchpoints
     s = setup.surveys
@@ -291,7 +293,7 @@ def responses_sql(setup: Setup, *, day_sql: str, customer_sql: str, key_prefix: 
              WHEN k = 3 THEN least(7, 1 + floor(power(v, 1.1) * 7))::int
              ELSE least(5, 1 + floor(power(random(), 0.7) * 5))::int END,
         CASE WHEN random() < 0.08 THEN ({comments})[1 + floor(random() * {len(COMMENTS)})::int] ELSE '' END,
-        at, at
+        at, {updated_sql}
     FROM (
         SELECT g, k, random() AS v, {_local_time(day_sql)} AS at,
             CASE k WHEN 0 THEN NULL
@@ -510,9 +512,17 @@ def new_data_counts(setup: Setup, fraction: float) -> dict[str, int]:
     }
 
 
-def add(*, organization: Any, fraction: float = 0.01, tag: str = "inc1", seed: int = 2) -> dict[str, int]:
-    """Add `fraction` new data, tagged `tag`: 70 % on the current local day, 30 % on older days, 85 %
-    from existing customers. Sends the signals the ingest paths send. Returns the new row counts."""
+def add(
+    *,
+    organization: Any,
+    fraction: float = 0.01,
+    tag: str = "inc1",
+    seed: int = 2,
+    kinds: tuple[str, ...] = ("customers", "orders", "interactions", "responses"),
+) -> dict[str, int]:
+    """Add `fraction` new data of `kinds`, tagged `tag`: 70 % on the current local day, 30 % on older
+    days, 85 % from existing customers. Responses are stamped `updated_at = now()` as the product's
+    writers stamp them. Sends the signals the ingest paths send. Returns the new row counts."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -520,18 +530,20 @@ def add(*, organization: Any, fraction: float = 0.01, tag: str = "inc1", seed: i
     from surveys.signals import response_recorded
 
     setup = setup_load(organization)
-    counts = new_data_counts(setup, fraction)
+    counts = {kind: n for kind, n in new_data_counts(setup, fraction).items() if kind in kinds}
     today = timezone.localdate(timezone=organization.tzinfo)
     with connection.cursor() as c, transaction.atomic():
         c.execute("SELECT setseed(%s)", [(seed % 1000) / 1000])
-        c.execute(
-            "INSERT INTO journeys_customer (organization_id, external_id, email, phone, name, age_band, gender, city,"
-            " occupation, attributes, unsubscribed, created_at, updated_at, first_seen_at)"
-            " SELECT %s, %s || '-' || g, %s || g || '@example.com', '', 'New customer ' || g, '', '', '', '', '{}',"
-            " false, now(), now(), now() FROM generate_series(1, %s) g RETURNING id",
-            [setup.organization_id, f"{tag}", f"{tag}.", counts["customers"]],
-        )
-        new_ids = [row[0] for row in c.fetchall()]
+        new_ids: list[int] = []
+        if "customers" in counts:
+            c.execute(
+                "INSERT INTO journeys_customer (organization_id, external_id, email, phone, name, age_band, gender, city,"
+                " occupation, attributes, unsubscribed, created_at, updated_at, first_seen_at)"
+                " SELECT %s, %s || '-' || g, %s || g || '@example.com', '', 'New customer ' || g, '', '', '', '', '{}',"
+                " false, now(), now(), now() FROM generate_series(1, %s) g RETURNING id",
+                [setup.organization_id, f"{tag}", f"{tag}.", counts["customers"]],
+            )
+            new_ids = [row[0] for row in c.fetchall()]
         params = {
             "org": setup.organization_id,
             "tz": setup.time_zone,
@@ -539,7 +551,7 @@ def add(*, organization: Any, fraction: float = 0.01, tag: str = "inc1", seed: i
             "days": DAYS,
             "first": setup.first_customer,
             "customers": setup.customers,
-            "new_first": min(new_ids),
+            "new_first": min(new_ids, default=0),
             "new_n": len(new_ids),
             "currency": setup.currency,
             "created": timezone.now(),
@@ -550,38 +562,48 @@ def add(*, organization: Any, fraction: float = 0.01, tag: str = "inc1", seed: i
             + HISTORY_DAY.replace("%(anchor)s::date", "(%(anchor)s::date - 1)")
             + " END)"
         )
-        customer = f"(CASE WHEN random() < 0.85 THEN {SKEWED_CUSTOMER} ELSE %(new_first)s + floor(random() * %(new_n)s)::int END)"
+        customer = (
+            f"(CASE WHEN random() < 0.85 THEN {SKEWED_CUSTOMER} ELSE %(new_first)s + floor(random() * %(new_n)s)::int END)"
+            if new_ids
+            else SKEWED_CUSTOMER
+        )
         # Today's rows end at the current local time at the latest.
         cap = "least({at}, now())"
-        c.execute(
-            orders_sql(setup, day_sql=day, customer_sql=customer, key_prefix=f"{tag}-O").replace(
-                _local_time(day), cap.format(at=_local_time(day))
-            ),
-            {**params, "lo": 1, "hi": counts["orders"]},
-        )
-        c.execute(
-            interactions_sql(setup, day_sql=day, customer_sql=customer, key_prefix=f"{tag}-i").replace(
-                _local_time(day), cap.format(at=_local_time(day))
-            ),
-            {**params, "lo": 1, "hi": counts["interactions"]},
-        )
-        c.execute(
-            responses_sql(setup, day_sql=day, customer_sql=customer, key_prefix=f"{tag}-k").replace(
-                _local_time(day), cap.format(at=_local_time(day))
+        if "orders" in counts:
+            c.execute(
+                orders_sql(setup, day_sql=day, customer_sql=customer, key_prefix=f"{tag}-O").replace(
+                    _local_time(day), cap.format(at=_local_time(day))
+                ),
+                {**params, "lo": 1, "hi": counts["orders"]},
             )
-            + " RETURNING id",
-            {**params, "lo": 1, "hi": counts["responses"]},
-        )
-        response_ids = [row[0] for row in c.fetchall()]
-        c.execute(
-            answers_sql(setup, where="r.idempotency_key LIKE %(like)s AND r.id %% 5 = 0"),
-            {**params, "like": f"{tag}-k%"},
-        )
+        if "interactions" in counts:
+            c.execute(
+                interactions_sql(setup, day_sql=day, customer_sql=customer, key_prefix=f"{tag}-i").replace(
+                    _local_time(day), cap.format(at=_local_time(day))
+                ),
+                {**params, "lo": 1, "hi": counts["interactions"]},
+            )
+        response_ids: list[int] = []
+        if "responses" in counts:
+            c.execute(
+                responses_sql(
+                    setup, day_sql=day, customer_sql=customer, key_prefix=f"{tag}-k", updated_sql="now()"
+                ).replace(_local_time(day), cap.format(at=_local_time(day)))
+                + " RETURNING id",
+                {**params, "lo": 1, "hi": counts["responses"]},
+            )
+            response_ids = [row[0] for row in c.fetchall()]
+            c.execute(
+                answers_sql(setup, where="r.idempotency_key LIKE %(like)s AND r.id %% 5 = 0"),
+                {**params, "like": f"{tag}-k%"},
+            )
         org_id = setup.organization_id
-        transaction.on_commit(
-            lambda: response_recorded.send(sender=None, organization_id=org_id, response_ids=response_ids)
-        )
-        for kind in ("customers", "interactions", "transactions"):
+        if response_ids:
+            transaction.on_commit(
+                lambda: response_recorded.send(sender=None, organization_id=org_id, response_ids=response_ids)
+            )
+        told = {"customers": "customers", "interactions": "interactions", "orders": "transactions"}
+        for kind in [told[k] for k in told if k in counts]:
             transaction.on_commit(
                 lambda kind=kind: customer_data_changed.send(sender=None, organization_id=org_id, kind=kind)
             )

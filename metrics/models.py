@@ -104,3 +104,62 @@ class CustomerValue(TenantModel):
             models.Index(fields=["organization", "rfm_segment"], name="custvalue_org_segment"),
             models.Index(fields=["organization", "value_tier"], name="custvalue_org_tier"),
         ]
+
+
+class ResponseRollup(TenantModel):
+    """Scored responses per local day (the organization's time zone), survey, touchpoint, language
+    and score: the counts every survey score of the overview and journey dashboards is computed from
+    (categories, top boxes, sums and sums of squares all follow from the count per score value).
+    Maintained by `metrics.services.rollups` as responses arrive, and rebuilt in full on demand.
+
+    The survey and touchpoint are keys without database constraints: the rollup is derived data,
+    refreshed when what it counts changes (a deleted survey or touchpoint refreshes its days)."""
+
+    day = models.DateField()
+    survey = models.ForeignKey(
+        "surveys.Survey", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    locale = models.CharField(max_length=16, blank=True)
+    score_kind = models.CharField(max_length=16, blank=True)
+    score = models.SmallIntegerField()
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "day"], name="response_rollup_org_day")]
+
+
+class RollupState(TenantModel):
+    """One row per organization: the time zone its rollups were built in (a change rebuilds them),
+    whether a full rebuild is due, and a version per kind of input that moves whenever that input
+    changes (the incremental recompute reuses what was computed from unchanged inputs). The row is
+    also the lock serialising the refreshes of one organization's rollups."""
+
+    time_zone = models.CharField(max_length=64, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    needs_rebuild = models.BooleanField(default=True)
+    versions = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="rollup_state_unique_org")]
+
+
+class RecomputePart(TenantModel):
+    """A part of the default dashboards a recompute could not derive from the rollups, stored with
+    the fingerprint of its inputs: the next recompute reuses it while the fingerprint is the same."""
+
+    key = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64)
+    value = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="recompute_part_unique")]

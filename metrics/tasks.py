@@ -20,11 +20,12 @@ from .policy import recompute_policy
 @shared_task(
     name="metrics.tasks.recompute_organization", acks_late=True, time_limit=15 * 60, soft_time_limit=14 * 60
 )
-def recompute_organization(organization_id: int) -> str:
-    """Recompute one organization's dashboards; a no-op ("busy") when a run is already in flight."""
+def recompute_organization(organization_id: int, full: bool = False) -> str:
+    """Recompute one organization's dashboards (incremental, or a full rebuild with `full`); a no-op
+    ("busy") when a run is already in flight."""
     if not Organization.objects.filter(pk=organization_id).exists():
         return "missing"
-    return services.recompute_run(organization_id=organization_id)
+    return services.recompute_run(organization_id=organization_id, full=full)
 
 
 @shared_task(name="metrics.tasks.recompute_all_organizations", time_limit=5 * 60)
@@ -50,6 +51,49 @@ def recompute_all_organizations() -> int:
             recompute_organization.delay(organization_id)
             queued += 1
     return queued
+
+
+@shared_task(
+    name="metrics.tasks.rollup_responses",
+    acks_late=True,
+    time_limit=10 * 60,
+    soft_time_limit=9 * 60,
+    ignore_result=True,
+)
+def rollup_responses(organization_id: int, response_ids: list[int] | None = None) -> int:
+    """Refresh the daily rollups of the local days these responses fall on (sent right after they
+    were recorded); without ids, every day changed since the last refresh. Returns rows written
+    (days refreshed without ids)."""
+    from .services import rollups
+
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return 0
+    if not rollups.rollups_current(organization=organization):
+        return 0  # never built, or a rebuild is due: the next recompute builds them
+    if response_ids is None:
+        return len(rollups.rollup_catch_up(organization=organization))
+    days = rollups.response_days(organization=organization, response_ids=response_ids)
+    return rollups.rollup_refresh_days(organization=organization, days=days)
+
+
+@shared_task(
+    name="metrics.tasks.rollup_days",
+    acks_late=True,
+    time_limit=10 * 60,
+    soft_time_limit=9 * 60,
+    ignore_result=True,
+)
+def rollup_days(organization_id: int, days: list[str]) -> int:
+    """Refresh the daily rollups of these local days (ISO dates): after a deletion."""
+    from datetime import date
+
+    from .services import rollups
+
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return 0
+    return rollups.rollup_refresh_days(organization=organization, days=[date.fromisoformat(d) for d in days])
 
 
 def job_cache_key(organization_id: int, dashboard: str, filters_key: str) -> str:

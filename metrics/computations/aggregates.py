@@ -24,6 +24,16 @@ def responses_for(
     if windowed:
         start, end = filters.window(organization)
         rows = rows.filter(submitted_at__gte=start, submitted_at__lt=end)
+    rows = dimension_filtered(rows, filters)
+    if filters.segment:
+        dimension, value = filters.segment.split(":", 1)
+        rows = rows.filter(**{f"customer__metrics_value__{dimension}": value})
+    return rows
+
+
+def dimension_filtered(rows: QuerySet[Any], filters: MetricFilters) -> QuerySet[Any]:
+    """Rows (responses, or their daily rollups: both have a survey, a touchpoint and a language)
+    under the survey, touchpoint, stage, channel and language filters."""
     if filters.survey:
         rows = rows.filter(survey_id=filters.survey)
     if filters.touchpoint:
@@ -34,9 +44,6 @@ def responses_for(
         rows = rows.filter(touchpoint__channel=filters.channel)
     if filters.locale:
         rows = rows.filter(locale=filters.locale)
-    if filters.segment:
-        dimension, value = filters.segment.split(":", 1)
-        rows = rows.filter(**{f"customer__metrics_value__{dimension}": value})
     return rows
 
 

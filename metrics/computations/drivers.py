@@ -115,11 +115,21 @@ def _label(text: Any, fallback: str) -> str:
 
 
 def key_drivers(
-    *, organization: Organization, responses: QuerySet[Any], using: str, start: Any, end: Any
+    *,
+    organization: Organization,
+    responses: QuerySet[Any],
+    using: str,
+    start: Any,
+    end: Any,
+    reuse: Any = None,
 ) -> dict[str, Any]:
     """One analysis per survey (its own questions) and one of touchpoint scores from other surveys
     (per customer); see the module docstring. `drivers` lists every driver of every analysis
-    (for the importance × performance quadrant), each with its analysis' key."""
+    (for the importance × performance quadrant), each with its analysis' key.
+
+    `reuse(key, inputs, compute)` (the recompute of the default view passes one) returns the
+    analysis of a survey stored with the same inputs (the window, the survey's questions and
+    responses) instead of computing it again."""
     nps_responses = responses.filter(score_kind="nps")
     survey_ids = sorted(set(nps_responses.values_list("survey_id", flat=True).order_by().distinct()))
     questions = (
@@ -133,8 +143,24 @@ def key_drivers(
     for question in questions:
         by_survey.setdefault(question.survey_id, []).append(question)
     analyses = []
-    for survey_questions in by_survey.values():
-        analysis = _survey_analysis(organization, nps_responses, using, survey_questions)
+    for survey_id, survey_questions in by_survey.items():
+        if reuse is None:
+            analysis = _survey_analysis(organization, nps_responses, using, survey_questions)
+        else:
+            analysis = reuse(
+                f"drivers:survey-{survey_id}",
+                {
+                    "window": [start, end],
+                    "survey": survey_id,
+                    "questions": [
+                        [q.pk, q.kind, q.position, q.text, q.scale_max, q.survey.name]
+                        for q in survey_questions
+                    ],
+                },
+                lambda survey_questions=survey_questions: _survey_analysis(
+                    organization, nps_responses, using, survey_questions
+                ),
+            )
         if analysis is not None:
             analyses.append(analysis)
     touchpoints = _touchpoint_analysis(organization, nps_responses, using, start, end)

@@ -4,12 +4,14 @@ JSON conversion every payload goes through."""
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from cxm.tenancy.models import Organization
 
+from ..computations import aggregates, rollup_scores, trends
 from ..computations.significance import nps_z_test, two_proportion_z_test, welch_t_test
 from ..filters import MetricFilters
 
@@ -22,6 +24,23 @@ def _window_payload(organization: Organization, filters: MetricFilters) -> dict[
         "bucket": filters.bucket,
         "time_zone": organization.time_zone,
     }
+
+
+_SCAN = SimpleNamespace(
+    score_summary=aggregates.score_summary,
+    score_distribution=aggregates.score_distribution,
+    score_trend=trends.score_trend,
+    score_breakdown=trends.score_breakdown,
+)
+
+
+def score_source(filters: MetricFilters, context: dict[str, Any]) -> Any:
+    """What computes the survey scores of a view: the daily rollups when they are current
+    (`context["rollups"]`, set by the caller) and serve these filters, else a scan of the responses.
+    Both give the same numbers (tests/metrics/test_rollups.py)."""
+    if context.get("rollups") and rollup_scores.serves(filters):
+        return rollup_scores
+    return _SCAN
 
 
 def period_comparison(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:

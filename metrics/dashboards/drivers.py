@@ -24,7 +24,15 @@ def build_drivers(
     responses = responses_for(organization=organization, filters=filters, using=using)
     return {
         "window": _window_payload(organization, filters),
-        **key_drivers(organization=organization, responses=responses, using=using, start=start, end=end),
+        **key_drivers(
+            organization=organization,
+            responses=responses,
+            using=using,
+            start=start,
+            end=end,
+            # Only the default view of a recompute reuses stored per-survey analyses.
+            reuse=context.get("reuse") if filters.key == "default" else None,
+        ),
     }
 
 

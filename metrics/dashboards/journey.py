@@ -11,10 +11,9 @@ from django.utils.translation import gettext_lazy
 from cxm.tenancy.models import Organization
 from journeys.models import Interaction, Stage, Touchpoint
 
-from ..computations.trends import score_breakdown
 from ..filters import MetricFilters
 from ..tables import Table, _r, _score_headers, _score_rows, channel_label
-from .common import _window_payload
+from .common import _window_payload, score_source
 from .registry import Dashboard, register
 
 
@@ -23,6 +22,7 @@ def build_journey(
 ) -> dict[str, Any]:
 
     start, end = filters.window(organization)
+    score_breakdown = score_source(filters, context).score_breakdown
     by_touchpoint = {
         row["key"]: row
         for row in score_breakdown(
@@ -33,25 +33,39 @@ def build_journey(
         row["key"]: row
         for row in score_breakdown(organization=organization, filters=filters, using=using, dimension="stage")
     }
-    reach: dict[Any, dict[str, Any]] = {
-        row["touchpoint_id"]: dict(row)
-        for row in Interaction.objects.using(using)
-        .for_organization(organization)
-        .filter(occurred_at__gte=start, occurred_at__lt=end)
-        .values("touchpoint_id")
-        .annotate(interactions=Count("id"), customers=Count("customer_id", distinct=True))
-        .order_by()
-    }
-    # A customer at two touchpoints of a stage is one customer of that stage: distinct per stage.
-    stage_reach = {
-        row["touchpoint__stage_id"]: row["customers"]
-        for row in Interaction.objects.using(using)
-        .for_organization(organization)
-        .filter(occurred_at__gte=start, occurred_at__lt=end, touchpoint__stage__isnull=False)
-        .values("touchpoint__stage_id")
-        .annotate(customers=Count("customer_id", distinct=True))
-        .order_by()
-    }
+
+    def reach_of() -> dict[str, Any]:
+        reach = [
+            dict(row)
+            for row in Interaction.objects.using(using)
+            .for_organization(organization)
+            .filter(occurred_at__gte=start, occurred_at__lt=end)
+            .values("touchpoint_id")
+            .annotate(interactions=Count("id"), customers=Count("customer_id", distinct=True))
+            .order_by()
+        ]
+        # A customer at two touchpoints of a stage is one customer of that stage: distinct per stage.
+        stage_reach = [
+            [row["touchpoint__stage_id"], row["customers"]]
+            for row in Interaction.objects.using(using)
+            .for_organization(organization)
+            .filter(occurred_at__gte=start, occurred_at__lt=end, touchpoint__stage__isnull=False)
+            .values("touchpoint__stage_id")
+            .annotate(customers=Count("customer_id", distinct=True))
+            .order_by()
+        ]
+        return {"reach": reach, "stage_reach": stage_reach}
+
+    # The recompute of the default view reuses the reach while no interaction and no touchpoint's
+    # stage changed (services.incremental.PartReuse).
+    reuse = context.get("reuse") if filters.key == "default" else None
+    counted = (
+        reach_of()
+        if reuse is None
+        else reuse("journey:reach", {"window": [start, end]}, reach_of, depends=("interactions", "config"))
+    )
+    reach: dict[Any, dict[str, Any]] = {row["touchpoint_id"]: row for row in counted["reach"]}
+    stage_reach = {stage_id: customers for stage_id, customers in counted["stage_reach"]}
     touchpoints = list(
         Touchpoint.objects.using(using)
         .for_organization(organization)

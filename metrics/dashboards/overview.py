@@ -12,19 +12,21 @@ from django.utils.translation import gettext_lazy
 from cxm.core.labels import language_label
 from cxm.tenancy.models import Organization
 
-from ..computations.aggregates import responses_for, score_distribution, score_summary
-from ..computations.trends import score_breakdown, score_trend
+from ..computations.aggregates import responses_for
 from ..filters import MetricFilters
 from ..tables import Table, _score_cells, _score_headers, _score_rows
-from .common import _window_payload, period_comparison
+from .common import _window_payload, period_comparison, score_source
 from .registry import Dashboard, register
 
 
 def build_overview(
     *, organization: Organization, filters: MetricFilters, using: str, context: dict[str, Any]
 ) -> dict[str, Any]:
-    current = score_summary(organization=organization, filters=filters, using=using)
-    previous = score_summary(organization=organization, filters=filters.previous(organization), using=using)
+    scores = score_source(filters, context)
+    current = scores.score_summary(organization=organization, filters=filters, using=using)
+    previous = scores.score_summary(
+        organization=organization, filters=filters.previous(organization), using=using
+    )
     comments = list(
         responses_for(organization=organization, filters=filters, using=using)
         .exclude(comment="")
@@ -40,13 +42,13 @@ def build_overview(
         "summary": current,
         "previous": previous,
         "comparison": period_comparison(current, previous),
-        "trend": score_trend(organization=organization, filters=filters, using=using),
-        "distribution": score_distribution(organization=organization, filters=filters, using=using),
+        "trend": scores.score_trend(organization=organization, filters=filters, using=using),
+        "distribution": scores.score_distribution(organization=organization, filters=filters, using=using),
         "comments": comments,
-        "by_survey": score_breakdown(
+        "by_survey": scores.score_breakdown(
             organization=organization, filters=filters, using=using, dimension="survey"
         ),
-        "by_locale": score_breakdown(
+        "by_locale": scores.score_breakdown(
             organization=organization, filters=filters, using=using, dimension="locale"
         ),
     }

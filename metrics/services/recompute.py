@@ -138,15 +138,16 @@ def recompute_release(*, organization_id: int, token: str, duration_ms: int, err
         return state.stale_since is not None and not error
 
 
-def recompute_run(*, organization_id: int) -> str:
-    """One guarded recompute: claim, compute, store, release. Returns "done", "busy" or "failed"."""
+def recompute_run(*, organization_id: int, full: bool = False) -> str:
+    """One guarded recompute: claim, compute, store, release. Returns "done", "busy" or "failed".
+    Incremental unless `full` (snapshots.dashboards_recompute)."""
     token = recompute_claim(organization_id=organization_id)
     if token is None:
         return "busy"
     started = time.monotonic()
     try:
         organization = Organization.objects.get(pk=organization_id)
-        dashboards_recompute(organization=organization)
+        dashboards_recompute(organization=organization, incremental=not full)
     except Exception as exc:
         recompute_release(
             organization_id=organization_id,
