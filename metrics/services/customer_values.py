@@ -1,15 +1,17 @@
-"""Per-customer values: the rows a recompute stores, prepared before its transaction and written in it
-(COPY on PostgreSQL, one executemany elsewhere)."""
+"""Per-customer values: the rows a recompute stores, computed a part of the customers at a time from
+the purchase summaries and written per part (COPY on PostgreSQL, one executemany elsewhere), then
+ranked in SQL."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 
+from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 
 from ..models import CustomerValue
@@ -59,37 +61,6 @@ def _customer_value_rows(organization: Organization, frame: pd.DataFrame, now: d
             "computed_at": pd.Timestamp(now),
         }
     )
-
-
-PreparedValues: TypeAlias = pd.DataFrame | tuple[list[str], list[tuple[Any, ...]]]
-
-
-def _customer_values_prepare(
-    organization: Organization, frame: pd.DataFrame, now: datetime
-) -> PreparedValues:
-    """The rows to store, built before the write transaction opens, so that on SQLite (one writer at
-    a time) the transaction holds only the DELETE and the INSERTs. PostgreSQL takes the frame (COPY)."""
-    rows = _customer_value_rows(organization, frame, now)
-    if connection.vendor == "postgresql":
-        return rows
-    return list(rows.columns), _insert_tuples(rows)
-
-
-def _store_customer_values(organization: Organization, prepared: PreparedValues) -> None:
-    """Replace the organization's per-customer values (inside the recompute's transaction)."""
-    CustomerValue.objects.for_organization(organization).delete()
-    if isinstance(prepared, pd.DataFrame):
-        if not prepared.empty:
-            _copy_customer_values(prepared)
-        return
-    columns, tuples = prepared
-    if tuples:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {CustomerValue._meta.db_table} ({', '.join(columns)}) "  # noqa: S608  (SQL from model metadata and constants; values are parameters)
-                f"VALUES ({', '.join(['%s'] * len(columns))})",
-                tuples,
-            )
 
 
 def _insert_tuples(rows: pd.DataFrame) -> list[tuple[Any, ...]]:
@@ -147,3 +118,203 @@ def _copy_customer_values(rows: pd.DataFrame) -> None:
         cursor.cursor.copy_expert(
             f"COPY {table} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
         )
+
+
+# Customers per part of the per-customer pass (bounds its memory: a few KB per customer).
+VALUES_CHUNK = 20_000
+
+
+def customer_values_store(
+    *,
+    organization: Organization,
+    now: datetime,
+    model: Any | None,
+    settings: dict[str, Any],
+    chunk_size: int | None = None,
+) -> None:
+    """Replace the organization's per-customer values (CustomerValue) from the purchase summaries,
+    a part of the customers at a time (never a frame of every customer): recency, CLV predictions
+    and lifecycle stage per part in pandas, then the RFM scores, segments and value tiers, which rank
+    every customer against the others, in one UPDATE with window functions. One transaction:
+    readers see the old values until the commit. Summaries missing for some customers are built
+    first (customer_summaries_complete)."""
+    from ..computations.customers import customer_values_part
+    from .customer_summaries import customer_summaries_complete, organization_median_gap
+
+    customer_summaries_complete(organization=organization)
+    today = now.astimezone(organization.tzinfo).date()
+    size = chunk_size or VALUES_CHUNK
+    organization_gap = organization_median_gap(organization=organization)
+    fallback = _mean_repeat_spend(organization)
+    with transaction.atomic():
+        CustomerValue.objects.for_organization(organization).delete()
+        after = 0
+        while True:
+            frame = _summary_part(organization, after=after, size=size)
+            if frame.empty:
+                break
+            after = int(frame["customer_id"].iloc[-1])
+            part = customer_values_part(
+                frame,
+                organization=organization,
+                today=today,
+                model=model,
+                settings=settings,
+                organization_gap=organization_gap,
+                fallback_spend=fallback,
+            )
+            rows = _customer_value_rows(organization, part, now)
+            if connection.vendor == "postgresql":
+                _copy_customer_values(rows)
+            else:
+                _insert_customer_values(list(rows.columns), _insert_tuples(rows))
+        _rank_customer_values(organization)
+
+
+_SUMMARY_PART_COLUMNS = [
+    "customer_id",
+    "first_purchase_at",
+    "last_purchase_at",
+    "first_purchase_day",
+    "last_purchase_day",
+    "purchase_days",
+    "purchase_count",
+    "historical_value",
+    "repeat_spend",
+    "repeat_spend_days",
+    "median_gap_days",
+    "unconverted",
+    "last_interaction_at",
+]
+
+
+def _summary_part(organization: Organization, *, after: int, size: int) -> pd.DataFrame:
+    """The next `size` customers (by id, after `after`): their summary and latest NPS answer."""
+    from ..models import CustomerSummary
+
+    rows = list(
+        CustomerSummary.objects.for_organization(organization)
+        .filter(customer_id__gt=after)
+        .order_by("customer_id")
+        .values_list(*_SUMMARY_PART_COLUMNS)[:size]
+    )
+    frame = pd.DataFrame.from_records(rows, columns=_SUMMARY_PART_COLUMNS)
+    if frame.empty:
+        return frame
+    for column in ("historical_value", "repeat_spend"):
+        frame[column] = frame[column].map(float)
+    for column in ("first_purchase_day", "last_purchase_day"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame["median_gap_days"] = pd.to_numeric(frame["median_gap_days"], errors="coerce")
+    nps = _latest_nps(
+        organization, low=int(frame["customer_id"].iloc[0]), high=int(frame["customer_id"].iloc[-1])
+    )
+    return frame.merge(nps, on="customer_id", how="left")
+
+
+def _latest_nps(organization: Organization, *, low: int, high: int) -> pd.DataFrame:
+    """Each customer's latest NPS answer (ties broken by id) for the customers low … high."""
+    from surveys.models import Response
+
+    answers = (
+        Response.objects.using(read_alias())
+        .for_organization(organization)
+        .filter(customer_id__gte=low, customer_id__lte=high, score_kind="nps", score__isnull=False)
+        .order_by("customer_id", "-submitted_at", "-id")
+    )
+    if connection.vendor == "postgresql":
+        rows = list(answers.distinct("customer_id").values_list("customer_id", "score", "submitted_at"))
+    else:
+        seen: set[int] = set()
+        rows = []
+        for customer_id, score, submitted_at in answers.values_list("customer_id", "score", "submitted_at"):
+            if customer_id not in seen:
+                seen.add(customer_id)
+                rows.append((customer_id, score, submitted_at))
+    return pd.DataFrame.from_records(rows, columns=["customer_id", "latest_nps_score", "latest_nps_at"])
+
+
+def _mean_repeat_spend(organization: Organization) -> float:
+    """The mean over buyers of their mean repeat spend (the spend given to a customer without a usable
+    one when no Gamma-Gamma model is fitted), 0 without any."""
+    from django.db.models import Avg, ExpressionWrapper, F, FloatField
+
+    from ..models import CustomerSummary
+
+    mean = (
+        CustomerSummary.objects.for_organization(organization)
+        .filter(purchase_days__gt=0, repeat_spend_days__gt=0)
+        .aggregate(
+            mean=Avg(
+                ExpressionWrapper(F("repeat_spend") * 1.0 / F("repeat_spend_days"), output_field=FloatField())
+            )
+        )["mean"]
+    )
+    return float(mean) if mean is not None else 0.0
+
+
+def _insert_customer_values(columns: list[str], tuples: list[tuple[Any, ...]]) -> None:
+    if tuples:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {CustomerValue._meta.db_table} ({', '.join(columns)}) "  # noqa: S608  (SQL from model metadata and constants; values are parameters)
+                f"VALUES ({', '.join(['%s'] * len(columns))})",
+                tuples,
+            )
+
+
+def _rank_customer_values(organization: Organization) -> None:
+    """RFM scores, segments and value tiers over the buyers (METRICS.md, "Segments"), in SQL:
+    percentile = (customers strictly worse + ½ × customers equal, itself included) / n and score =
+    min(5, 1 + ⌊5 × percentile⌋) for recency (fewer days is better), frequency (purchase days) and
+    monetary (net value); value tier by the customers strictly above (predictive CLV where there is
+    one, else historical): high under 20 % of n, medium under 50 %, ties sharing the higher tier.
+    Floating-point operations in the order of computations.segments, so the scores are the same."""
+    from ..computations.segments import RFM_GRID
+    from ..models import CustomerSummary
+
+    postgres = connection.vendor == "postgresql"
+    dp = "DOUBLE PRECISION"
+
+    def score(column: str, worse_first: str) -> str:
+        percentile = (
+            f"((CAST(RANK() OVER (ORDER BY {column} {worse_first}) - 1 AS {dp}) "
+            f"+ CAST(0.5 AS {dp}) * CAST(COUNT(*) OVER (PARTITION BY {column}) AS {dp})) "
+            f"/ CAST(COUNT(*) OVER () AS {dp}))"
+        )
+        scaled = f"CAST(5 AS {dp}) * {percentile}"
+        floor = f"FLOOR({scaled})" if postgres else f"CAST({scaled} AS INTEGER)"
+        return f"CAST(CASE WHEN {floor} >= 4 THEN 5 ELSE {floor} + 1 END AS INTEGER)"
+
+    position = f"CAST(RANK() OVER (ORDER BY value DESC) - 1 AS {dp})"
+    buyers = f"CAST(COUNT(*) OVER () AS {dp})"
+    segment = " ".join(
+        f"WHEN ranked.r = {r} AND ranked.f = {f} THEN '{name}'"
+        for r, names in RFM_GRID.items()
+        for f, name in enumerate(names, start=1)
+    )
+    values = CustomerValue._meta.db_table
+    summaries = CustomerSummary._meta.db_table
+    sql = f"""
+UPDATE {values} SET r_score = ranked.r, f_score = ranked.f, m_score = ranked.m,
+    rfm_segment = CASE {segment} ELSE '' END, value_tier = ranked.tier
+FROM (
+    SELECT customer_id,
+           {score("recency", "DESC")} AS r,
+           {score("frequency", "ASC")} AS f,
+           {score("monetary", "ASC")} AS m,
+           CASE WHEN {position} < CAST(0.2 AS {dp}) * {buyers} THEN 'high'
+                WHEN {position} < CAST(0.5 AS {dp}) * {buyers} THEN 'medium'
+                ELSE 'low' END AS tier
+    FROM (
+        SELECT v.customer_id, v.recency_days AS recency, s.purchase_days AS frequency,
+               s.historical_value AS monetary,
+               COALESCE(v.predicted_clv, CAST(s.historical_value AS {dp})) AS value
+        FROM {values} v JOIN {summaries} s ON s.customer_id = v.customer_id
+        WHERE v.organization_id = %s AND s.organization_id = %s AND s.purchase_days > 0
+    ) buyers
+) ranked
+WHERE {values}.organization_id = %s AND {values}.customer_id = ranked.customer_id
+"""  # noqa: S608  (SQL from model metadata and constants; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization.pk] * 3)
