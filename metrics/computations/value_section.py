@@ -113,14 +113,21 @@ _HISTOGRAM_CHUNK = 100_000
 
 
 def value_section_stored(
-    *, organization: Organization, model: Any, model_payload: Any, now: datetime
+    *,
+    organization: Organization,
+    model: Any,
+    model_payload: Any,
+    now: datetime,
+    revenue_at_risk: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`value_section` from the stored per-customer values (CustomerValue) and purchase summaries
     (CustomerSummary), by SQL aggregates and the histogram's values read a part at a time: the same
-    figures without a frame of every customer."""
+    figures without a frame of every customer. `revenue_at_risk` as the per-customer pass summed it
+    (services.customer_values_store), else computed in SQL."""
     from django.db import connection
 
     from ..models import CustomerSummary, CustomerValue
+    from ..services.customer_summaries import without_jit
 
     values = CustomerValue._meta.db_table
     summaries = CustomerSummary._meta.db_table
@@ -132,7 +139,7 @@ def value_section_stored(
     value = "COALESCE(v.predicted_clv, CAST(s.historical_value AS DOUBLE PRECISION))"
 
     def rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        with connection.cursor() as cursor:
+        with without_jit(), connection.cursor() as cursor:
             cursor.execute(sql, params or org)
             return list(cursor.fetchall())
 
@@ -200,7 +207,9 @@ def value_section_stored(
         "rfm_grid": grid,
         "segments": segments,
         "lifecycle_now": {stage: int(stages.get(stage, 0)) for stage in LIFECYCLE_STAGES},
-        "revenue_at_risk": revenue_at_risk_sql(organization=organization, now=now, using=read_alias()),
+        "revenue_at_risk": revenue_at_risk
+        if revenue_at_risk is not None
+        else revenue_at_risk_sql(organization=organization, now=now, using=read_alias()),
         "model": model_payload,
     }
 

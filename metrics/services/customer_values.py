@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import connection
 
 from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
@@ -86,7 +86,7 @@ def _insert_tuples(rows: pd.DataFrame) -> list[tuple[Any, ...]]:
     return list(zip(*columns, strict=True))
 
 
-def _copy_customer_values(rows: pd.DataFrame) -> None:
+def _copy_customer_values(rows: pd.DataFrame, table: str | None = None) -> None:
     """PostgreSQL COPY: 100k rows in about a second. Columns are converted to text with numpy
     (DataFrame.to_csv formats element by element and took ten times longer)."""
     import csv
@@ -113,7 +113,7 @@ def _copy_customer_values(rows: pd.DataFrame) -> None:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(zip(*columns, strict=True))
     buffer.seek(0)
-    table = CustomerValue._meta.db_table
+    table = table or CustomerValue._meta.db_table
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f"COPY {table} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
@@ -131,28 +131,43 @@ def customer_values_store(
     model: Any | None,
     settings: dict[str, Any],
     chunk_size: int | None = None,
-) -> None:
+) -> dict[str, Any]:
     """Replace the organization's per-customer values (CustomerValue) from the purchase summaries,
     a part of the customers at a time (never a frame of every customer): recency, CLV predictions
     and lifecycle stage per part in pandas, then the RFM scores, segments and value tiers, which rank
     every customer against the others, in one UPDATE with window functions. One transaction:
     readers see the old values until the commit. Summaries missing for some customers are built
-    first (customer_summaries_complete)."""
+    first (customer_summaries_complete). Returns the revenue at risk (computations.money), summed
+    over the parts."""
     from ..computations.customers import customer_values_part
-    from .customer_summaries import customer_summaries_complete, organization_median_gap
+    from ..computations.money import revenue_at_risk
+    from .customer_summaries import customer_summaries_complete, organization_median_gap, without_jit
 
     customer_summaries_complete(organization=organization)
     today = now.astimezone(organization.tzinfo).date()
     size = chunk_size or VALUES_CHUNK
     organization_gap = organization_median_gap(organization=organization)
     fallback = _mean_repeat_spend(organization)
-    with transaction.atomic():
+    risk = {"revenue": 0.0, "customers_with_revenue": 0, "detractors": 0, "transactions_left_out": 0}
+    postgres = connection.vendor == "postgresql"
+    with without_jit():
         CustomerValue.objects.for_organization(organization).delete()
+        if postgres:
+            # The parts go to a staging table; one INSERT … SELECT adds the ranks (no UPDATE pass).
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+                cursor.execute(
+                    f"CREATE TEMP TABLE {_STAGE} ON COMMIT DROP AS SELECT * "  # noqa: S608
+                    f"FROM {CustomerValue._meta.db_table} WITH NO DATA"
+                )
         after = 0
+        columns: list[str] = []
         while True:
-            frame = _summary_part(organization, after=after, size=size)
+            frame = _summary_part(organization, after=after, size=size, now=now)
             if frame.empty:
                 break
+            for key, value in revenue_at_risk(frame).items():
+                risk[key] += value
             after = int(frame["customer_id"].iloc[-1])
             part = customer_values_part(
                 frame,
@@ -164,11 +179,30 @@ def customer_values_store(
                 fallback_spend=fallback,
             )
             rows = _customer_value_rows(organization, part, now)
-            if connection.vendor == "postgresql":
-                _copy_customer_values(rows)
+            if postgres:
+                _copy_customer_values(rows, _STAGE)
+                columns = list(rows.columns)
             else:
                 _insert_customer_values(list(rows.columns), _insert_tuples(rows))
-        _rank_customer_values(organization)
+        if postgres:
+            if after:
+                _analyze(_STAGE)
+                _insert_ranked(organization, columns)
+            _analyze(CustomerValue._meta.db_table)
+        else:
+            _rank_customer_values(organization)
+    return risk
+
+
+_STAGE = "metrics_customervalue_stage"
+_RANKED = ("r_score", "f_score", "m_score", "rfm_segment", "value_tier")
+
+
+def _analyze(table: str) -> None:
+    """Fresh planner statistics for a table just filled (the joins over it plan as hash joins)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {table}")
 
 
 _SUMMARY_PART_COLUMNS = [
@@ -188,42 +222,92 @@ _SUMMARY_PART_COLUMNS = [
 ]
 
 
-def _summary_part(organization: Organization, *, after: int, size: int) -> pd.DataFrame:
-    """The next `size` customers (by id, after `after`): their summary and latest NPS answer."""
+def _summary_part(organization: Organization, *, after: int, size: int, now: datetime) -> pd.DataFrame:
+    """The next `size` customers (by id, after `after`): their summary, latest NPS answer and
+    revenue of the trailing 365 local days (with the count of its transactions left out)."""
     from ..models import CustomerSummary
 
-    rows = list(
-        CustomerSummary.objects.for_organization(organization)
-        .filter(customer_id__gt=after)
-        .order_by("customer_id")
-        .values_list(*_SUMMARY_PART_COLUMNS)[:size]
-    )
+    table = CustomerSummary._meta.db_table
+    columns = [
+        f"CAST({name} AS DOUBLE PRECISION)" if name in ("historical_value", "repeat_spend") else name
+        for name in _SUMMARY_PART_COLUMNS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM {table} "  # noqa: S608  (SQL from model metadata and constants)
+            "WHERE organization_id = %s AND customer_id > %s ORDER BY customer_id LIMIT %s",
+            [organization.pk, after, size],
+        )
+        rows = cursor.fetchall()
     frame = pd.DataFrame.from_records(rows, columns=_SUMMARY_PART_COLUMNS)
     if frame.empty:
         return frame
-    for column in ("historical_value", "repeat_spend"):
-        frame[column] = frame[column].map(float)
+    for column in ("first_purchase_at", "last_purchase_at", "last_interaction_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
     for column in ("first_purchase_day", "last_purchase_day"):
         frame[column] = pd.to_datetime(frame[column])
     frame["median_gap_days"] = pd.to_numeric(frame["median_gap_days"], errors="coerce")
-    nps = _latest_nps(
-        organization, low=int(frame["customer_id"].iloc[0]), high=int(frame["customer_id"].iloc[-1])
+    low, high = int(frame["customer_id"].iloc[0]), int(frame["customer_id"].iloc[-1])
+    frame = frame.merge(_latest_nps(organization, low=low, high=high), on="customer_id", how="left")
+    trailing = _trailing_revenue(organization, low=low, high=high, now=now)
+    frame = frame.merge(trailing, on="customer_id", how="left")
+    frame["trailing_revenue"] = frame["trailing_revenue"].fillna(0.0)
+    frame["trailing_unconverted"] = frame["trailing_unconverted"].fillna(0).astype(int)
+    return frame
+
+
+def _trailing_revenue(organization: Organization, *, low: int, high: int, now: datetime) -> pd.DataFrame:
+    """Per customer low … high: revenue (net, in the organization's currency) over the 365 local days
+    to `now`, today included, and its transactions without a rate (computations.value's definition)."""
+    from datetime import time, timedelta
+
+    from django.db.models import Count, DecimalField, Q, Sum
+
+    from journeys.models import Transaction
+    from journeys.selectors import transaction_value
+
+    local_today = now.astimezone(organization.tzinfo).date()
+    since = datetime.combine(local_today - timedelta(days=364), time.min, tzinfo=organization.tzinfo)
+    from .customer_summaries import without_jit
+
+    using = read_alias()
+    rows = (
+        Transaction.objects.using(using)
+        .for_organization(organization)
+        .filter(customer_id__gte=low, customer_id__lte=high, occurred_at__gte=since, occurred_at__lte=now)
+        .alias(value=transaction_value(organization=organization))
+        .values("customer_id")
+        .annotate(
+            total=Sum("value", output_field=DecimalField(max_digits=30, decimal_places=10)),
+            left_out=Count("id", filter=Q(value__isnull=True)),
+        )
+        .order_by()
+        .values_list("customer_id", "total", "left_out")
     )
-    return frame.merge(nps, on="customer_id", how="left")
+    with without_jit(using):
+        found = [(c, float(t) if t is not None else 0.0, n) for c, t, n in rows]
+    return pd.DataFrame.from_records(
+        found,
+        columns=["customer_id", "trailing_revenue", "trailing_unconverted"],
+    )
 
 
 def _latest_nps(organization: Organization, *, low: int, high: int) -> pd.DataFrame:
     """Each customer's latest NPS answer (ties broken by id) for the customers low … high."""
     from surveys.models import Response
 
+    from .customer_summaries import without_jit
+
+    using = read_alias()
     answers = (
-        Response.objects.using(read_alias())
+        Response.objects.using(using)
         .for_organization(organization)
         .filter(customer_id__gte=low, customer_id__lte=high, score_kind="nps", score__isnull=False)
         .order_by("customer_id", "-submitted_at", "-id")
     )
     if connection.vendor == "postgresql":
-        rows = list(answers.distinct("customer_id").values_list("customer_id", "score", "submitted_at"))
+        with without_jit(using):
+            rows = list(answers.distinct("customer_id").values_list("customer_id", "score", "submitted_at"))
     else:
         seen: set[int] = set()
         rows = []
@@ -263,13 +347,15 @@ def _insert_customer_values(columns: list[str], tuples: list[tuple[Any, ...]]) -
             )
 
 
-def _rank_customer_values(organization: Organization) -> None:
-    """RFM scores, segments and value tiers over the buyers (METRICS.md, "Segments"), in SQL:
-    percentile = (customers strictly worse + ½ × customers equal, itself included) / n and score =
-    min(5, 1 + ⌊5 × percentile⌋) for recency (fewer days is better), frequency (purchase days) and
-    monetary (net value); value tier by the customers strictly above (predictive CLV where there is
-    one, else historical): high under 20 % of n, medium under 50 %, ties sharing the higher tier.
-    Floating-point operations in the order of computations.segments, so the scores are the same."""
+def _ranked_sql(values: str) -> tuple[str, str]:
+    """The SELECT of the RFM scores (r, f, m) and value tier (tier) of every buyer in `values` (a
+    table of per-customer values) joined to their summaries, and the CASE of the named segment:
+    METRICS.md, "Segments": percentile = (customers strictly worse + ½ × customers equal, itself
+    included) / n and score = min(5, 1 + ⌊5 × percentile⌋) for recency (fewer days is better),
+    frequency (purchase days) and monetary (net value); value tier by the customers strictly above
+    (predictive CLV where there is one, else historical): high under 20 % of n, medium under 50 %,
+    ties sharing the higher tier. Floating-point operations in the order of computations.segments,
+    so the scores are the same. Parameters: the organization, twice."""
     from ..computations.segments import RFM_GRID
     from ..models import CustomerSummary
 
@@ -293,12 +379,8 @@ def _rank_customer_values(organization: Organization) -> None:
         for r, names in RFM_GRID.items()
         for f, name in enumerate(names, start=1)
     )
-    values = CustomerValue._meta.db_table
     summaries = CustomerSummary._meta.db_table
-    sql = f"""
-UPDATE {values} SET r_score = ranked.r, f_score = ranked.f, m_score = ranked.m,
-    rfm_segment = CASE {segment} ELSE '' END, value_tier = ranked.tier
-FROM (
+    ranked = f"""
     SELECT customer_id,
            {score("recency", "DESC")} AS r,
            {score("frequency", "ASC")} AS f,
@@ -313,7 +395,39 @@ FROM (
         FROM {values} v JOIN {summaries} s ON s.customer_id = v.customer_id
         WHERE v.organization_id = %s AND s.organization_id = %s AND s.purchase_days > 0
     ) buyers
-) ranked
+"""  # noqa: S608  (SQL from model metadata and constants; values are parameters)
+    return ranked, f"CASE {segment} ELSE '' END"
+
+
+def _insert_ranked(organization: Organization, columns: list[str]) -> None:
+    """CustomerValue rows from the staging table with their ranks (PostgreSQL)."""
+    ranked, segment = _ranked_sql(_STAGE)
+    plain = [c for c in columns if c not in _RANKED]
+    chosen = {
+        "r_score": "ranked.r",
+        "f_score": "ranked.f",
+        "m_score": "ranked.m",
+        "rfm_segment": f"COALESCE({segment}, '')",
+        "value_tier": "COALESCE(ranked.tier, '')",
+    }
+    sql = (
+        f"INSERT INTO {CustomerValue._meta.db_table} ({', '.join([*plain, *chosen])}) "  # noqa: S608
+        f"SELECT {', '.join([*(f'st.{c}' for c in plain), *chosen.values()])} "
+        f"FROM {_STAGE} st LEFT JOIN ({ranked}) ranked ON ranked.customer_id = st.customer_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(sql, [organization.pk] * 2)
+
+
+def _rank_customer_values(organization: Organization) -> None:
+    """The ranks of `_ranked_sql` written over the stored rows (databases other than PostgreSQL)."""
+    values = CustomerValue._meta.db_table
+    ranked, segment = _ranked_sql(values)
+    sql = f"""
+UPDATE {values} SET r_score = ranked.r, f_score = ranked.f, m_score = ranked.m,
+    rfm_segment = {segment}, value_tier = ranked.tier
+FROM ({ranked}) ranked
 WHERE {values}.organization_id = %s AND {values}.customer_id = ranked.customer_id
 """  # noqa: S608  (SQL from model metadata and constants; values are parameters)
     with connection.cursor() as cursor:

@@ -109,7 +109,7 @@ def customer_values_section(*, organization: Organization, now: datetime) -> dic
     in the caller's transaction if any) and return the value page's per-customer part aggregated
     from them."""
     model = current_clv_model(organization=organization)
-    customer_values_store(
+    risk = customer_values_store(
         organization=organization,
         now=now,
         model=model,
@@ -117,7 +117,11 @@ def customer_values_section(*, organization: Organization, now: datetime) -> dic
     )
     return json_safe(
         value_section_stored(
-            organization=organization, model=model, model_payload=clv_model_payload(model), now=now
+            organization=organization,
+            model=model,
+            model_payload=clv_model_payload(model),
+            now=now,
+            revenue_at_risk=risk,
         )
     )
 

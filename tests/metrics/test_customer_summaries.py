@@ -103,7 +103,7 @@ def test_the_chunked_pass_stores_what_the_one_shot_frame_gives(organization, fit
 
     customer_summaries_refresh(organization=organization, chunk_size=4)
     assert CustomerSummary.objects.unscoped().filter(organization=organization).count() == len(expected)
-    customer_values_store(
+    risk_of_parts = customer_values_store(
         organization=organization,
         now=now,
         model=model,
@@ -140,6 +140,10 @@ def test_the_chunked_pass_stores_what_the_one_shot_frame_gives(organization, fit
         assert got["customers"] == want["customers"]
         assert got["historical_value"] == pytest.approx(want["historical_value"])
     risk, want_risk = from_store["revenue_at_risk"], section["revenue_at_risk"]
+    assert risk["revenue"] == pytest.approx(risk_of_parts["revenue"])
+    assert {k: v for k, v in risk.items() if k != "revenue"} == {
+        k: v for k, v in risk_of_parts.items() if k != "revenue"
+    }
     assert risk["detractors"] == want_risk["detractors"] > 0
     assert risk["customers_with_revenue"] == want_risk["customers_with_revenue"]
     assert risk["revenue"] == pytest.approx(want_risk["revenue"])
