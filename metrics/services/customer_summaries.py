@@ -169,6 +169,8 @@ def _write_sql(*, organization: Organization, customers: Q) -> int:
     seen_sql, seen_params = seen.query.sql_with_params()
     people = Customer.objects.for_organization(organization).filter(customers).order_by().values("id")
     people_sql, people_params = people.query.sql_with_params()
+    # Two refreshes of one customer at once (two ingest batches): the later write wins, no error.
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[2:])
     sql = f"""
 WITH t AS ({rows_sql}),
 per_day AS (
@@ -216,6 +218,7 @@ FROM people p
 LEFT JOIN money m ON m.customer_id = p.id
 LEFT JOIN days d ON d.customer_id = p.id
 LEFT JOIN seen s ON s.customer_id = p.id
+ON CONFLICT (organization_id, customer_id) DO UPDATE SET {updates}
 """  # noqa: S608  (SQL from the ORM and model metadata; values are parameters)
     params = (*rows_params, *seen_params, *people_params, organization.pk, timezone.now())
     with connection.cursor() as cursor:
