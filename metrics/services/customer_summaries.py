@@ -77,13 +77,15 @@ def customer_summaries_refresh(
 
 @contextmanager
 def without_jit(using: str = "default") -> Iterator[None]:
-    """A transaction on `using` with PostgreSQL's JIT compilation off. The statements over one part
+    """A transaction on `using` with PostgreSQL's JIT compilation off (and 64 MB per sort). The statements over one part
     of the customers are estimated expensive (the per-row exchange-rate subplan) and would each spend
     seconds compiling, more than they run."""
     with transaction.atomic(using=using):
         if connections[using].vendor == "postgresql":
             with connections[using].cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
+                # The sorts of a part (per customer and day) fit in memory instead of spilling.
+                cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
 
 
