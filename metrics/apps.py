@@ -96,6 +96,22 @@ def _responses_leaving(sender: Any, instance: Any, **kwargs: Any) -> None:
         )
 
 
+def _refresh_summaries(
+    sender: Any = None, organization_id: int | None = None, customer_ids: Any = None, **kwargs: Any
+) -> None:
+    """Customers, interactions or transactions changed: refresh those customers' purchase summaries
+    (every customer's when the signal does not say which), in a task right after the write."""
+    if organization_id is None:
+        return
+    from .tasks import refresh_customer_summaries
+
+    ids = None if customer_ids is None else [int(i) for i in customer_ids]
+    try:
+        refresh_customer_summaries.delay(organization_id, ids)
+    except Exception:  # the write that sent the signal has committed; never fail it (broker down)
+        logger.exception("metrics: could not refresh customer summaries of organization %s", organization_id)
+
+
 class MetricsConfig(AppConfig):
     name = "metrics"
     verbose_name = "Metrics"
@@ -114,6 +130,8 @@ class MetricsConfig(AppConfig):
         from . import services, tasks  # noqa: F401
 
         response_recorded.connect(_mark_stale, dispatch_uid="metrics-stale-on-response")
+        # Before the stale mark: a recompute it starts in-process reads the refreshed summaries.
+        customer_data_changed.connect(_refresh_summaries, dispatch_uid="metrics-summaries-on-customer-data")
         customer_data_changed.connect(_mark_stale, dispatch_uid="metrics-stale-on-customer-data")
         response_recorded.connect(_rollup_soon, dispatch_uid="metrics-rollup-on-response")
         customer_data_changed.connect(_input_changed, dispatch_uid="metrics-input-version")

@@ -163,3 +163,43 @@ class RecomputePart(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "key"], name="recompute_part_unique")]
+
+
+class CustomerSummary(TenantModel):
+    """One row per customer: their purchase summary (METRICS.md, "Customer value") and last activity,
+    maintained as data arrives (services.customer_summaries.customer_summaries_refresh) and rebuilt
+    in full in SQL. Every per-customer value (RFM, tiers, lifecycle, CLV) is computed from it.
+
+    Days are local days of the organization's zone; money is in its currency (a transaction without
+    a rate is left out of every sum and counted in `unconverted`); refunds (amount < 0) are netted in
+    the money but are never purchases. `gap_days` lists the gaps in days between consecutive purchase
+    days (the organization's median gap is taken over all of them)."""
+
+    # No database constraint: a rebuild writes every customer's row and the per-row check would cost
+    # a quarter of it; the rows come from the customers table itself, and Django's CASCADE removes a
+    # deleted customer's summary.
+    customer = models.ForeignKey(
+        "journeys.Customer", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    first_purchase_at = models.DateTimeField(null=True, blank=True)
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+    first_purchase_day = models.DateField(null=True, blank=True)
+    last_purchase_day = models.DateField(null=True, blank=True)
+    purchase_days = models.PositiveIntegerField(default=0)
+    purchase_count = models.PositiveIntegerField(default=0)
+    gross = models.DecimalField(max_digits=30, decimal_places=10, default=0)
+    refunds = models.DecimalField(max_digits=30, decimal_places=10, default=0)
+    historical_value = models.DecimalField(max_digits=30, decimal_places=10, default=0)
+    first_day_spend = models.DecimalField(max_digits=30, decimal_places=10, default=0)
+    repeat_spend = models.DecimalField(max_digits=30, decimal_places=10, default=0)
+    repeat_spend_days = models.PositiveIntegerField(default=0)
+    median_gap_days = models.FloatField(null=True, blank=True)
+    gap_days = models.JSONField(default=list, blank=True)
+    unconverted = models.PositiveIntegerField(default=0)
+    last_interaction_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "customer"], name="custsummary_unique_customer")
+        ]

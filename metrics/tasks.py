@@ -127,3 +127,19 @@ def fit_clv_model(organization_id: int, calibration_end: str, period: str) -> in
         organization=organization, calibration_end=date.fromisoformat(calibration_end), period=period
     )
     return model.pk
+
+
+@shared_task(
+    name="metrics.tasks.refresh_customer_summaries",
+    acks_late=True,
+    time_limit=15 * 60,
+    soft_time_limit=14 * 60,
+    ignore_result=True,
+)
+def refresh_customer_summaries(organization_id: int, customer_ids: list[int] | None = None) -> int:
+    """Refresh the purchase summaries of the customers an ingest batch touched (all of them when
+    None). Idempotent: a summary is recomputed from the stored rows, never incremented."""
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return 0
+    return services.customer_summaries_refresh(organization=organization, customer_ids=customer_ids)

@@ -1,5 +1,6 @@
 """Per-customer values (one row per customer): historical and predictive CLV, RFM, value tier,
-lifecycle stage, latest NPS. Built from per-customer SQL summaries; pandas only on those."""
+lifecycle stage, latest NPS. Built from per-customer summaries, a part of the customers at a time
+(services.customer_values); pandas only on such a part."""
 
 from __future__ import annotations
 
@@ -52,10 +53,14 @@ def customer_activity(*, organization: Organization, using: str) -> pd.DataFrame
     )
 
 
-def clv_predictions(*, buyers: pd.DataFrame, model: Any, calibration_end: date) -> pd.DataFrame:
+def clv_predictions(
+    *, buyers: pd.DataFrame, model: Any, calibration_end: date, fallback_spend: float | None = None
+) -> pd.DataFrame:
     """Per customer with a purchase in `buyers` (a purchase summary holding transactions up to the end
     of `calibration_end`): expected transactions over the model's one-year horizon, P(alive) and
-    the discounted predicted CLV, with x, t_x and T measured at `calibration_end`."""
+    the discounted predicted CLV, with x, t_x and T measured at `calibration_end`. A customer without
+    a usable mean repeat spend is given `fallback_spend` (default: the mean over `buyers`; a caller
+    scoring part of the customers passes the mean over all of them)."""
     inputs = clv_math.rfm_inputs(buyers, calibration_end=calibration_end, period=model.period)
     params = clv_math.BgNbdParams(model.r, model.alpha, model.a, model.b, model.bgnbd_log_likelihood)
     gg = (
@@ -65,8 +70,9 @@ def clv_predictions(*, buyers: pd.DataFrame, model: Any, calibration_end: date) 
     )
     x, t_x, T, m = (inputs[c].to_numpy(dtype=float) for c in ("x", "t_x", "T", "monetary"))
     horizon = clv_math.HORIZON_PERIODS[model.period]
-    fallback = float(np.nanmean(m)) if np.isfinite(m).any() else 0.0
-    spend = clv_math.expected_spend(gg, x, m, fallback)
+    if fallback_spend is None:
+        fallback_spend = float(np.nanmean(m)) if np.isfinite(m).any() else 0.0
+    spend = clv_math.expected_spend(gg, x, m, fallback_spend)
     return pd.DataFrame(
         {
             "customer_id": inputs["customer_id"],
@@ -89,35 +95,65 @@ def clv_predictions(*, buyers: pd.DataFrame, model: Any, calibration_end: date) 
 def customer_values(
     *, organization: Organization, using: str, now: datetime, model: Any | None, settings: dict[str, Any]
 ) -> pd.DataFrame:
-    """The per-customer table the value dashboard, the segment breakdowns and the customer page read."""
+    """The per-customer table in one frame of every customer (the one-shot reference of the chunked
+    pass in services.customer_values, which stores the same values without such a frame)."""
     today = now.astimezone(organization.tzinfo).date()
     summary = customer_purchase_summary(organization=organization, using=using, now=now)
     activity = customer_activity(organization=organization, using=using)
     frame = activity.merge(summary, on="customer_id", how="left")
-    frame["median_gap_days"] = pd.to_numeric(frame["median_gap_days"], errors="coerce")
-    frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
-    frame["purchase_count"] = frame["purchase_count"].fillna(0).astype(int)
-    for column in MONEY_COLUMNS:
-        frame[column] = frame[column].fillna(0.0)
+    frame = customer_values_part(
+        frame,
+        organization=organization,
+        today=today,
+        model=model,
+        settings=settings,
+        organization_gap=summary.attrs.get("organization_median_gap_days"),
+    )
     has_purchase = frame["purchase_days"] > 0
-    frame["recency_days"] = (pd.Timestamp(today) - frame["last_purchase_day"]).dt.days
-
     buyers = frame[has_purchase]
     rfm = rfm_scores(buyers["recency_days"], buyers["purchase_days"], buyers["historical_value"])
     frame = frame.join(rfm, how="left")
     frame["rfm_segment"] = frame["rfm_segment"].fillna("")
+    value = frame["predicted_clv"].where(frame["predicted_clv"].notna(), frame["historical_value"])
+    frame["value_tier"] = value_tiers(value.where(has_purchase))
+    return frame
+
+
+def customer_values_part(
+    frame: pd.DataFrame,
+    *,
+    organization: Organization,
+    today: date,
+    model: Any | None,
+    settings: dict[str, Any],
+    organization_gap: float | None,
+    fallback_spend: float | None = None,
+) -> pd.DataFrame:
+    """The values of each customer of `frame` that need no other customer: recency, the CLV
+    predictions, the lifecycle stage. `frame` holds a purchase summary per customer (value.py's
+    columns, NaN where none) with `last_interaction_at`; `organization_gap` is the organization's
+    median gap between purchase days (the typical gap of a one-time buyer). RFM scores and value
+    tiers rank customers against every other one: the caller adds them."""
+    frame = frame.copy()
+    frame["median_gap_days"] = pd.to_numeric(frame["median_gap_days"], errors="coerce")
+    frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
+    frame["purchase_count"] = frame["purchase_count"].fillna(0).astype(int)
+    for column in MONEY_COLUMNS:
+        if column in frame:
+            frame[column] = frame[column].fillna(0.0)
+    has_purchase = frame["purchase_days"] > 0
+    frame["recency_days"] = (pd.Timestamp(today) - frame["last_purchase_day"]).dt.days
 
     frame["expected_transactions"] = np.nan
     frame["p_alive"] = np.nan
     frame["predicted_clv"] = np.nan
     if model is not None and has_purchase.any():
-        by_id = clv_predictions(buyers=buyers, model=model, calibration_end=today)
+        by_id = clv_predictions(
+            buyers=frame[has_purchase], model=model, calibration_end=today, fallback_spend=fallback_spend
+        )
         frame = frame.drop(columns=["expected_transactions", "p_alive", "predicted_clv"]).merge(
             by_id, on="customer_id", how="left"
         )
-
-    value = frame["predicted_clv"].where(frame["predicted_clv"].notna(), frame["historical_value"])
-    frame["value_tier"] = value_tiers(value.where(has_purchase))
 
     # Windows count local days (METRICS.md): the last activity's local date against today's.
     last_interaction_day = (
@@ -129,7 +165,6 @@ def customer_values(
     last_activity_day = pd.concat([frame["last_purchase_day"], last_interaction_day], axis=1).max(axis=1)
     # Typical gap: the median of the customer's gaps between purchase days; for a one-time buyer,
     # the median of all gaps between consecutive purchase days in the organization.
-    organization_gap = summary.attrs.get("organization_median_gap_days")
     typical_gap = frame["median_gap_days"].astype(float)
     if organization_gap is not None:
         typical_gap = typical_gap.where(~(has_purchase & (frame["purchase_days"] == 1)), organization_gap)

@@ -62,6 +62,8 @@ def customer_purchase_summary(
     using: str,
     until: datetime | None = None,
     now: datetime | None = None,
+    transactions: Q | None = None,
+    with_gaps: bool = False,
 ) -> pd.DataFrame:
     """One row per customer with transactions (before `until`, if given).
 
@@ -80,6 +82,8 @@ def customer_purchase_summary(
       first) whose purchases all converted: the mean repeat spend is their ratio;
     - median_gap_days = the median of the gaps between consecutive purchase days (NaN for one day).
 
+    `transactions` narrows the transactions read (e.g. to some customers); `with_gaps` adds
+    `gap_days`, the list of a customer's gaps between consecutive purchase days.
     `frame.attrs["organization_median_gap_days"]` holds the median of all those gaps in the
     organization (the typical gap of a one-time buyer, METRICS.md lifecycle)."""
     from django.utils import timezone
@@ -90,6 +94,8 @@ def customer_purchase_summary(
     rows = Transaction.objects.using(using).for_organization(organization)
     if until is not None:
         rows = rows.filter(occurred_at__lt=until)
+    if transactions is not None:
+        rows = rows.filter(transactions)
     value = transaction_value(organization=organization)
     money = DecimalField(max_digits=30, decimal_places=10)
     grouped = (
@@ -114,7 +120,7 @@ def customer_purchase_summary(
         .values_list(*_PER_CUSTOMER)
     )
     frame = pd.DataFrame.from_records(list(grouped), columns=_PER_CUSTOMER)
-    days = purchase_days(rows=rows, organization=organization)
+    days = purchase_days(rows=rows, organization=organization, with_gaps=with_gaps)
     frame = frame.merge(days, on="customer_id", how="left")
     frame["purchase_days"] = frame["purchase_days"].fillna(0).astype(int)
     frame["repeat_spend_days"] = frame["repeat_spend_days"].fillna(0).astype(int)
@@ -122,12 +128,16 @@ def customer_purchase_summary(
         frame[column] = frame[column].map(lambda v: float(v) if v is not None and not pd.isna(v) else 0.0)
     for column in ("first_purchase_day", "last_purchase_day"):
         frame[column] = pd.to_datetime(frame[column])
-    frame = frame[SUMMARY_COLUMNS]
+    frame = frame[[*SUMMARY_COLUMNS, "gap_days"] if with_gaps else SUMMARY_COLUMNS]
+    if with_gaps:
+        frame["gap_days"] = [gaps if isinstance(gaps, list) else [] for gaps in frame["gap_days"]]
     frame.attrs["organization_median_gap_days"] = days.attrs.get("organization_median_gap_days")
     return frame
 
 
-def purchase_days(*, rows: QuerySet[Any], organization: Organization) -> pd.DataFrame:
+def purchase_days(
+    *, rows: QuerySet[Any], organization: Organization, with_gaps: bool = False
+) -> pd.DataFrame:
     """Per customer from one GROUP BY (customer, local day) of the purchases in `rows`: the number of
     purchase days, the first and last local day, the spend of the first day, and the median gap in
     days between consecutive purchase days."""
@@ -155,7 +165,7 @@ def purchase_days(*, rows: QuerySet[Any], organization: Organization) -> pd.Data
         "repeat_spend_days",
     ]
     if days.empty:
-        empty = pd.DataFrame(columns=[*columns, "median_gap_days"])
+        empty = pd.DataFrame(columns=[*columns, "median_gap_days", *(["gap_days"] if with_gaps else [])])
         empty.attrs["organization_median_gap_days"] = None
         return empty
     days["day"] = pd.to_datetime(days["day"])
@@ -178,7 +188,10 @@ def purchase_days(*, rows: QuerySet[Any], organization: Organization) -> pd.Data
             "repeat_spend_days": by["repeat_spend_day"].sum(),
             "median_gap_days": by["gap"].median(),
         }
-    ).reset_index()
+    )
+    if with_gaps:
+        result["gap_days"] = by["gap"].apply(lambda gaps: [int(g) for g in gaps.dropna()])
+    result = result.reset_index()
     gaps = days["gap"].dropna()
     result.attrs["organization_median_gap_days"] = float(gaps.median()) if len(gaps) else None
     return result

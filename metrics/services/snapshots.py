@@ -17,8 +17,7 @@ from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 from cxm.tenancy.selectors import organization_settings
 
-from ..computations.customers import customer_values
-from ..computations.value_section import stored_value_section
+from ..computations.value_section import stored_value_section, value_section_stored
 from ..cost import dashboard_cost
 from ..dashboard_selectors import current_clv_model
 from ..dashboards import json_safe, registry
@@ -27,7 +26,8 @@ from ..models import Snapshot
 from ..policy import recompute_policy
 from ..selectors import dashboard_snapshot
 from .clv import clv_model_payload
-from .customer_values import _customer_values_prepare, _store_customer_values
+from .customer_summaries import customer_summaries_refresh
+from .customer_values import customer_values_store
 from .incremental import recompute_plan, recompute_plan_record
 from .rollups import rollups_current
 
@@ -40,10 +40,16 @@ def dashboards_compute(
     progress: Any = None,
     rollups: bool | None = None,
     reuse: Any = None,
+    values_later: bool = False,
 ) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None, dict[str, int]]:
-    """Compute the payloads of `dashboards` (default: every registered one); nothing is written.
-    Reads go to `read_alias()`. Survey scores come from the daily rollups when `rollups` (default:
-    when they are built and current for the organization's time zone)."""
+    """Compute the payloads of `dashboards` (default: every registered one). Reads go to
+    `read_alias()`. Survey scores come from the daily rollups when `rollups` (default: when they are
+    built and current for the organization's time zone); `reuse` hands the parts the last recompute
+    stored (services.incremental). When a dashboard needs the per-customer values and no stored ones
+    serve, they are stored first (services.customer_values, from the purchase summaries), unless
+    `values_later`: the caller then stores them and adds their part to those payloads
+    (`customer_values_section`) in its own transaction. The second item returned is always None
+    (no frame of every customer is built)."""
     if dashboards is None:
         dashboards = registry.keys()
     using = read_alias()
@@ -65,12 +71,12 @@ def dashboards_compute(
         # A filtered value page reads the per-customer part the last recompute stored.
         context["value_section"] = stored_value_section(organization=organization)
     if needs_values and context.get("value_section") is None:
-        started = time.monotonic()
-        frame = customer_values(
-            organization=organization, using=using, now=now, model=model, settings=context["settings"]
-        )
-        context["customer_values"] = frame
-        durations["customer_values"] = int((time.monotonic() - started) * 1000)
+        if values_later:
+            context["value_section"] = {}
+        else:
+            started = time.monotonic()
+            context["value_section"] = customer_values_section(organization=organization, now=now)
+            durations["customer_values"] = int((time.monotonic() - started) * 1000)
     for index, name in enumerate(dashboards):
         started = time.monotonic()
         payloads[name] = json_safe(
@@ -106,28 +112,74 @@ def snapshots_store(
         )
 
 
-def dashboards_recompute(*, organization: Organization, incremental: bool = False) -> dict[str, int]:
-    """Recompute every dashboard's default view and the per-customer values, then replace them in
-    one transaction: readers see the old snapshots until the commit, then all new ones.
+def customer_values_section(*, organization: Organization, now: datetime) -> dict[str, Any]:
+    """Store the per-customer values (services.customer_values, a part of the customers at a time,
+    in the caller's transaction if any) and return the value page's per-customer part aggregated
+    from them."""
+    model = current_clv_model(organization=organization)
+    risk = customer_values_store(
+        organization=organization,
+        now=now,
+        model=model,
+        settings=organization_settings(organization=organization),
+    )
+    return json_safe(
+        value_section_stored(
+            organization=organization,
+            model=model,
+            model_payload=clv_model_payload(model),
+            now=now,
+            revenue_at_risk=risk,
+        )
+    )
 
-    By default a full rebuild: the rollups rebuilt and every dashboard computed from all history.
-    `incremental` (what the recompute task does, services.incremental): the rollups are refreshed
-    for the days that changed, and a dashboard whose inputs did not change keeps its snapshot; both
-    give the same payloads. The survey scores read the rollups either way. Returns the milliseconds
-    per computed part (a reused dashboard is absent)."""
+
+def dashboards_recompute(
+    *, organization: Organization, incremental: bool = False, rebuild_summaries: bool | None = None
+) -> dict[str, int]:
+    """Recompute every dashboard's default view and the per-customer values, then replace them in
+    one transaction: readers see the old snapshots and values until the commit, then all new ones.
+
+    By default a full rebuild: the purchase summaries and the rollups rebuilt, every dashboard
+    computed from all history. `incremental` (what the recompute task does, services.incremental):
+    the rollups are refreshed for the days that changed, the purchase summaries are read as ingest
+    maintains them, and a dashboard whose inputs did not change keeps its snapshot; both give the
+    same payloads. The survey scores read the rollups either way. `rebuild_summaries` overrides
+    whether the summaries are rebuilt first. Returns the milliseconds per computed part (a reused
+    dashboard is absent)."""
     filters = MetricFilters()
     computed_at = timezone.now()
+    durations: dict[str, int] = {}
     started = time.monotonic()
     plan = recompute_plan(organization=organization, full=not incremental)
-    rollups_ms = int((time.monotonic() - started) * 1000)
-    payloads, frame, durations = dashboards_compute(
-        organization=organization, filters=filters, dashboards=plan.compute, rollups=True, reuse=plan.parts
+    durations["rollups"] = int((time.monotonic() - started) * 1000)
+    if rebuild_summaries is None:
+        # The summaries follow ingest's signals; a write that sent none (found by the plan's row
+        # fingerprints) would leave them behind, so a recompute of the customer side rebuilds them.
+        rebuild_summaries = not incremental or any(
+            registry.require(name).needs_customer_values for name in plan.compute
+        )
+    if rebuild_summaries:
+        started = time.monotonic()
+        customer_summaries_refresh(organization=organization)
+        durations["customer_summaries"] = int((time.monotonic() - started) * 1000)
+    payloads, _frame, computed = dashboards_compute(
+        organization=organization,
+        filters=filters,
+        dashboards=plan.compute,
+        rollups=True,
+        reuse=plan.parts,
+        values_later=True,
     )
-    durations["rollups"] = rollups_ms
-    prepared = None if frame is None else _customer_values_prepare(organization, frame, computed_at)
+    durations.update(computed)
+    needs_values = [name for name in payloads if registry.require(name).needs_customer_values]
     with transaction.atomic():
-        if prepared is not None:
-            _store_customer_values(organization, prepared)
+        if needs_values:
+            started = time.monotonic()
+            section = customer_values_section(organization=organization, now=computed_at)
+            for name in needs_values:
+                payloads[name].update(section)
+            durations["customer_values"] = int((time.monotonic() - started) * 1000)
         snapshots_store(
             organization=organization,
             filters=filters,
