@@ -20,7 +20,6 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from cxm.core.routers import read_alias
 from cxm.tenancy.models import Organization
 from journeys.models import Customer, Interaction, Transaction
 from journeys.selectors import transaction_value
@@ -79,13 +78,16 @@ def customer_summaries_refresh(
 def without_jit(using: str = "default") -> Iterator[None]:
     """A transaction on `using` with PostgreSQL's JIT compilation off (and 64 MB per sort). The statements over one part
     of the customers are estimated expensive (the per-row exchange-rate subplan) and would each spend
-    seconds compiling, more than they run."""
+    seconds compiling, more than they run. Elsewhere nothing: SQLite's transactions begin IMMEDIATE
+    (a write lock), which a read on a mirror connection must not take."""
+    if connections[using].vendor != "postgresql":
+        yield
+        return
     with transaction.atomic(using=using):
-        if connections[using].vendor == "postgresql":
-            with connections[using].cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-                # The sorts of a part (per customer and day) fit in memory instead of spilling.
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+        with connections[using].cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            # The sorts of a part (per customer and day) fit in memory instead of spilling.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
 
 
@@ -250,7 +252,9 @@ def summary_rows(*, organization: Organization, customers: Q) -> list[dict[str, 
     import pandas as pd
 
     on_customer = _customer_filter(customers)
-    using = read_alias()
+    # The primary, as the SQL path: summaries are maintained incrementally and must not be built from
+    # a replica that lags behind the writes that triggered the refresh.
+    using = "default"
     summary = customer_purchase_summary(
         organization=organization, using=using, transactions=on_customer, with_gaps=True
     )

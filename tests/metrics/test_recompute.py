@@ -18,6 +18,7 @@ from journeys.signals import customer_data_changed
 from metrics import selectors, services
 from metrics.dashboards import registry
 from metrics.models import CustomerValue, RecomputeState, Snapshot
+from metrics.services.customer_summaries import customer_summaries_refresh
 from metrics.tasks import recompute_all_organizations
 from surveys.signals import response_recorded
 from tests.factories import OrganizationFactory
@@ -182,7 +183,8 @@ def test_bursts_of_signals_coalesce_into_one_run(organization, django_capture_on
         for _ in range(5):
             response_recorded.send(sender=None, organization_id=organization.pk, response_ids=[1])
         customer_data_changed.send(sender=None, organization_id=organization.pk, kind="transactions")
-    assert len(callbacks) == 1
+    # One recompute queued (the text analysis of the comments queues its own task beside it).
+    assert len([c for c in callbacks if "recompute_request" in c.__qualname__]) == 1
     state = RecomputeState.objects.unscoped().get(organization=organization)
     assert state.runs == 1 and state.stale_since is None
     assert Snapshot.objects.unscoped().filter(organization=organization, dashboard="overview").exists()
@@ -226,17 +228,17 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(settings):
     replica = {**connections["default"].settings_dict}
     connections["replica"] = load_backend(replica["ENGINE"]).DatabaseWrapper(replica, "replica")
     settings.DATABASES = {**settings.DATABASES, "replica": replica}
+    # The purchase summaries are derived on the primary (INSERT … SELECT over its transactions, kept
+    # as ingest writes): refreshed first, outside the captured recompute.
+    customer_summaries_refresh(organization=org)
     try:
         with (
             CaptureQueriesContext(connections["replica"]) as reads,
             CaptureQueriesContext(connections["default"]) as writes,
         ):
-            services.dashboards_recompute(organization=org)
+            services.dashboards_recompute(organization=org, rebuild_summaries=False)
         read_sql = " ".join(q["sql"] for q in reads.captured_queries)
-        # The purchase summaries are derived on the primary (INSERT … SELECT over its transactions).
-        write_sql = " ".join(
-            q["sql"] for q in writes.captured_queries if "INSERT INTO metrics_customersummary" not in q["sql"]
-        )
+        write_sql = " ".join(q["sql"] for q in writes.captured_queries)
         assert "surveys_response" in read_sql and "journeys_transaction" in read_sql
         assert "INSERT" not in read_sql and "UPDATE" not in read_sql and "DELETE" not in read_sql
         assert "metrics_snapshot" in write_sql and "metrics_customervalue" in write_sql

@@ -19,7 +19,8 @@ def test_a_recompute_that_cannot_be_queued_is_queued_by_the_sweep_later(
     send_to_a_dead_broker(monkeypatch)
     with caplog.at_level("ERROR"), django_capture_on_commit_callbacks(execute=True) as callbacks:
         response_recorded.send(sender=None, organization_id=organization.pk)  # raises nothing
-    assert len(callbacks) == 1  # the recompute's send was tried, and failed
+    # the recompute's send was tried, and failed (the text analysis tries its own beside it)
+    assert len([c for c in callbacks if "recompute_request" in c.__qualname__]) == 1
     assert any("on_commit" in r.getMessage() or r.exc_info for r in caplog.records)
     state = RecomputeState.objects.unscoped().get(organization=organization)
     assert state.stale_since is not None and state.finished_at is None
