@@ -205,7 +205,7 @@ def _normalised_features(text: str, language: str) -> dict[str, float]:
 
 
 class _LogitCache:
-    """Shipped-model logits per (language, clause): comments repeat, and so do their clauses."""
+    """Shipped-model log-probabilities per (language, clause): comments repeat, and so do their clauses."""
 
     def __init__(self, size: int = 200_000) -> None:
         self.size = size
@@ -218,7 +218,8 @@ class _LogitCache:
                 missing.setdefault(key[0], []).append(key[1])
         for language, texts in missing.items():
             unique = list(dict.fromkeys(texts))
-            for text, row in zip(unique, sentiment.logits(unique, language), strict=True):
+            rows = np.log(np.clip(sentiment.guarded_probabilities(unique, language), 1e-9, 1.0))
+            for text, row in zip(unique, rows, strict=True):
                 self.items[(language, text)] = row
         found = [self.items[key] for key in keys]
         while len(self.items) > self.size:
@@ -289,36 +290,58 @@ def sentiment_emoji() -> frozenset[str]:
 _ROLE_WEIGHT = {"": 1.0, "after": 2.0, "before": 0.5}
 
 
+_WHOLE_WEIGHT = 0.5
+
+
 def _clause_probabilities(
     texts: Sequence[str], languages: Sequence[str], adaptation: Adaptation | None
-) -> list[tuple[list[_Span], np.ndarray]]:
+) -> list[tuple[list[_Span], np.ndarray, np.ndarray | None]]:
+    """Per text: its clauses, their probabilities and, for a text of several clauses, the probabilities
+    of the whole text (the models were trained on whole comments; the clauses add contrast)."""
     spans_of = [_clause_spans(text, language) for text, language in zip(texts, languages, strict=True)]
     keys = [
         (span.language, text[span.start : span.end])
         for text, spans in zip(texts, spans_of, strict=True)
         for span in spans
     ]
-    rows = _CACHE.logits(keys)
-    out = []
+    wholes = [
+        (language, text)
+        for text, language, spans in zip(texts, languages, spans_of, strict=True)
+        if len(spans) > 1
+    ]
+    rows = _CACHE.logits(keys + wholes)
+    whole_rows = iter(rows[len(keys) :])
+    out: list[tuple[list[_Span], np.ndarray, np.ndarray | None]] = []
     position = 0
-    for spans in spans_of:
+    for text, language, spans in zip(texts, languages, spans_of, strict=True):
         logits = np.array(rows[position : position + len(spans)], dtype=np.float64)
         if adaptation is not None:
             for index, span in enumerate(spans):
                 logits[index] += adaptation.offsets(keys[position + index][1], span.language)
         position += len(spans)
-        out.append((spans, sentiment.softmax(logits)))
+        whole = None
+        if len(spans) > 1:
+            whole_logits = np.array(next(whole_rows), dtype=np.float64)
+            if adaptation is not None:
+                whole_logits = whole_logits + adaptation.offsets(text, language)
+            whole = sentiment.softmax(whole_logits)
+        out.append((spans, sentiment.softmax(logits), whole))
     return out
 
 
-def _combine(spans: Sequence[_Span], probabilities: np.ndarray) -> np.ndarray:
+def _combine(
+    spans: Sequence[_Span], probabilities: np.ndarray, whole: np.ndarray | None = None
+) -> np.ndarray:
     weights = np.array(
         [
             _ROLE_WEIGHT[span.role] * (0.15 + 1.0 - row[1])
             for span, row in zip(spans, probabilities, strict=True)
         ]
     )
-    return (probabilities * weights[:, None]).sum(axis=0) / weights.sum()
+    combined = (probabilities * weights[:, None]).sum(axis=0) / weights.sum()
+    if whole is not None:
+        combined = (1 - _WHOLE_WEIGHT) * combined + _WHOLE_WEIGHT * whole
+    return combined
 
 
 def _comment_probabilities(
@@ -327,12 +350,20 @@ def _comment_probabilities(
     if not texts:
         return np.zeros((0, 3))
     return np.array(
-        [_combine(spans, probs) for spans, probs in _clause_probabilities(texts, languages, adaptation)]
+        [
+            _combine(spans, probs, whole)
+            for spans, probs, whole in _clause_probabilities(texts, languages, adaptation)
+        ]
     )
 
 
-def _label(probabilities: np.ndarray) -> tuple[Sentiment, float]:
-    return SENTIMENTS[int(probabilities.argmax())], round(float(probabilities[2] - probabilities[0]), 4)
+def _label(probabilities: np.ndarray, *, decisive: float = 1.0) -> tuple[Sentiment, float]:
+    """The most probable label, except that a score at least `decisive` from zero keeps its sign: a
+    comment's clauses pointing one way should not be outvoted by the neutral mass of the others."""
+    score = float(probabilities[2] - probabilities[0])
+    if abs(score) >= decisive:
+        return ("positive" if score > 0 else "negative"), round(score, 4)
+    return SENTIMENTS[int(probabilities.argmax())], round(score, 4)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -370,35 +401,88 @@ def _pieces(text: str, language: str, segmenter: _Segmenter) -> tuple[str, ...]:
     return ()
 
 
-_EN_PHRASE_EDGE = r"(?<![A-Za-z0-9])(?:{})(?:e?s)?(?![A-Za-z0-9])"
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+@dataclass(frozen=True)
+class _PhraseIndex:
+    """Phrases by their words (English: a tuple of lower-case words) or characters (Chinese)."""
+
+    en: dict[tuple[str, ...], list[tuple[str, str]]]
+    en_first: dict[str, int]  # a phrase's first word (or its singular) -> the longest phrase it starts
+    zh: dict[str, list[tuple[str, str]]]
+    zh_pattern: re.Pattern[str] | None
+
+    @classmethod
+    def build(cls, owners: dict[str, list[tuple[str, str]]]) -> _PhraseIndex:
+        en: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        zh: dict[str, list[tuple[str, str]]] = {}
+        for phrase, owned in owners.items():
+            if _CJK.search(phrase):
+                zh.setdefault(phrase.lower(), []).extend(owned)
+            else:
+                words = tuple(_LATIN_WORD.findall(phrase.lower()))
+                if words:
+                    en.setdefault(words, []).extend(owned)
+        first: dict[str, int] = {}
+        for words in en:
+            first[words[0]] = max(first.get(words[0], 0), len(words))
+        ordered = sorted(zh, key=len, reverse=True)
+        return cls(
+            en=en,
+            en_first=first,
+            zh=zh,
+            zh_pattern=re.compile("|".join(map(re.escape, ordered))) if ordered else None,
+        )
+
+    def _english(self, key: tuple[str, ...]) -> list[tuple[str, str]] | None:
+        owned = self.en.get(key)
+        if owned is None and key[-1].endswith("s") and len(key[-1]) > 2:
+            # An optional plural: "apps", "refunds"; "es" as in "boxes".
+            owned = self.en.get((*key[:-1], key[-1][:-1]))
+            if owned is None and key[-1].endswith("es"):
+                owned = self.en.get((*key[:-1], key[-1][:-2]))
+        return owned
+
+    def find(self, lowered: str, pieces: tuple[str, ...]) -> list[tuple[int, int, tuple[str, str]]]:
+        found: list[tuple[int, int, tuple[str, str]]] = []
+        if self.en_first:
+            words = _LATIN_WORD.findall(lowered)
+            if words:
+                spans = [(m.start(), m.end()) for m in _LATIN_WORD.finditer(lowered)]
+                first = self.en_first
+                for index, word in enumerate(words):
+                    longest = first.get(word) or (first.get(word[:-1]) if word.endswith("s") else None)
+                    if not longest:
+                        continue
+                    for size in range(min(longest, len(words) - index), 0, -1):
+                        owned = self._english(tuple(words[index : index + size]))
+                        if owned:
+                            found.extend(
+                                (spans[index][0], spans[index + size - 1][1], owner) for owner in owned
+                            )
+                            break
+        if self.zh_pattern is not None and pieces:
+            # A Chinese phrase starts or ends where a word of the segmentation does.
+            boundaries = {0}
+            offset = 0
+            for piece in pieces:
+                offset += len(piece)
+                boundaries.add(offset)
+            for match in self.zh_pattern.finditer(lowered):
+                if match.start() in boundaries or match.end() in boundaries:
+                    found.extend((match.start(), match.end(), owner) for owner in self.zh[match.group()])
+        return found
 
 
 @dataclass(frozen=True)
 class _Matcher:
-    en: re.Pattern[str] | None
-    zh: re.Pattern[str] | None
-    owners: dict[str, list[tuple[str, str]]]  # normalised phrase -> [(theme, subtheme)]
-    exclusions_en: re.Pattern[str] | None
-    exclusions_zh: re.Pattern[str] | None
-    excluded_by: dict[str, list[tuple[str, str]]]
+    phrases: _PhraseIndex
+    exclusions: _PhraseIndex
 
 
 def _normal(phrase: str) -> str:
     return " ".join(phrase.lower().split())
-
-
-def _alternation(phrases: list[str], english: bool) -> re.Pattern[str] | None:
-    if not phrases:
-        return None
-    ordered = sorted(set(phrases), key=len, reverse=True)
-    body = "|".join(r"\s+".join(re.escape(part) for part in phrase.split()) for phrase in ordered)
-    if english:
-        return re.compile(_EN_PHRASE_EDGE.format("(" + body + ")"), re.I)
-    return re.compile("(" + body + ")", re.I)
-
-
-def _is_latin(phrase: str) -> bool:
-    return not _CJK.search(phrase)
 
 
 @lru_cache(maxsize=64)
@@ -416,21 +500,7 @@ def _matcher(taxonomy: Taxonomy) -> _Matcher:
             for exclusion in exclusions:
                 if exclusion.strip():
                     excluded_by.setdefault(_normal(exclusion), []).append((theme.key, subtheme))
-    return _Matcher(
-        en=_alternation([p for p in owners if _is_latin(p)], True),
-        zh=_alternation([p for p in owners if not _is_latin(p)], False),
-        owners=owners,
-        exclusions_en=_alternation([p for p in excluded_by if _is_latin(p)], True),
-        exclusions_zh=_alternation([p for p in excluded_by if not _is_latin(p)], False),
-        excluded_by=excluded_by,
-    )
-
-
-def _matches(pattern: re.Pattern[str] | None, text: str) -> Iterator[tuple[int, int, str]]:
-    if pattern is None:
-        return
-    for match in pattern.finditer(text):
-        yield match.start(1), match.end(1), _normal(match.group(1))
+    return _Matcher(phrases=_PhraseIndex.build(owners), exclusions=_PhraseIndex.build(excluded_by))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -474,8 +544,8 @@ class Analyzer:
         modelled = [_language_of(text, language) for text, language in zip(texts, detected, strict=True)]
         scored = _clause_probabilities(texts, modelled, self.adaptation)
         return [
-            self._analysis(text, language, model_language, spans, probabilities)
-            for text, language, model_language, (spans, probabilities) in zip(
+            self._analysis(text, language, model_language, spans, probabilities, whole)
+            for text, language, model_language, (spans, probabilities, whole) in zip(
                 texts, detected, modelled, scored, strict=True
             )
         ]
@@ -487,12 +557,15 @@ class Analyzer:
         model_language: str,
         spans: list[_Span],
         probabilities: np.ndarray,
+        whole: np.ndarray | None,
     ) -> Analysis:
         clauses = []
         for span, row in zip(spans, probabilities, strict=True):
             label, score = _label(row)
             clauses.append(Clause(start=span.start, end=span.end, sentiment=label, score=score))
-        label, score = _label(_combine(spans, probabilities)) if text.strip() else ("neutral", 0.0)
+        label, score = (
+            _label(_combine(spans, probabilities, whole), decisive=0.2) if text.strip() else ("neutral", 0.0)
+        )
         pieces = _pieces(text, model_language, self._segmenter)
         if pieces:
             tokens = tuple(
@@ -510,46 +583,31 @@ class Analyzer:
         )
 
     def _themes(self, text: str, pieces: tuple[str, ...], clauses: list[Clause]) -> list[ThemeMention]:
-        matcher = self._matcher
-        found = list(_matches(matcher.en, text))
-        if matcher.zh is not None and _CJK.search(text):
-            boundaries = {0}
-            offset = 0
-            for piece in pieces:
-                offset += len(piece)
-                boundaries.add(offset)
-            # A Chinese phrase must start or end where a word of the segmentation does, so it is not
-            # found in the middle of another word.
-            found.extend(
-                (start, end, phrase)
-                for start, end, phrase in _matches(matcher.zh, text)
-                if not pieces or start in boundaries or end in boundaries
-            )
+        lowered = text.lower()
+        if not pieces and _CJK.search(text):
+            pieces = self._segmenter.cut(text)
+        found = self._matcher.phrases.find(lowered, pieces)
         if not found:
             return []
-        exclusions = list(_matches(matcher.exclusions_en, text)) + list(_matches(matcher.exclusions_zh, text))
+        exclusions = self._matcher.exclusions.find(lowered, pieces)
         mentions: list[ThemeMention] = []
         for clause in clauses:
-            excluded: set[tuple[str, str]] = set()
-            for start, _end, phrase in exclusions:
-                if clause.start <= start < clause.end:
-                    excluded.update(matcher.excluded_by[phrase])
-            best: dict[str, tuple[int, str, int, int, str]] = {}
-            for start, end, phrase in sorted(found):
+            excluded = {owner for start, _end, owner in exclusions if clause.start <= start < clause.end}
+            best: dict[str, tuple[int, int, str, int, int]] = {}
+            for start, end, (theme, subtheme) in found:
                 if not clause.start <= start < clause.end:
                     continue
-                for theme, subtheme in matcher.owners.get(phrase, ()):
-                    if (theme, "") in excluded or (theme, subtheme) in excluded:
-                        continue
-                    rank = 0 if subtheme else 1
-                    if theme not in best or rank < best[theme][0]:
-                        best[theme] = (rank, subtheme, start, end, text[start:end])
-            for theme, (_rank, subtheme, start, end, phrase_text) in best.items():
+                if (theme, "") in excluded or (theme, subtheme) in excluded:
+                    continue
+                rank = (0 if subtheme else 1, start)
+                if theme not in best or rank < best[theme][:2]:
+                    best[theme] = (rank[0], start, subtheme, start, end)
+            for theme, (_rank, _first, subtheme, start, end) in best.items():
                 mentions.append(
                     ThemeMention(
                         theme=theme,
                         subtheme=subtheme,
-                        phrase=phrase_text,
+                        phrase=text[start:end],
                         start=start,
                         end=end,
                         sentiment=clause.sentiment,

@@ -30,12 +30,13 @@ ZH_NEUTRAL_MARGIN = 0.55
 
 def design(texts: Sequence[str], language: str) -> sparse.csr_matrix:
     """The model's input: hashed n-grams and the rule layer's (compound, positive, negative)."""
+    return _design(texts, language)[0]
+
+
+def _design(texts: Sequence[str], language: str) -> tuple[sparse.csr_matrix, np.ndarray]:
     grams = hashed(features(text, language) for text in texts)
-    rules = (
-        np.array([rule(text, language) for text in texts], dtype=np.float64).reshape(-1, RULE_COLUMNS)
-        * RULE_SCALE
-    )
-    return sparse.hstack([grams, sparse.csr_matrix(rules)], format="csr")
+    rules = np.array([rule(text, language) for text in texts], dtype=np.float64).reshape(-1, RULE_COLUMNS)
+    return sparse.hstack([grams, sparse.csr_matrix(rules * RULE_SCALE)], format="csr"), rules
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,37 @@ def load(path: Path | None = None) -> dict[str, LinearModel]:
 
 
 def logits(texts: Sequence[str], language: str) -> np.ndarray:
+    return logits_and_rules(texts, language)[0]
+
+
+def logits_and_rules(texts: Sequence[str], language: str) -> tuple[np.ndarray, np.ndarray]:
+    """The model's three logits per text and the rule layer's (compound, positive, negative)."""
     if not texts:
-        return np.zeros((0, 3), dtype=np.float32)
+        return np.zeros((0, 3), dtype=np.float32), np.zeros((0, RULE_COLUMNS))
     model = load()["zh" if language == "zh" else "en"]
-    return model.logits(design(texts, language))
+    matrix, rules = _design(texts, "zh" if language == "zh" else "en")
+    return model.logits(matrix), rules
+
+
+def guarded_probabilities(texts: Sequence[str], language: str) -> np.ndarray:
+    """The model's probabilities, blended with the rule layer's verdict on short texts: a linear model
+    over n-grams is least reliable on a few words ("not bad at all", "好评👍"), where the rules of
+    negation and intensity are most reliable. The rule weight falls with length."""
+    raw, rules = logits_and_rules(texts, language)
+    probabilities = softmax(np.asarray(raw, dtype=np.float64))
+    for index, text in enumerate(texts):
+        compound = float(rules[index, 0])
+        if abs(compound) < 0.05:
+            continue
+        size = len(text.split()) if language != "zh" else len(text) / 2
+        weight = 0.7 if size <= 4 else 0.45 if size <= 10 else 0.2
+        strength = abs(compound)
+        leaning = 0.5 + 0.5 * strength
+        verdict = np.array([(1 - leaning) * 0.3, (1 - leaning) * 0.7, leaning])
+        if compound < 0:
+            verdict = verdict[::-1]
+        probabilities[index] = (1 - weight) * probabilities[index] + weight * verdict
+    return probabilities
 
 
 def softmax(values: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ def test_english_word_boundaries() -> None:
     analyzer = Analyzer(taxonomy=TAXONOMY)
     assert themes(analyzer, "I am happy") == []
     assert themes(analyzer, "The App is great") == [("app", "", "App")]
-    assert themes(analyzer, "both apps are fine") == [("app", "", "app")]
+    assert themes(analyzer, "both apps are fine") == [("app", "", "apps")]
     assert themes(analyzer, "it crashes a lot") == [("app", "crash", "crashes")]
 
 
