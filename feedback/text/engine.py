@@ -666,24 +666,7 @@ def analyse_parallel_chunks(
 
 
 def analyse_parallel(
-    texts: Sequence[str],
-    languages: Sequence[Language | None] | None = None,
-    *,
-    taxonomy: Taxonomy,
-    dictionary: Sequence[str] = (),
-    adaptation: Adaptation | None = None,
-    processes: int | None = None,
-    chunk_size: int = 2000,
+    texts: Sequence[str], languages: Sequence[Language | None] | None = None, **options: Any
 ) -> list[Analysis]:
-    results: list[Analysis] = []
-    for chunk in analyse_parallel_chunks(
-        texts,
-        languages,
-        taxonomy=taxonomy,
-        dictionary=dictionary,
-        adaptation=adaptation,
-        processes=processes,
-        chunk_size=chunk_size,
-    ):
-        results.extend(chunk)
-    return results
+    """`analyse_parallel_chunks` (same keyword options) gathered into one list."""
+    return [result for chunk in analyse_parallel_chunks(texts, languages, **options) for result in chunk]
