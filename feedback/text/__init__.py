@@ -12,10 +12,32 @@ returns. The contract:
   `as_dict` convert it to and from the JSON an organization stores.
 - `Adaptation.fit(examples)` learns an organization's layer from its corrections.
 - `emerging_terms(...)` compares term shares between two periods with a significance test.
+
+Added since the first version (all optional for callers):
+- `analyse_parallel(texts, languages, taxonomy=..., dictionary=..., adaptation=..., processes=...)` and
+  `analyse_parallel_chunks(...)` (yields results chunk by chunk, in order) run the analysis in worker
+  processes for backfills.
+- `measure_adaptation(examples)` gives an organization's own accuracy from its corrections (k-fold:
+  the shipped model against the model with its layer).
+- `model_card()` returns the model card (models, data sources and licences, accuracy per language on
+  held-out and cross-source data, throughput) that bench/text_accuracy.py and text_throughput.py write.
+- `detect_language(text)`.
+
+Models and data: see sentiment.py, lexicon.py, train.py and data/SOURCES.md. Nothing is downloaded or
+trained at run time; the weights are loaded from data/sentiment.npz on first use.
 """
 
 from .emerging import EmergingTerm, emerging_terms
-from .engine import MODEL_VERSION, Adaptation, Analyzer
+from .engine import (
+    MODEL_VERSION,
+    Adaptation,
+    Analyzer,
+    analyse_parallel,
+    analyse_parallel_chunks,
+    detect_language,
+    measure_adaptation,
+)
+from .model_card import model_card
 from .taxonomy import default_taxonomy
 from .types import Analysis, Clause, CorrectionExample, SubthemeSpec, Taxonomy, ThemeMention, ThemeSpec
 
@@ -31,6 +53,11 @@ __all__ = [
     "Taxonomy",
     "ThemeMention",
     "ThemeSpec",
+    "analyse_parallel",
+    "analyse_parallel_chunks",
     "default_taxonomy",
+    "detect_language",
     "emerging_terms",
+    "measure_adaptation",
+    "model_card",
 ]
