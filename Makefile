@@ -38,7 +38,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy cxm surveys journeys metrics
+	$(VENV)/bin/mypy cxm surveys journeys metrics delighted_api
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .

@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("cxm.api.urls")),
     path("api/", include(docs_urlpatterns)),
+    path("delighted/", include("delighted_api.urls")),
     path("", include("cxm.tenancy.urls")),
     path("", include("metrics.urls")),
     path("", include("surveys.urls")),

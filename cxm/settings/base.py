@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "journeys",
     "surveys",
     "metrics",
+    "delighted_api",
 ]
 
 MIDDLEWARE = [
