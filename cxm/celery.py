@@ -29,6 +29,11 @@ app.conf.beat_schedule = {
         "schedule": 120.0,
         "options": {"expires": 110},
     },
+    "delighted-send-due-survey-requests": {
+        "task": "delighted.tasks.send_due_survey_requests",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
         "schedule": 60.0,

@@ -70,7 +70,9 @@ def delighted_exception_handler(exc: Exception, context: dict[str, Any]) -> ApiR
     elif isinstance(exc, exceptions.ValidationError):
         exc = Unprocessable(_fields(exc.detail))
     elif isinstance(exc, exceptions.NotAuthenticated):
+        header = getattr(exc, "auth_header", None)
         exc = exceptions.AuthenticationFailed(_MESSAGES[401])
+        exc.auth_header = header  # type: ignore[attr-defined]
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # DRF logs it and Django answers 500

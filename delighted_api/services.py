@@ -96,18 +96,20 @@ def survey_request_schedule(
     delay_seconds: int = 0,
     properties: dict[str, Any] | None = None,
     autopilot: bool = False,
+    at: datetime | None = None,
 ) -> SurveyRequest:
     """A survey request for `customer`; one due now becomes an invitation at once (fatigue rules and
-    unsubscribes honoured by `surveys.services.invitations_create`), a later one is sent by the beat."""
+    unsubscribes honoured by `surveys.services.invitations_create`), a later one (or one given its
+    time `at`) is sent by the beat."""
     request = SurveyRequest.objects.create(
         organization=organization,
         customer=customer,
         survey=survey,
-        scheduled_at=timezone.now() + timedelta(seconds=max(delay_seconds, 0)),
+        scheduled_at=at or timezone.now() + timedelta(seconds=max(delay_seconds, 0)),
         properties=properties or {},
         autopilot=autopilot,
     )
-    if delay_seconds <= 0:
+    if at is None and delay_seconds <= 0:
         survey_request_send(survey_request_id=request.pk)
         request.refresh_from_db()
     return request
@@ -336,7 +338,8 @@ def autopilot_add(
             membership.properties = {**membership.properties, **properties}
             membership.save(update_fields=["properties", "updated_at"])
     if created:
-        autopilot_turns(organization=organization, now=timezone.now(), survey=survey)
+        for request_id in autopilot_turns(organization=organization, now=timezone.now(), survey=survey):
+            survey_request_send(survey_request_id=request_id)
         membership.refresh_from_db()
     return membership
 
@@ -356,9 +359,9 @@ def autopilot_remove(*, organization: Organization, customer: Customer) -> int:
 
 def autopilot_turns(
     *, now: datetime, organization: Organization | None = None, survey: Survey | None = None
-) -> int:
-    """Schedules a survey request for every membership whose turn has come and moves its next turn
-    by the interval. Returns how many were scheduled."""
+) -> list[int]:
+    """Schedules a survey request (due now) for every membership whose turn has come and moves its
+    next turn by the interval. Returns the ids of the requests."""
     from .selectors import api_survey
 
     memberships = (
@@ -369,7 +372,7 @@ def autopilot_turns(
     due = list(
         memberships.filter(next_survey_at__lte=now).select_related("organization", "customer")[:DUE_BATCH]
     )
-    scheduled = 0
+    scheduled = []
     for membership in due:
         org = membership.organization
         target = survey or api_survey(organization=org)
@@ -381,14 +384,15 @@ def autopilot_turns(
             )
             if not moved or target is None:  # another run took this turn, or nothing to ask
                 continue
-        survey_request_schedule(
+        request = survey_request_schedule(
             organization=org,
             customer=membership.customer,
             survey=target,
             properties=membership.properties,
             autopilot=True,
+            at=now,
         )
-        scheduled += 1
+        scheduled.append(request.pk)
     return scheduled
 
 

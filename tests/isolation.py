@@ -63,5 +63,6 @@ for _module in (
     "tests.journeys.isolation_cases",
     "tests.surveys.isolation_cases",
     "tests.metrics.isolation_cases",
+    "tests.delighted.isolation_cases",
 ):
     __import__(_module)
