@@ -223,7 +223,7 @@ def test_metrics_window_and_trend(delighted_client, survey, organization):
     for score, days in ((10, 1), (0, 1), (9, 40)):
         ResponseFactory(survey=survey, score=score, score_kind="nps", submitted_at=now - timedelta(days=days))
     ResponseFactory(survey=other, score=10, score_kind="nps", submitted_at=now - timedelta(days=1))
-    got = delighted_client.get("/delighted/v1/metrics.json?trend=%d" % survey.pk).json()
+    got = delighted_client.get(f"/delighted/v1/metrics.json?trend={survey.pk}").json()
     assert (got["nps"], got["response_count"], got["promoter_percent"]) == (0, 2, 50.0)
     since = int((now - timedelta(days=60)).timestamp())
     got = delighted_client.get(f"/delighted/v1/metrics?trend={survey.pk}&since={since}").json()
