@@ -19,6 +19,7 @@ from journeys.services import customer_erase, customer_upsert
 from surveys import services as survey_services
 from surveys.collection.rules import SubmitResult
 from surveys.collection.write import response_submit
+from surveys.content import normalise_language
 from surveys.models import Response, Survey
 
 from .models import (
@@ -44,6 +45,24 @@ SPECIAL_PROPERTIES = (
     "delighted_intro_message",
     "delighted_email_subject",
 )
+# Delighted's special properties as the invitation's personalisation (`surveys.models.Invitation`).
+PERSONALISATION = {
+    "question_product_name": "question_product_name",
+    "thank_you_message": "thank_you_message",
+    "thank_you_link_text": "thank_you_link_text",
+    "thank_you_link_url": "thank_you_link_url",
+    "delighted_intro_message": "intro_message",
+}
+
+
+def personalisation_of(properties: dict[str, Any]) -> dict[str, str]:
+    return {
+        ours: str(properties[theirs])[:500]
+        for theirs, ours in PERSONALISATION.items()
+        if properties.get(theirs) not in (None, "")
+    }
+
+
 # Survey requests sent in one run of the beat task.
 DUE_BATCH = 500
 
@@ -128,10 +147,13 @@ def survey_request_send(*, survey_request_id: int) -> str:
         )
         if request is None:
             return "ignored"
-        language = str(request.properties.get("locale") or "") or None
+        language = normalise_language(str(request.properties.get("locale") or "")) or None
         try:
             result = survey_services.invitations_create(
-                survey=request.survey, customers=[request.customer], language=language
+                survey=request.survey,
+                customers=[request.customer],
+                language=language,
+                personalisation=personalisation_of(request.properties),
             )
         except ValidationError as exc:  # the survey is no longer active
             logger.info("survey request %s not sent: %s", request.pk, exc)

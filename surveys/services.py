@@ -340,7 +340,12 @@ class InviteResult:
 
 
 def invitations_create(
-    *, survey: Survey, customers: list[Customer], language: str | None = None, send: bool = True
+    *,
+    survey: Survey,
+    customers: list[Customer],
+    language: str | None = None,
+    send: bool = True,
+    personalisation: dict[str, str] | None = None,
 ) -> InviteResult:
     """Queue one invitation per eligible customer (fatigue and unsubscribe honoured); after commit,
     try to send them (with `send=False`, or the broker down, `invitations_sweep` sends them later)."""
@@ -357,7 +362,13 @@ def invitations_create(
         lang = language if language in (survey.languages or []) else survey.default_language
         invitations = Invitation.objects.bulk_create(
             [
-                Invitation(organization=organization, survey=survey, customer=c, language=str(lang))
+                Invitation(
+                    organization=organization,
+                    survey=survey,
+                    customer=c,
+                    language=str(lang),
+                    personalisation=personalisation or {},
+                )
                 for c in {c.id: c for c in eligible}.values()
             ]
         )

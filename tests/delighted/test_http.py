@@ -320,3 +320,43 @@ def test_another_organizations_key_sees_nothing(
         == 404
     )
     assert Customer.objects.for_organization(organization).get(pk=int(person["id"])).erased_at is None
+
+
+def test_special_properties_reach_the_invitation(
+    delighted_client, organization, mailoutbox, django_capture_on_commit_callbacks, client
+):
+    from tests.delighted.conftest import nps_survey
+
+    survey = nps_survey(organization, languages=["en", "zh-hans"], default_language="en")
+    question = survey.questions.get(kind="nps")
+    question.text = {"en": f"How likely are you to recommend {organization.name}?", "zh-hans": "推荐吗？"}
+    question.save()
+    properties = {
+        "locale": "zh-CN",
+        "question_product_name": "Widget Pro",
+        "thank_you_message": "Thanks, friend!",
+        "thank_you_link_url": "https://example.com/next",
+        "thank_you_link_text": "Read more",
+        "Plan": "gold",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = delighted_client.post(
+            "/delighted/v1/people.json", {"email": "zh@example.com", "properties": properties}, format="json"
+        )
+    assert response.status_code == 201
+    invitation = Invitation.objects.for_organization(organization).get()
+    assert invitation.language == "zh-hans"
+    assert invitation.personalisation["question_product_name"] == "Widget Pro"
+    assert "推荐吗" in mailoutbox[0].body
+    # The question names the product (English, where the organization's name appears).
+    invitation.language = "en"
+    from surveys.emails import invitation_message
+
+    assert "recommend Widget Pro?" in invitation_message(invitation=invitation).body
+    from django.urls import reverse
+
+    page = client.get(reverse("survey-thanks", args=[survey.public_id]) + f"?inv={invitation.token}")
+    html = page.content.decode()
+    assert "Thanks, friend!" in html and 'href="https://example.com/next"' in html and "Read more" in html
+    customer = Customer.objects.for_organization(organization).get(email="zh@example.com")
+    assert customer.attributes == {"Plan": "gold"}
