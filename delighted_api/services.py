@@ -238,8 +238,10 @@ def response_create(
     comment: str = "",
     person_properties: dict[str, Any] | None = None,
     created_at: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> SubmitResult:
-    """A response of `customer` to the survey, through the surveys rules (`response_submit`)."""
+    """A response of `customer` to the survey, through the surveys rules (`response_submit`); the
+    same `idempotency_key` again (an import run twice) stores nothing twice."""
     properties = {k: str(v) for k, v in (person_properties or {}).items()}
     return response_submit(
         snapshot=snapshot_of(survey),
@@ -247,7 +249,7 @@ def response_create(
         customer=customer,
         locale=str(properties.get("locale", "")),
         channel="api",
-        idempotency_key=f"delighted-{uuid.uuid4().hex}",
+        idempotency_key=idempotency_key or f"delighted-{uuid.uuid4().hex}",
         hidden_fields=properties,
         submitted_at=created_at,
     )
