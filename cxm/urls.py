@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("surveys.urls")),
     path("", include("journeys.urls")),
+    path("", include("delighted_api.page_urls")),
 ]
 
 
