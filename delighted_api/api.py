@@ -226,9 +226,7 @@ class PeopleView(DelightedView):
         headers = {}
         if len(rows) > per_page:
             rows = rows[:per_page]
-            query = {k: v for k, v in params.items() if k != "page_info"}
-            query["page_info"] = base64.urlsafe_b64encode(str(rows[-1].pk).encode()).decode()
-            headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
+            headers = _next_link(request, base64.urlsafe_b64encode(str(rows[-1].pk).encode()).decode())
         return ApiResponse([presenters.person_json(c) for c in rows], headers=headers)
 
     def post(self, request: Request, format: str | None = None) -> ApiResponse:
@@ -296,12 +294,24 @@ def _expand(params: Any) -> frozenset[str]:
     return frozenset(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
+def _page(params: Any, errors: dict[str, list[str]]) -> tuple[int, int]:
+    page = _int(params, "page", errors, low=1, high=MAX_PAGE, default=1) or 1
+    per_page = _int(params, "per_page", errors, low=1, high=MAX_PER_PAGE, default=DEFAULT_PER_PAGE) or 20
+    return page, per_page
+
+
+def _next_link(request: Request, cursor: str) -> dict[str, str]:
+    """The `Link: <…>; rel="next"` header of a cursor-paged list: the same query, the next cursor."""
+    query = {k: v for k, v in request.query_params.items() if k != "page_info"}
+    query["page_info"] = cursor
+    return {"Link": f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'}
+
+
 class SurveyResponsesView(DelightedView):
     def get(self, request: Request, format: str | None = None) -> ApiResponse:
         params = request.query_params
         errors: dict[str, list[str]] = {}
-        page = _int(params, "page", errors, low=1, high=MAX_PAGE, default=1) or 1
-        per_page = _int(params, "per_page", errors, low=1, high=MAX_PER_PAGE, default=DEFAULT_PER_PAGE) or 20
+        page, per_page = _page(params, errors)
         filters: dict[str, Any] = {
             name: _unix(params, name, errors) for name in ("since", "until", "updated_since", "updated_until")
         }
@@ -455,23 +465,20 @@ class MetricsView(DelightedView):
         return ApiResponse(presenters.metrics_json(nps))
 
 
-def _page(params: Any, errors: dict[str, list[str]]) -> tuple[int, int]:
-    page = _int(params, "page", errors, low=1, high=MAX_PAGE, default=1) or 1
-    per_page = _int(params, "per_page", errors, low=1, high=MAX_PER_PAGE, default=DEFAULT_PER_PAGE) or 20
-    return page, per_page
+def _page_window(params: Any) -> tuple[slice, datetime | None, datetime | None]:
+    """`page`, `per_page`, `since` and `until` of a paged list: (rows to show, since, until)."""
+    errors: dict[str, list[str]] = {}
+    page, per_page = _page(params, errors)
+    since, until = _unix(params, "since", errors), _unix(params, "until", errors)
+    _check(errors)
+    return slice((page - 1) * per_page, page * per_page), since, until
 
 
 class UnsubscribesView(DelightedView):
     def get(self, request: Request, format: str | None = None) -> ApiResponse:
-        params = request.query_params
-        errors: dict[str, list[str]] = {}
-        page, per_page = _page(params, errors)
-        since, until = _unix(params, "since", errors), _unix(params, "until", errors)
-        _check(errors)
+        window, since, until = _page_window(request.query_params)
         rows = selectors.unsubscribed_people(organization=self.organization, since=since, until=until)
-        return ApiResponse(
-            [presenters.unsubscribe_json(c) for c in rows[(page - 1) * per_page : page * per_page]]
-        )
+        return ApiResponse([presenters.unsubscribe_json(c) for c in rows[window]])
 
     def post(self, request: Request, format: str | None = None) -> ApiResponse:
         body = _body_dict(request)
@@ -484,11 +491,7 @@ class UnsubscribesView(DelightedView):
 
 class BouncesView(DelightedView):
     def get(self, request: Request, format: str | None = None) -> ApiResponse:
-        params = request.query_params
-        errors: dict[str, list[str]] = {}
-        page, per_page = _page(params, errors)
-        since, until = _unix(params, "since", errors), _unix(params, "until", errors)
-        _check(errors)
+        window, since, until = _page_window(request.query_params)
         rows = selectors.bounced_invitations(organization=self.organization, since=since, until=until)
         return ApiResponse(
             [
@@ -498,7 +501,7 @@ class BouncesView(DelightedView):
                     "name": i.customer.name or None,
                     "bounced_at": presenters.unix(i.created_at),
                 }
-                for i in rows[(page - 1) * per_page : page * per_page]
+                for i in rows[window]
             ]
         )
 
@@ -555,9 +558,7 @@ class AutopilotMembershipsView(DelightedView):
         headers = {}
         if len(page) > per_page:
             page = page[:per_page]
-            query = {k: v for k, v in params.items() if k != "page_info"}
-            query["page_info"] = str(page[-1].pk)
-            headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
+            headers = _next_link(request, str(page[-1].pk))
         pending = selectors.pending_requests_of(
             organization=self.organization, customer_ids=[m.customer_id for m in page]
         )
