@@ -38,7 +38,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy cxm surveys journeys feedback metrics loop
+	$(VENV)/bin/mypy cxm surveys journeys feedback metrics loop delighted_api
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .

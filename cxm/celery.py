@@ -44,6 +44,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "delighted-send-due-survey-requests": {
+        "task": "delighted.tasks.send_due_survey_requests",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "core-heartbeat": {
         "task": "cxm.core.tasks.heartbeat",
         "schedule": 60.0,

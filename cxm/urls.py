@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("cxm.api.urls")),
     path("api/", include(docs_urlpatterns)),
+    path("delighted/", include("delighted_api.urls")),
     path("", include("cxm.tenancy.urls")),
     path("", include("cxm.audit.urls")),
     path("", include("cxm.sso.urls")),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("", include("journeys.urls")),
     path("", include("loop.urls")),
+    path("", include("delighted_api.page_urls")),
 ]
 
 

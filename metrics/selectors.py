@@ -15,7 +15,7 @@ from cxm.tenancy.models import Organization
 from surveys.models import Response
 from surveys.scoring import nps_category
 
-from .computations.aggregates import csat_top_two, nps_counts, score_summary
+from .computations.aggregates import csat_top_two, nps_counts, responses_for, score_summary
 from .computations.scores import nps_from_counts, wilson_interval
 from .dashboards.common import period_comparison
 from .filters import MetricFilters
@@ -248,3 +248,17 @@ def segment_customer_ids(*, organization: Organization, segment: str) -> Any:
     if field not in SEGMENT_FIELDS or not code:
         return CustomerValue.objects.none().values("customer_id")
     return CustomerValue.objects.for_organization(organization).filter(**{field: code}).values("customer_id")
+
+
+def nps_between(
+    *, organization: Organization, since: datetime, until: datetime, survey: int | None = None
+) -> dict[str, Any]:
+    """NPS of the organization's answers submitted in [since, until) (exact instants, not local days),
+    optionally of one survey: the dashboards' own responses, counts and formula (`nps_from_counts`)."""
+    rows = responses_for(
+        organization=organization, filters=MetricFilters(survey=survey), using=read_alias(), windowed=False
+    ).filter(submitted_at__gte=since, submitted_at__lt=until)
+    counts = rows.aggregate(**nps_counts())
+    return nps_from_counts(
+        promoters=counts["promoters"], passives=counts["passives"], detractors=counts["detractors"]
+    ).as_dict()

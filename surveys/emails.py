@@ -42,10 +42,16 @@ def invitation_message(*, invitation: Invitation) -> EmailMultiAlternatives:
     unsubscribe = settings.SITE_URL + reverse(
         "survey-unsubscribe", args=[unsubscribe_token(customer=invitation.customer)]
     )
+    personalisation = invitation.personalisation or {}
+    question = localised(primary.text, language, survey.default_language) if primary else ""
+    product = str(personalisation.get("question_product_name") or "").strip()
+    if product:  # the integrator names the product the question is about
+        question = question.replace(invitation.organization.name, product)
     context = {
         "organization": invitation.organization,
         "customer": invitation.customer,
-        "question": localised(primary.text, language, survey.default_language) if primary else "",
+        "question": question,
+        "intro_message": str(personalisation.get("intro_message") or "").strip(),
         "links": links,
         "labels": scale_labels(primary.kind if primary else "nps", language),
         "open_url": survey_url(public_id=survey.public_id, inv=invitation.token, lang=language),

@@ -212,6 +212,10 @@ class Invitation(TenantModel):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     sending_at = models.DateTimeField(null=True, blank=True)
+    # What an integrator asked for this one invitation: `question_product_name` (names the product in
+    # the question instead of the organization), `thank_you_message`, `thank_you_link_url` and
+    # `thank_you_link_text` (the thank-you page), `intro_message` (a line above the question).
+    personalisation = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -26,6 +26,7 @@ from .models import (
     InvitationStatus,
     Question,
     QuestionKind,
+    Response,
     Survey,
     SurveyStatus,
 )
@@ -349,11 +350,35 @@ def customer_unsubscribe(*, token: str) -> Customer | None:
     except signing.BadSignature:
         return None
     customer = Customer.objects.for_organization(data.get("o")).filter(pk=data.get("c")).first()
-    if customer is not None and not customer.unsubscribed:
+    if customer is not None:
+        customer_mark_unsubscribed(customer=customer)
+    return customer
+
+
+def customer_mark_unsubscribed(*, customer: Customer) -> Customer:
+    """The customer is never surveyed or invited again (an unsubscribe link, an integrator's request)."""
+    if not customer.unsubscribed:
         customer.unsubscribed = True
         customer.unsubscribed_at = timezone.now()
         customer.save(update_fields=["unsubscribed", "unsubscribed_at", "updated_at"])
     return customer
+
+
+def response_hidden_fields_set(*, response: Response, hidden_fields: dict[str, Any]) -> None:
+    """Replaces the hidden fields (properties) of a response; its answers and scores do not change."""
+    Response.objects.for_organization(response.organization_id).filter(pk=response.pk).update(
+        hidden_fields=hidden_fields, updated_at=timezone.now()
+    )
+    response.hidden_fields = hidden_fields
+
+
+def invitations_cancel_queued(*, organization: Organization, customer: Customer) -> int:
+    """Skips the customer's invitations that are still queued and not being sent; returns how many."""
+    return (
+        Invitation.objects.for_organization(organization)
+        .filter(customer=customer, status=InvitationStatus.QUEUED, sending_at__isnull=True)
+        .update(status=InvitationStatus.SKIPPED, error="canceled before it was sent")
+    )
 
 
 @dataclass
@@ -365,7 +390,12 @@ class InviteResult:
 
 
 def invitations_create(
-    *, survey: Survey, customers: list[Customer], language: str | None = None, send: bool = True
+    *,
+    survey: Survey,
+    customers: list[Customer],
+    language: str | None = None,
+    send: bool = True,
+    personalisation: dict[str, str] | None = None,
 ) -> InviteResult:
     """Queue one invitation per eligible customer (fatigue and unsubscribe honoured); after commit,
     try to send them (with `send=False`, or the broker down, `invitations_sweep` sends them later)."""
@@ -382,7 +412,13 @@ def invitations_create(
         lang = language if language in (survey.languages or []) else survey.default_language
         invitations = Invitation.objects.bulk_create(
             [
-                Invitation(organization=organization, survey=survey, customer=c, language=str(lang))
+                Invitation(
+                    organization=organization,
+                    survey=survey,
+                    customer=c,
+                    language=str(lang),
+                    personalisation=personalisation or {},
+                )
                 for c in {c.id: c for c in eligible}.values()
             ]
         )

@@ -66,5 +66,6 @@ for _module in (
     "tests.surveys.isolation_cases",
     "tests.feedback.isolation_cases",
     "tests.metrics.isolation_cases",
+    "tests.delighted.isolation_cases",
 ):
     __import__(_module)

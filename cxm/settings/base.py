@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "feedback",
     "metrics",
     "loop",
+    "delighted_api",
 ]
 
 MIDDLEWARE = [

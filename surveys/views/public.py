@@ -162,13 +162,24 @@ def survey_thanks(request: HttpRequest, public_id: str) -> HttpResponse:
         list(survey.languages),
         survey.default_language,
     )
+    token = request.GET.get("inv", "")[:64]
+    invitation = (
+        unscoped_queryset(Invitation).filter(token=token, survey=survey).only("personalisation").first()
+        if token
+        else None
+    )
+    personalisation = invitation.personalisation if invitation is not None else {}
+    link_url = str(personalisation.get("thank_you_link_url") or "")
     with translation.override(language):
         return render(
             request,
             "surveys/link_thanks.html",
             {
                 "survey": survey,
-                "message": localised(survey.thank_you, language, survey.default_language),
+                "message": str(personalisation.get("thank_you_message") or "")
+                or localised(survey.thank_you, language, survey.default_language),
+                "link_url": link_url if link_url.startswith(("https://", "http://")) else "",
+                "link_text": str(personalisation.get("thank_you_link_text") or "") or link_url,
                 "inv": request.GET.get("inv", "")[:64],
                 "language": language,
                 "body_class": "survey-page",

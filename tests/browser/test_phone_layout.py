@@ -46,6 +46,7 @@ def _pages() -> list[str]:
         "/settings/",
         "/settings/members/",
         "/settings/api-keys/",
+        "/settings/delighted/",
         f"/s/{survey.public_id}",
     ]
 
