@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
@@ -87,7 +88,11 @@ class _EndpointDeliveries(OrganizationScopedMixin):
     kwargs: dict[str, Any]
 
     def get_queryset(self) -> Any:
-        return super().get_queryset().filter(endpoint_id=self.kwargs["endpoint_pk"])
+        endpoint = get_object_or_404(
+            WebhookEndpoint.objects.for_organization(organization_of(self.request)),
+            pk=self.kwargs["endpoint_pk"],
+        )
+        return super().get_queryset().filter(endpoint=endpoint)
 
 
 class WebhookDeliveryListView(_EndpointDeliveries, generics.ListAPIView):

@@ -67,5 +67,6 @@ for _module in (
     "tests.feedback.isolation_cases",
     "tests.metrics.isolation_cases",
     "tests.delighted.isolation_cases",
+    "tests.loop.isolation_cases",
 ):
     __import__(_module)

@@ -254,7 +254,7 @@ def test_another_organization_sees_nothing(
         ("post", f"{base}/deliveries/{delivery.pk}/redeliver/"),
     ]:
         assert getattr(other_api_client, method)(url).status_code == 404, (method, url)
-    assert other_api_client.get(f"{base}/deliveries/").json()["results"] == []
+    assert other_api_client.get(f"{base}/deliveries/").status_code == 404
     assert len(receiver.received) == 1  # only the first delivery
 
 
