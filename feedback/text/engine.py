@@ -455,13 +455,15 @@ class _PhraseIndex:
                     longest = first.get(word) or (first.get(word[:-1]) if word.endswith("s") else None)
                     if not longest:
                         continue
+                    # The longest phrase of each theme starting here ("box was crushed" for one theme
+                    # does not hide "box" of another).
+                    seen: set[tuple[str, str]] = set()
                     for size in range(min(longest, len(words) - index), 0, -1):
                         owned = self._english(tuple(words[index : index + size]))
-                        if owned:
-                            found.extend(
-                                (spans[index][0], spans[index + size - 1][1], owner) for owner in owned
-                            )
-                            break
+                        for owner in owned or ():
+                            if owner[0] not in {theme for theme, _sub in seen}:
+                                found.append((spans[index][0], spans[index + size - 1][1], owner))
+                        seen.update(owned or ())
         if self.zh_pattern is not None and pieces:
             # A Chinese phrase starts or ends where a word of the segmentation does.
             boundaries = {0}
