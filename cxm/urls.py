@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("surveys.urls")),
     path("", include("journeys.urls")),
+    path("", include("feedback.urls")),
 ]
 
 
