@@ -60,10 +60,11 @@ def top_themes_by_touchpoint(
     limit: int = 3,
 ) -> dict[int, list[dict[str, Any]]]:
     """Per touchpoint: its most mentioned themes (comments mentioning each, their share of the
-    touchpoint's comments and the average sentiment). Two aggregate queries whatever the touchpoints."""
+    touchpoint's comments and the average sentiment). A fixed number of queries whatever the
+    touchpoints: the served version, the comments and the mentions per touchpoint, the theme names."""
     found: dict[int, list[dict[str, Any]]] = {}
-    if not touchpoint_ids:
-        return found
+    if not touchpoint_ids or not selectors.served_version(organization=organization):
+        return found  # nothing analysed yet: one query
     base = TextFilters(**{**(filters or TextFilters()).__dict__, "touchpoints": tuple(touchpoint_ids)})
     totals = dict(
         selectors.analyses(organization=organization, filters=base)
@@ -77,7 +78,8 @@ def top_themes_by_touchpoint(
         .annotate(n=Count("analysis", distinct=True), avg=Avg("score"))
         .order_by("touchpoint_id", "-n", "theme")
     )
-    names = theme_names(organization=organization)
+    rows = list(rows)
+    names = theme_names(organization=organization) if rows else {}
     for row in rows:
         items = found.setdefault(row["touchpoint_id"], [])
         if len(items) < limit:

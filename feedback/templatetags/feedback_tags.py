@@ -68,3 +68,9 @@ def percent(value: Any) -> str:
 @register.filter
 def signed(value: Any, digits: int = 2) -> str:
     return "—" if value is None else f"{float(value):+.{digits}f}"
+
+
+@register.filter
+def name_of(names: tuple[str, str] | list[str]) -> str:
+    """(English, Chinese) → the name in the active language."""
+    return names[1] if (get_language() or "").startswith("zh") else names[0]

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def comments(organization, settings):
     settings.FEEDBACK_ANALYSE_ON_SIGNAL = False
-    touchpoint = TouchpointFactory(organization=organization, name="Home delivery")
+    touchpoint = TouchpointFactory(stage__journey__organization=organization, name="Home delivery")
     made = Comments(organization, touchpoint=touchpoint)
     made.first = made.add(2, "物流很慢，包装也坏了")
     made.add(10, "delivery was fast, great service")
@@ -192,3 +192,17 @@ def test_text_dashboard_shows_themes_and_words(owner_client, organization, comme
     assert 'data-kpi="comments">4<' in html
     assert "Delivery" in html
     assert 'data-words="zh"' in html
+
+
+def test_journey_touchpoint_response_and_customer_pages_show_what_the_comment_says(
+    owner_client, organization, comments
+):
+    touchpoint = comments.touchpoint
+    html = owner_client.get(f"/journeys/{touchpoint.stage.journey_id}/").content.decode()
+    assert "data-top-themes" in html and 'data-theme="delivery"' in html
+    html = owner_client.get(f"/journeys/touchpoints/{touchpoint.pk}/").content.decode()
+    assert "data-top-themes" in html and 'data-sentiment="negative"' in html
+    html = owner_client.get(reverse("response-detail-page", args=[comments.first.pk])).content.decode()
+    assert (
+        "data-text-result" in html and 'data-sentiment="negative"' in html and 'data-theme="delivery"' in html
+    )
