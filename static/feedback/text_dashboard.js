@@ -19,7 +19,7 @@
     };
     return [[bar("negative"), bar("neutral"), bar("positive"),
       { x: x, y: t.map(function (r) { return charts.nonNull(r.avg_sentiment); }), mode: "lines+markers", name: L.average, yaxis: "y2", line: { color: C.primary } }],
-      { barmode: "stack", yaxis: { title: L.comments }, yaxis2: { overlaying: "y", side: "right", range: [-1, 1], title: L.average } }];
+      { barmode: "stack", yaxis: { title: L.comments }, yaxis2: { overlaying: "y", side: "right", range: [-1, 1], dtick: 0.5, showgrid: false, title: L.average } }];
   });
 
   charts.register("text-themes", function (p) {
