@@ -44,16 +44,19 @@ class ExplorerForm(forms.Form):
 
     def __init__(self, *args: Any, taxonomy: Any, touchpoints: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["theme"].choices = [("", _("All")), *_theme_choices(taxonomy)]
-        self.fields["touchpoint"].choices = [("", _("All")), *((t["id"], t["name"]) for t in touchpoints)]
-        self.fields["source"].choices = [
+        self.fields["theme"].choices = [("", _("All")), *_theme_choices(taxonomy)]  # type: ignore[attr-defined]
+        self.fields["touchpoint"].choices = [  # type: ignore[attr-defined]
+            ("", _("All")),
+            *((t["id"], t["name"]) for t in touchpoints),
+        ]
+        self.fields["source"].choices = [  # type: ignore[attr-defined]
             ("", _("All")),
             (SURVEY_SOURCE, _("Survey responses")),
             *FeedbackChannel.choices,
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             self.add_error("end", _("The end date is before the start date."))
         return data
@@ -70,10 +73,10 @@ class CorrectionForm(forms.Form):
 
     def __init__(self, *args: Any, taxonomy: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["themes"].choices = _theme_choices(taxonomy)
+        self.fields["themes"].choices = _theme_choices(taxonomy)  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("answer") and not data.get("feedback"):
             raise forms.ValidationError(_("Say which comment to correct."))
         return data

@@ -72,13 +72,12 @@ def top_themes_by_touchpoint(
         .annotate(n=Count("id"))
         .values_list("touchpoint_id", "n")
     )
-    rows = (
+    rows: list[Any] = list(
         mentions(organization=organization, filters=base)
         .values("touchpoint_id", "theme")
         .annotate(n=Count("analysis", distinct=True), avg=Avg("score"))
         .order_by("touchpoint_id", "-n", "theme")
     )
-    rows = list(rows)
     names = theme_names(organization=organization) if rows else {}
     for row in rows:
         items = found.setdefault(row["touchpoint_id"], [])

@@ -80,6 +80,7 @@ def _explorer_queryset(request: HttpRequest) -> tuple[ExplorerForm, QuerySet[Tex
 
 def _comment_row(analysis: TextAnalysis, tz: Any) -> dict[str, Any]:
     """What the explorer and the export show of one analysed comment."""
+    score: Any
     if analysis.answer_id:
         text = analysis.answer.text  # type: ignore[union-attr]
         response = analysis.response
