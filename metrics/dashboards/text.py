@@ -12,6 +12,7 @@ from typing import Any
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from cxm.core.routers import reads_on
 from cxm.tenancy.models import Organization
 from feedback import page_selectors, selectors
 
@@ -26,6 +27,12 @@ TREND_THEMES = 8  # themes drawn over time: the most mentioned
 def build_text(
     *, organization: Organization, filters: MetricFilters, using: str, context: dict[str, Any]
 ) -> dict[str, Any]:
+    # The feedback selectors take no `using`: their ORM reads are routed to it for the whole build.
+    with reads_on(using):
+        return _build_text(organization=organization, filters=filters)
+
+
+def _build_text(*, organization: Organization, filters: MetricFilters) -> dict[str, Any]:
     text_filters = page_selectors.text_filters_from_metric(organization=organization, filters=filters)
     trend = selectors.sentiment_trend(organization=organization, filters=text_filters, bucket=filters.bucket)
     themes = selectors.themes_table(organization=organization, filters=text_filters)
