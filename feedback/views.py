@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cxm.core.spreadsheet import formula_safe
-from cxm.tenancy.scoping import check_permission, organization_required
-from cxm.tenancy.tenant import organization_of
+from cxm.tenancy.scoping import organization_required
+from cxm.tenancy.tenant import organization_of, request_tenant, tenant_allows
 from metrics.dashboard_selectors import dashboard_filter_options
 
 from . import page_selectors, selectors, services
@@ -38,11 +38,7 @@ PAGE_SIZE = 25
 
 
 def _allows(request: HttpRequest, permission: str) -> bool:
-    try:
-        check_permission(request, permission)
-    except Exception:  # PermissionDenied
-        return False
-    return True
+    return tenant_allows(request_tenant(request), permission)
 
 
 def _explorer_queryset(request: HttpRequest) -> tuple[ExplorerForm, QuerySet[TextAnalysis], list[str]]:
