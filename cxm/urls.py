@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("journeys.urls")),
     path("", include("loop.urls")),
     path("", include("delighted_api.page_urls")),
+    path("", include("feedback.urls")),
 ]
 
 

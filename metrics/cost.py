@@ -55,4 +55,19 @@ def dashboard_cost(*, organization: Organization, dashboard: str, filters: Metri
             Transaction.objects.using(using).for_organization(organization).filter(occurred_at__lt=end)
         )
         return history + (responses if dashboard == "value" else 0)
+    if dashboard == "text":
+        # The comments of the window and of the window before (emerging terms compare them), and the
+        # theme mentions the themes table and the themes over time group.
+        from feedback import page_selectors
+        from feedback import selectors as text_selectors
+
+        current = page_selectors.text_filters_from_metric(organization=organization, filters=filters)
+        before = page_selectors.text_filters_from_metric(
+            organization=organization, filters=filters.previous(organization)
+        )
+        return (
+            estimated_rows(text_selectors.analyses(organization=organization, filters=current))
+            + estimated_rows(text_selectors.analyses(organization=organization, filters=before))
+            + estimated_rows(text_selectors.mentions(organization=organization, filters=current))
+        )
     return responses

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
+
+# The alias that reads inside `reads_on(...)` go to (None: the primary).
+_reads_on: ContextVar[str | None] = ContextVar("reads_on", default=None)
 
 
 class ReplicaRouter:
@@ -13,7 +19,7 @@ class ReplicaRouter:
     """
 
     def db_for_read(self, model: Any, **hints: Any) -> str | None:
-        return None
+        return _reads_on.get()
 
     def db_for_write(self, model: Any, **hints: Any) -> str | None:
         return "default"
@@ -30,3 +36,14 @@ class ReplicaRouter:
 def read_alias() -> str:
     """The database alias for dashboard reads and recomputes."""
     return "replica" if "replica" in settings.DATABASES else "default"
+
+
+@contextmanager
+def reads_on(alias: str) -> Iterator[None]:
+    """ORM reads in this block go to `alias`: for dashboard builders composing selectors that take no
+    `using` (the text layer's). Writes still go to the primary."""
+    token = _reads_on.set(alias)
+    try:
+        yield
+    finally:
+        _reads_on.reset(token)

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 
 from cxm.tenancy.scoping import organization_required, scoped_get_or_404
 from cxm.tenancy.tenant import organization_of
+from feedback import page_selectors as text_selectors
+from feedback import selectors as feedback_selectors
 from metrics import selectors as metrics_selectors
 from surveys import selectors as surveys_selectors
 from surveys.scoring import nps_category
@@ -71,6 +73,14 @@ def _timeline(customer: Customer) -> list[dict[str, Any]]:
         items.append({"kind": "interaction", "at": interaction.occurred_at, "object": interaction})
     for order in selectors.customer_transactions(customer=customer, limit=100):
         items.append({"kind": "order", "at": order.occurred_at, "object": order})
+    # The sentiment and themes of the customer's comments (one or two queries for all of them).
+    text = feedback_selectors.response_text_results(
+        organization=customer.organization,
+        response_ids=[item["object"].pk for item in items if item["kind"] == "response"],
+    )
+    for item in items:
+        if item["kind"] == "response":
+            item["text"] = text.get(item["object"].pk)
     items.sort(key=lambda item: item["at"], reverse=True)
     return items
 
@@ -91,6 +101,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "latest_nps_category": nps_category(latest_nps.score) if latest_nps else None,
             "segment": segment,
             "timeline": _timeline(customer),
+            "theme_names": text_selectors.theme_names(organization=customer.organization),
             "can_export": _can(request, "export"),
             "can_erase": _can(request, "erase_customer"),
         },

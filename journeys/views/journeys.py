@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from cxm.tenancy.scoping import check_permission, organization_required, scoped_get_or_404
 from cxm.tenancy.tenant import organization_of
+from feedback import page_selectors as text_selectors
+from feedback.selectors import TextFilters
 from metrics import selectors as metrics_selectors
 
 from .. import selectors, services
@@ -59,6 +61,12 @@ def journey_map(request: HttpRequest, pk: int) -> HttpResponse:
         organization=journey.organization, periods=[(previous_start, start), (start, now)]
     )
     the_map = selectors.journey_map(journey=journey, channel=channel or None)
+    # What customers say at each touchpoint in the same window (two aggregate queries).
+    themes = text_selectors.top_themes_by_touchpoint(
+        organization=journey.organization,
+        touchpoint_ids=[t.pk for cards in the_map.touchpoints_by_stage.values() for t in cards],
+        filters=TextFilters(start=timezone.localdate(start, journey.organization.tzinfo)),
+    )
     columns = []
     for stage in the_map.stages:
         cards = []
@@ -70,6 +78,7 @@ def journey_map(request: HttpRequest, pk: int) -> HttpResponse:
                     "metrics": metrics,
                     "tone": metrics[0]["tone"] if metrics else "neutral",
                     "n": (current.get(touchpoint.pk) or {}).get("n", 0),
+                    "themes": themes.get(touchpoint.pk, []),
                 }
             )
         columns.append({"stage": stage, "cards": cards})

@@ -16,6 +16,9 @@ from django.views.decorators.http import require_POST
 
 from cxm.tenancy.scoping import organization_required, scoped, scoped_get_or_404
 from cxm.tenancy.tenant import organization_of
+from feedback import page_selectors as text_selectors
+from feedback import selectors as feedback_selectors
+from feedback.selectors import TextFilters
 from metrics import selectors as metrics_selectors
 from surveys import selectors as surveys_selectors
 
@@ -143,6 +146,18 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     current, previous = current_scores.get(touchpoint.pk), previous_scores.get(touchpoint.pk)
     comments = surveys_selectors.touchpoint_comments(organization=organization, touchpoint=touchpoint)
+    themes = text_selectors.top_themes_by_touchpoint(
+        organization=organization,
+        touchpoint_ids=[touchpoint.pk],
+        filters=TextFilters(start=timezone.localdate(now - timedelta(days=90), organization.tzinfo)),
+        limit=5,
+    ).get(touchpoint.pk, [])
+    comments = list(comments)
+    comment_text = feedback_selectors.response_text_results(
+        organization=organization, response_ids=[r.pk for r in comments]
+    )
+    for response in comments:
+        response.text_result = comment_text.get(response.pk)  # type: ignore[attr-defined]
     surveys = surveys_selectors.touchpoint_surveys(organization=organization, touchpoint=touchpoint)
     labels = {
         "nps": _("NPS"),
@@ -160,6 +175,8 @@ def touchpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "metrics": _metric_rows(current, previous),
             "chart": {"series": series, "labels": labels},
             "comments": comments,
+            "themes": themes,
+            "theme_names": text_selectors.theme_names(organization=organization),
             "surveys": surveys,
             "can_edit": _can(request, "edit"),
         },

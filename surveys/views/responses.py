@@ -8,6 +8,9 @@ from django.shortcuts import render
 from django.utils import translation
 
 from cxm.tenancy.scoping import organization_required, scoped_get_or_404
+from cxm.tenancy.tenant import organization_of
+from feedback import page_selectors as text_selectors
+from feedback import selectors as feedback_selectors
 
 from ..content import localised
 from ..models import Response
@@ -38,6 +41,18 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
     language = translation.get_language() or "en"
     for a in answers:
         a.question_text = localised(a.question.text, language, response.survey.default_language)  # type: ignore[attr-defined]
+    organization = organization_of(request)
     return render(
-        request, "surveys/response_detail.html", {"nav": "surveys", "response": response, "answers": answers}
+        request,
+        "surveys/response_detail.html",
+        {
+            "nav": "surveys",
+            "response": response,
+            "answers": answers,
+            # What the comment says: the text layer's sentiment and themes (served version).
+            "text": feedback_selectors.response_text_results(
+                organization=organization, response_ids=[response.pk]
+            ).get(response.pk),
+            "theme_names": text_selectors.theme_names(organization=organization),
+        },
     )

@@ -25,6 +25,7 @@ def test_login_and_dashboard_shell_in_both_languages(browser, live_server, organ
     nav = page.get_by_role("navigation", name="Main")
     assert [a.inner_text() for a in nav.get_by_role("link").all()] == [
         "Dashboards",
+        "Comments",
         "Surveys",
         "Journeys",
         "Customers",

@@ -46,7 +46,7 @@ def test_recompute_stores_every_dashboard_and_customer_values(organization):
     _s, c = _small_data(organization)
     services.dashboards_recompute(organization=organization)
     snapshots = {s.dashboard: s for s in Snapshot.objects.unscoped().filter(organization=organization)}
-    assert set(snapshots) == {"overview", "journey", "retention", "value", "drivers"}
+    assert set(snapshots) == {"overview", "journey", "retention", "value", "drivers", "text"}
     assert snapshots["overview"].payload["summary"]["nps"]["nps"] == 0.0  # one promoter, one detractor
     assert snapshots["overview"].payload["comments"][0]["comment"] == "Lovely"
     values = selectors.customer_segment(organization=organization, customer=c)

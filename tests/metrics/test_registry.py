@@ -118,6 +118,7 @@ def test_a_registered_dashboard_is_served_recomputed_polled_and_exported(
         "/dashboards/throwaway/",
         "/dashboards/value/",
         "/dashboards/drivers/",
+        "/dashboards/text/",
     ]
 
     # the status poll knows it
@@ -163,10 +164,14 @@ def test_the_shipped_dashboards_in_tab_order_with_the_charts_their_templates_and
         ("retention", "dashboard-retention", "retention/"),
         ("value", "dashboard-value", "value/"),
         ("drivers", "dashboard-drivers", "drivers/"),
+        ("text", "dashboard-text", "text/"),
     ]
     script = (ROOT / "static" / "metrics" / "dashboards.js").read_text()
     drawn = set(re.findall(r'^    "([a-z-]+)": function', script, flags=re.MULTILINE))
     for dashboard in registry.all_dashboards():
+        for own in dashboard.scripts:  # chart kinds a dashboard's own script registers
+            own_script = (ROOT / "static" / own).read_text()
+            drawn |= set(re.findall(r'register\("([a-z-]+)"', own_script))
         template = (ROOT / "metrics" / "templates" / dashboard.template).read_text()
         assert tuple(re.findall(r'data-chart="([a-z-]+)"', template)) == dashboard.charts
         assert set(dashboard.charts) <= drawn
