@@ -72,11 +72,12 @@ def test_incremental_recompute_after_new_data_equals_a_full_rebuild():
     rng = random.Random(5)
     dashboards_recompute(organization=org)
     first = _payloads(org)
-    assert set(first) == {"overview", "journey", "drivers", "retention", "value"}
+    assert set(first) == {"overview", "journey", "drivers", "retention", "value", "text"}
 
-    # Nothing changed: every dashboard is reused, and the numbers are those of the rebuild.
+    # Nothing changed: every dashboard is reused, and the numbers are those of the rebuild. The Text
+    # dashboard is computed every time: its input, the analyses the pipeline writes, has no version yet.
     durations = dashboards_recompute(organization=org, incremental=True)
-    assert set(durations) == {"rollups"}
+    assert set(durations) == {"rollups", "text"}
     assert _payloads(org) == first
 
     # About 1 % new responses (and one changed score): the response side is recomputed from the
@@ -132,7 +133,7 @@ def test_the_next_local_day_recomputes_what_was_reused(clock):
     org = OrganizationFactory(slug="next-day", time_zone="Asia/Shanghai")
     seed_dataset(org, customers=30, now=timezone.now())
     dashboards_recompute(organization=org)
-    assert set(dashboards_recompute(organization=org, incremental=True)) == {"rollups"}
+    assert set(dashboards_recompute(organization=org, incremental=True)) == {"rollups", "text"}
     clock.set(NOW + timedelta(days=1))  # the default window moved
     recomputed = dashboards_recompute(organization=org, incremental=True)
     assert {"overview", "journey", "drivers", "retention", "value"} <= set(recomputed)
