@@ -236,10 +236,18 @@ def _write_frame(*, organization: Organization, customers: Q) -> int:
     rows = summary_rows(organization=organization, customers=customers)
     if not rows:
         return 0
+    # An upsert, as the SQL path: a refresh of the same customers may have written them meanwhile
+    # (the embedded default runs the refresh task and a rebuild on two background threads).
+    updates = ", ".join(
+        f"{column} = excluded.{column}"
+        for column in _COLUMNS
+        if column not in ("organization_id", "customer_id")
+    )
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {CustomerSummary._meta.db_table} ({', '.join(_COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
+            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+            f"ON CONFLICT (organization_id, customer_id) DO UPDATE SET {updates}",
             [_adapt(row) for row in rows],
         )
     return len(rows)
