@@ -28,3 +28,12 @@ CXM_REQUIRE_SERVICES = os.environ.get("CXM_REQUIRE_SERVICES") == "1"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cxm-test"}}
 # Live-server threads must not keep connections open past a test (the test database is dropped after).
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, as `make run` has, not the shared-cache in-memory database: there a write transaction
+    # of a background thread makes another connection fail at once ("database table is locked")
+    # instead of waiting the busy timeout, which is not how the embedded default behaves.
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"cxm-test-{os.getpid()}.sqlite3")
+    }
