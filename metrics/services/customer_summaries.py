@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, connections, transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -25,12 +25,14 @@ from journeys.models import Customer, Interaction, Transaction
 from journeys.selectors import transaction_value
 
 from ..computations.value import customer_purchase_summary
-from ..models import CustomerSummary
+from ..models import CustomerSummary, RecomputePart
 
 # Customers per statement of a full rebuild (bounds each statement's sort and hash memory).
 REBUILD_CHUNK = 50_000
 # Customers per statement of a refresh of named customers.
 REFRESH_CHUNK = 5_000
+# Where the highest transaction and interaction ids a rebuild or a catch-up has read are kept.
+WATERMARK_KEY = "summaries:watermark"
 
 _COLUMNS = [
     "organization_id",
@@ -106,11 +108,90 @@ def customer_summaries_complete(*, organization: Organization) -> int:
     return customer_summaries_refresh(organization=organization, customer_ids=ids)
 
 
+def customer_summaries_catch_up(*, organization: Organization) -> dict[str, int]:
+    """What an incremental recompute does instead of a rebuild, in proportion to what was written.
+
+    Ingest refreshes the summaries of the customers it touched (a task right after each batch); a
+    write that sent no signal would leave them behind. So: the summaries of deleted customers go;
+    the customers without one get one; the customers with a transaction or interaction stored after
+    their summary was written are refreshed, looking only at the rows above the ids the last rebuild
+    or catch-up had read (a primary-key range, not all history); and when the totals still disagree
+    (a purchase deleted or changed without a signal: the purchases counted in the summaries against
+    those in the table), everything is rebuilt. Returns what was done, as counts."""
+    marks = (
+        RecomputePart.objects.for_organization(organization)
+        .filter(key=WATERMARK_KEY)
+        .values_list("value", flat=True)
+        .first()
+    )
+    if not marks:
+        return {"rebuilt": _rebuild(organization=organization, chunk_size=REBUILD_CHUNK)}
+    upto = _high_ids(organization)
+    report = {"rebuilt": 0, "refreshed": 0, "removed": 0}
+    with without_jit():
+        customer = Customer.objects.filter(pk=OuterRef("customer_id"))
+        report["removed"], _ = (
+            CustomerSummary.objects.for_organization(organization).filter(~Exists(customer)).delete()
+        )
+        summary = CustomerSummary.objects.for_organization(organization).filter(customer_id=OuterRef("pk"))
+        stale = set(
+            Customer.objects.for_organization(organization)
+            .filter(~Exists(summary))
+            .values_list("id", flat=True)
+        )
+        for model, kind in ((Transaction, "transactions"), (Interaction, "interactions")):
+            current = CustomerSummary.objects.for_organization(organization).filter(
+                customer_id=OuterRef("customer_id"), refreshed_at__gte=OuterRef("created_at")
+            )
+            stale.update(
+                model.objects.for_organization(organization)
+                .filter(id__gt=int(marks.get(kind, 0)), id__lte=upto[kind])
+                .filter(~Exists(current))
+                .order_by()
+                .values_list("customer_id", flat=True)
+                .distinct()
+            )
+    if stale:
+        report["refreshed"] = customer_summaries_refresh(organization=organization, customer_ids=stale)
+    if not _totals_agree(organization):
+        report["rebuilt"] = _rebuild(organization=organization, chunk_size=REBUILD_CHUNK)
+        return report
+    _store_watermark(organization, upto)
+    return report
+
+
+def _high_ids(organization: Organization) -> dict[str, int]:
+    return {
+        kind: model.objects.for_organization(organization).aggregate(high=Max("id"))["high"] or 0
+        for model, kind in ((Transaction, "transactions"), (Interaction, "interactions"))
+    }
+
+
+def _store_watermark(organization: Organization, marks: dict[str, int]) -> None:
+    RecomputePart.objects.update_or_create(
+        organization=organization,
+        key=WATERMARK_KEY,
+        defaults={"fingerprint": "", "value": marks, "computed_at": timezone.now()},
+    )
+
+
+def _totals_agree(organization: Organization) -> bool:
+    """One summary per customer, and as many purchases in the summaries as in the table."""
+    summaries = CustomerSummary.objects.for_organization(organization).aggregate(
+        n=Count("id"), purchases=Sum("purchase_count")
+    )
+    customers = Customer.objects.for_organization(organization).count()
+    purchases = Transaction.objects.for_organization(organization).filter(amount__gte=0).count()
+    return summaries["n"] == customers and (summaries["purchases"] or 0) == purchases
+
+
 def _rebuild(*, organization: Organization, chunk_size: int) -> int:
     """Replace every summary of the organization, one range of customer ids per statement, in one
-    transaction (readers see the old summaries until the commit)."""
+    transaction (readers see the old summaries until the commit), and keep the highest ids it read
+    as the watermark of the next catch-up."""
     written = 0
     with without_jit():
+        _store_watermark(organization, _high_ids(organization))
         CustomerSummary.objects.for_organization(organization).delete()
         for low, high in _id_ranges(organization=organization, chunk_size=chunk_size):
             written += _write(organization=organization, customers=Q(id__gte=low, id__lte=high))

@@ -26,7 +26,7 @@ from ..models import Snapshot
 from ..policy import recompute_policy
 from ..selectors import dashboard_snapshot
 from .clv import clv_model_payload
-from .customer_summaries import customer_summaries_refresh
+from .customer_summaries import customer_summaries_catch_up, customer_summaries_refresh
 from .customer_values import customer_values_store
 from .incremental import recompute_plan, recompute_plan_record
 from .rollups import rollups_current
@@ -144,8 +144,9 @@ def dashboards_recompute(
     computed from all history. `incremental` (what the recompute task does, services.incremental):
     the rollups are refreshed for the days that changed, the purchase summaries are read as ingest
     maintains them, and a dashboard whose inputs did not change keeps its snapshot; both give the
-    same payloads. The survey scores read the rollups either way. `rebuild_summaries` overrides
-    whether the summaries are rebuilt first. Returns the milliseconds per computed part (a reused
+    same payloads. The survey scores read the rollups either way. The incremental recompute catches
+    the summaries up (`customer_summaries_catch_up`) instead of rebuilding them; `rebuild_summaries`
+    overrides both (True: rebuilt, False: read as they are). Returns the milliseconds per computed part (a reused
     dashboard is absent)."""
     filters = MetricFilters()
     computed_at = timezone.now()
@@ -153,15 +154,17 @@ def dashboards_recompute(
     started = time.monotonic()
     plan = recompute_plan(organization=organization, full=not incremental)
     durations["rollups"] = int((time.monotonic() - started) * 1000)
+    catch_up = rebuild_summaries is None and incremental
     if rebuild_summaries is None:
-        # The summaries follow ingest's signals; a write that sent none (found by the plan's row
-        # fingerprints) would leave them behind, so a recompute of the customer side rebuilds them.
-        rebuild_summaries = not incremental or any(
-            registry.require(name).needs_customer_values for name in plan.compute
-        )
+        rebuild_summaries = not incremental
+    started = time.monotonic()
     if rebuild_summaries:
-        started = time.monotonic()
         customer_summaries_refresh(organization=organization)
+        durations["customer_summaries"] = int((time.monotonic() - started) * 1000)
+    elif catch_up and any(registry.require(name).needs_customer_values for name in plan.compute):
+        # The summaries follow ingest's signals; what a write that sent none left behind is caught up
+        # here, in proportion to what was written since the last rebuild or catch-up.
+        customer_summaries_catch_up(organization=organization)
         durations["customer_summaries"] = int((time.monotonic() - started) * 1000)
     payloads, _frame, computed = dashboards_compute(
         organization=organization,

@@ -230,3 +230,72 @@ def test_ingest_refreshes_the_changed_customers_and_equals_a_rebuild(organizatio
         .values_list("customer_id", "purchase_days", "historical_value", "gap_days", "last_purchase_day")
     )
     assert refreshed == rebuilt
+
+
+def _summaries(organization):
+    return list(
+        CustomerSummary.objects.unscoped()
+        .filter(organization=organization)
+        .order_by("customer_id")
+        .values_list(
+            "customer_id",
+            "purchase_count",
+            "purchase_days",
+            "historical_value",
+            "gap_days",
+            "last_interaction_at",
+        )
+    )
+
+
+def test_the_catch_up_refreshes_only_what_was_written_without_a_signal(organization, settings):
+    """Writes that told nobody: the catch-up of the incremental recompute refreshes those customers
+    (and builds the missing one) without a rebuild; a deleted purchase makes the totals disagree and
+    everything is rebuilt. Either way the summaries equal a rebuild's."""
+    from journeys.models import Interaction
+    from metrics.services.customer_summaries import customer_summaries_catch_up
+
+    settings.METRICS_RECOMPUTE_ON_SIGNAL = False
+    now = timezone.now()
+    _shop(organization, now)
+    # No rebuild yet: nothing to catch up from, so it rebuilds.
+    assert customer_summaries_catch_up(organization=organization)["rebuilt"] > 90
+    assert customer_summaries_catch_up(organization=organization) == {
+        "rebuilt": 0,
+        "refreshed": 0,
+        "removed": 0,
+    }
+
+    buyer, visitor = Customer.objects.unscoped().filter(organization=organization).order_by("id")[:2]
+    untouched = (
+        CustomerSummary.objects.unscoped().exclude(customer__in=[buyer, visitor]).order_by("id").first()
+    )
+    Transaction.objects.bulk_create(
+        [
+            Transaction(
+                organization=organization, customer=buyer, order_id="silent-1", occurred_at=now, amount=9
+            )
+        ]
+    )
+    touchpoint = Interaction.objects.unscoped().filter(organization=organization).first().touchpoint
+    Interaction.objects.bulk_create(
+        [Interaction(organization=organization, customer=visitor, touchpoint=touchpoint, occurred_at=now)]
+    )
+    newcomer = Customer.objects.create(organization=organization, external_id="silent-newcomer")
+    report = customer_summaries_catch_up(organization=organization)
+    assert report == {"rebuilt": 0, "refreshed": 3, "removed": 0}
+    assert CustomerSummary.objects.unscoped().get(customer=visitor).last_interaction_at == now
+    assert CustomerSummary.objects.unscoped().filter(customer=newcomer).exists()
+    assert CustomerSummary.objects.unscoped().get(pk=untouched.pk).refreshed_at == untouched.refreshed_at
+    caught_up = _summaries(organization)
+    customer_summaries_refresh(organization=organization)
+    assert _summaries(organization) == caught_up
+
+    Transaction.objects.unscoped().filter(
+        organization=organization, customer=buyer, amount__gte=0
+    ).first().delete()
+    report = customer_summaries_catch_up(organization=organization)
+    assert report["rebuilt"] == Customer.objects.unscoped().filter(organization=organization).count()
+    caught_up = _summaries(organization)
+    customer_summaries_refresh(organization=organization)
+    assert _summaries(organization) == caught_up
