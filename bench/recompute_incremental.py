@@ -48,6 +48,21 @@ def _payloads(organization: Any) -> dict[str, Any]:
     }
 
 
+def _differences(before: Any, after: Any, path: str = "") -> list[str]:
+    """The paths where two payloads differ, with both values (the first few)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found = []
+        for key in sorted(set(before) | set(after), key=str):
+            found += _differences(before.get(key), after.get(key), f"{path}.{key}")
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        found = []
+        for index, (b, a) in enumerate(zip(before, after, strict=True)):
+            found += _differences(b, a, f"{path}[{index}]")
+        return found
+    return [] if before == after else [f"{path}: incremental {before!r} != full {after!r}"[:300]]
+
+
 def child(mode: str, database: str, slug: str) -> None:
     scale_data.django_setup(scale_data.database_url(database))
     from django.test.utils import override_settings
@@ -68,6 +83,9 @@ def child(mode: str, database: str, slug: str) -> None:
                 after = _payloads(organization)
                 result["identical"] = before == after
                 result["differing"] = sorted(name for name in after if before.get(name) != after[name])
+                result["differences"] = {
+                    name: _differences(before.get(name), after[name])[:20] for name in result["differing"]
+                }
         else:
             if mode == "all":
                 result["added"] = scale_data.add(organization=organization, fraction=0.01, tag=TAG_ALL)

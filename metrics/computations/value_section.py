@@ -143,14 +143,19 @@ def value_section_stored(
             cursor.execute(sql, params or org)
             return list(cursor.fetchall())
 
+    # The predicted values are summed as exact decimals: a sum of floats depends on the order the rows
+    # arrive in (PostgreSQL's parallel workers split them differently from one run to the next), and
+    # the same data must give the same figure to the last digit (an incremental recompute and a full
+    # rebuild are compared exactly).
+    predicted_sum = "SUM(CAST(v.predicted_clv AS NUMERIC))"
     customers, buyers, historical, left_out, predicted, predicted_n = rows(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN s.purchase_days > 0 THEN 1 ELSE 0 END), 0), "  # noqa: S608
-        "SUM(s.historical_value), SUM(s.unconverted), SUM(v.predicted_clv), COUNT(v.predicted_clv) " + joined
+        f"SUM(s.historical_value), SUM(s.unconverted), {predicted_sum}, COUNT(v.predicted_clv) " + joined
     )[0]
     by_tier = {
         tier: (n, hist, pred, pred_n)
         for tier, n, hist, pred, pred_n in rows(
-            "SELECT v.value_tier, COUNT(*), SUM(s.historical_value), SUM(v.predicted_clv), "  # noqa: S608
+            f"SELECT v.value_tier, COUNT(*), SUM(s.historical_value), {predicted_sum}, "  # noqa: S608
             f"COUNT(v.predicted_clv) {joined} AND s.purchase_days > 0 GROUP BY v.value_tier"
         )
     }

@@ -299,3 +299,23 @@ def test_the_catch_up_refreshes_only_what_was_written_without_a_signal(organizat
     caught_up = _summaries(organization)
     customer_summaries_refresh(organization=organization)
     assert _summaries(organization) == caught_up
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite sums floats in scan order either way")
+def test_the_predicted_total_does_not_depend_on_the_order_of_the_rows(organization):
+    """A float sum depends on the order its terms arrive in (1e16 + 1 + 1 is 1e16, 1 + 1 + 1e16 is
+    not): the stored rows in two physical orders give the same figures to the last digit."""
+    people = [customer(organization) for _ in range(3)]
+    customer_summaries_refresh(organization=organization)
+
+    def stored_in(order_of_values):
+        CustomerValue.objects.unscoped().filter(organization=organization).delete()
+        for who, predicted in zip(people, order_of_values, strict=True):
+            CustomerValue.objects.create(organization=organization, customer=who, predicted_clv=predicted)
+        return value_section_stored(
+            organization=organization, model=None, model_payload=None, now=timezone.now(), revenue_at_risk={}
+        )
+
+    first = stored_in([1e16, 1.0, 1.0])
+    second = stored_in([1.0, 1.0, 1e16])
+    assert first["predicted_total"] == second["predicted_total"] == 1e16 + 2
