@@ -73,12 +73,19 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="Only unread")
+    unread = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_unread",
+        label="true: only unread; false: only read",
+    )
     kind = django_filters.ChoiceFilter(choices=NotificationKind.choices)
 
     class Meta:
         model = Notification
         fields = ["unread", "kind"]
+
+    def filter_unread(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(read_at__isnull=value == "true")
 
 
 class _Inbox(OrganizationScopedMixin):
