@@ -59,3 +59,18 @@ def notify_sweep() -> int:
     from .notifications.services import notifications_sweep
 
     return notifications_sweep()
+
+
+@shared_task(name="loop.tasks.notify_digests", time_limit=300)
+def notify_digests() -> int:
+    """Beat (hourly): queue the daily and weekly digests that are due in each organization's zone."""
+    from .notifications.digests import digests_queue
+
+    return digests_queue()
+
+
+@shared_task(name="loop.tasks.notify_digest", acks_late=True, time_limit=120, soft_time_limit=110)
+def notify_digest(organization_id: int, user_id: int, kind: str, period_start: str) -> str:
+    from .notifications.digests import digest_send
+
+    return digest_send(organization_id=organization_id, user_id=user_id, kind=kind, period_start=period_start)
