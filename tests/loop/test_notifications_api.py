@@ -211,3 +211,33 @@ def test_channels_stay_in_their_organization(api_client, other_api_client, allow
 def test_a_read_only_key_or_a_viewer_cannot_manage_channels(read_only_api_client, member_api):
     assert read_only_api_client.get("/api/v1/notification-channels/").status_code == 403
     assert member_api.get("/api/v1/notification-channels/").status_code == 403
+
+
+def test_list_endpoints_run_a_fixed_number_of_queries(member_api, api_client, organization, allow_loopback):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(client, url):
+        client.get(url)  # the session, the key's last use
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    _notify(organization, member_api.user, 0)
+    channel = NotificationChannel.objects.create(
+        organization=organization, name="A", kind="slack", webhook_url="http://127.0.0.1:9/a"
+    )
+    few = {
+        "inbox": count(member_api, "/api/v1/notifications/"),
+        "channels": count(api_client, "/api/v1/notification-channels/"),
+        "messages": count(api_client, f"/api/v1/notification-channels/{channel.pk}/messages/"),
+    }
+    for number in range(1, 15):
+        _notify(organization, member_api.user, number)
+        NotificationChannel.objects.create(
+            organization=organization, name=f"C{number}", kind="teams", webhook_url="http://127.0.0.1:9/t"
+        )
+        services.channel_test(channel=channel)
+    assert count(member_api, "/api/v1/notifications/") == few["inbox"]
+    assert count(api_client, "/api/v1/notification-channels/") == few["channels"]
+    assert count(api_client, f"/api/v1/notification-channels/{channel.pk}/messages/") == few["messages"]
