@@ -5,6 +5,7 @@ permission; a channel's signing secret is write-only)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_filters
 from django.shortcuts import get_object_or_404
@@ -196,6 +197,13 @@ class NotificationPreferenceView(OrganizationScopedMixin, generics.GenericAPIVie
 # --- Chat channels ----------------------------------------------------------------------------------
 
 
+def webhook_url_hint(url: str) -> str:
+    """Scheme, host and the first path segment: enough to tell robots apart, not to post to one."""
+    parts = urlsplit(url)
+    first = parts.path.strip("/").split("/")[0] if parts.path.strip("/") else ""
+    return f"{parts.scheme}://{parts.netloc}/{first}{'/…' if first else '…'}"
+
+
 class NotificationChannelSerializer(serializers.ModelSerializer):
     kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=NotificationKind.choices),
@@ -211,6 +219,9 @@ class NotificationChannelSerializer(serializers.ModelSerializer):
         help_text="DingTalk (SEC…) or Feishu signing secret. Write-only; never returned.",
     )
     has_secret = serializers.SerializerMethodField()
+    webhook_url_hint = serializers.SerializerMethodField(
+        help_text="The robot's address with its token left out (the URL itself is write-only: it is a credential)."
+    )
 
     class Meta:
         model = NotificationChannel
@@ -219,6 +230,7 @@ class NotificationChannelSerializer(serializers.ModelSerializer):
             "name",
             "kind",
             "webhook_url",
+            "webhook_url_hint",
             "secret",
             "has_secret",
             "language",
@@ -227,7 +239,11 @@ class NotificationChannelSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "has_secret", "created_at", "updated_at"]
+        read_only_fields = ["id", "has_secret", "webhook_url_hint", "created_at", "updated_at"]
+        extra_kwargs = {"webhook_url": {"write_only": True}}
+
+    def get_webhook_url_hint(self, obj: NotificationChannel) -> str:
+        return webhook_url_hint(obj.webhook_url)
 
     def get_has_secret(self, obj: NotificationChannel) -> bool:
         return bool(obj.secret)

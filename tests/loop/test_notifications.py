@@ -234,3 +234,16 @@ def test_preferences_page_saves_and_refuses_unknown_kinds(client, organization, 
     )
     preference.refresh_from_db()
     assert "case.created" not in preference.email_muted_kinds  # unchanged
+
+
+def test_notification_tasks_run_on_the_notifications_queue_and_beat_expires_them():
+    from cxm.celery import app
+
+    for name in ("notify_email", "notify_channel", "notify_sweep", "notify_digests", "notify_digest"):
+        route = app.amqp.router.route({}, f"loop.tasks.{name}")
+        assert route["queue"].name == "notifications", name
+    schedule = app.conf.beat_schedule
+    assert schedule["loop-notify-sweep"]["task"] == "loop.tasks.notify_sweep"
+    assert schedule["loop-notify-sweep"]["options"]["expires"] < 60
+    assert schedule["loop-notify-digests"]["task"] == "loop.tasks.notify_digests"
+    assert schedule["loop-notify-digests"]["options"]["expires"] < 3600
