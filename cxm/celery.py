@@ -34,6 +34,16 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "loop-notify-sweep": {
+        "task": "loop.tasks.notify_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55, "queue": "notifications"},
+    },
+    "loop-notify-digests": {
+        "task": "loop.tasks.notify_digests",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 55 * 60, "queue": "notifications"},
+    },
     "feedback-sweep-text-analysis": {
         "task": "feedback.tasks.sweep_text_analysis",
         "schedule": 60.0,

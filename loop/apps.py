@@ -11,7 +11,9 @@ class LoopConfig(AppConfig):
         from journeys.signals import customer_erased
         from surveys.signals import response_recorded
 
-        from .receivers import on_customer_erased, on_response_recorded
+        from .receivers import on_customer_erased, on_notification_requested, on_response_recorded
+        from .signals import notification_requested
 
         response_recorded.connect(on_response_recorded, dispatch_uid="loop-webhooks-response")
         customer_erased.connect(on_customer_erased, dispatch_uid="loop-webhooks-erased")
+        notification_requested.connect(on_notification_requested, dispatch_uid="loop-notifications")

@@ -28,3 +28,24 @@ def on_customer_erased(sender: Any, organization_id: int, customer_id: int, **kw
     dispatch_customer_erased.apply_async(
         args=[organization_id, customer_id, timezone.now().isoformat()], ignore_result=True
     )
+
+
+def on_notification_requested(
+    sender: Any,
+    organization_id: int,
+    kind: str,
+    user_ids: list[int] | None = None,
+    facts: dict[str, Any] | None = None,
+    channels: bool = False,
+    **kwargs: Any,
+) -> None:
+    """Recorded after the sender's commit (inbox rows, chat messages); delivered by tasks."""
+    from .notifications.services import notification_request
+
+    notification_request(
+        organization_id=organization_id,
+        kind=kind,
+        user_ids=list(user_ids or []),
+        facts=dict(facts or {}),
+        channels=channels,
+    )

@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cxm.tenancy.context_processors.organization",
+                "loop.notifications.context.unread_notifications",
             ],
         },
     }
@@ -342,6 +343,10 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryStatusEnum": "loop.models.DeliveryStatus",
         "SentimentEnum": "feedback.models.SentimentLabel",
         "FeedbackChannelEnum": "feedback.models.FeedbackChannel",
+        "QuestionKindEnum": "surveys.models.QuestionKind",
+        "NotificationKindEnum": "loop.models.NotificationKind",
+        "ChatChannelKindEnum": "loop.models.ChannelKind",
+        "LanguageEnum": LANGUAGES,
     },
 }
 # Request bodies over this size get a 413 (bulk endpoints raise it for themselves).

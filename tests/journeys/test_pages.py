@@ -40,7 +40,8 @@ def test_journey_map_shows_scores_trend_and_colour(owner_client, retail, django_
     make_responses(checkout, "nps", [10, 3, 3, 3], when=timezone.now() - timedelta(days=100))  # -50 before
     make_responses(phone, "ces", [2, 3, 2, 1, 3])  # mean 2.2: poor
     # Fixed, whatever the number of touchpoints: includes one CSAT-scale lookup per scored period.
-    with django_assert_num_queries(15):  # + the text layer's served version (top themes)
+    # + the text layer's served version (top themes); + the inbox badge's unread count (cold cache)
+    with django_assert_num_queries(16):
         page = owner_client.get(f"/journeys/{journey.pk}/")
     html = page.content.decode()
     assert page.status_code == 200
@@ -142,7 +143,7 @@ def test_customer_list_search_and_query_count(owner_client, organization, django
     )
     for _ in range(30):
         CustomerFactory(organization=organization)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):  # + the inbox badge's unread count (cold cache)
         page = owner_client.get("/customers/")
     assert page.status_code == 200 and "32 customers" in page.content.decode()
     html = owner_client.get("/customers/?q=li+wei").content.decode()
@@ -164,7 +165,8 @@ def test_customer_page_timeline_in_time_order(owner_client, organization, retail
     make_responses(checkout, "nps", [4], when=now - timedelta(days=3), customer=customer, comment="slow")
     make_responses(checkout, "nps", [9], when=now - timedelta(days=1), customer=customer)
     # Fixed: the page's own reads plus one for the customer's metrics values.
-    with django_assert_num_queries(20):  # + the comments' sentiment and themes, the theme names
+    # + the comments' sentiment and themes, the theme names; + the inbox badge's unread count
+    with django_assert_num_queries(21):
         page = owner_client.get(f"/customers/{customer.pk}/")
     html = page.content.decode()
     kinds = [part.split('"')[0] for part in html.split('data-kind="')[1:]]
@@ -261,7 +263,8 @@ def test_touchpoint_page_reads_one_query_per_chart_for_this_touchpoint(
     # scales and one grouped query (the twelve months; the cards' two windows); comments; surveys;
     # the menu's memberships; the session save (3). Before: two queries per month and window (28).
     # + the text layer: the served version (top themes) and the comments' sentiment and themes.
-    with django_assert_num_queries(17) as captured:
+    # + the inbox badge's unread count (cold cache).
+    with django_assert_num_queries(18) as captured:
         page = owner_client.get(f"/journeys/touchpoints/{checkout.pk}/")
     assert page.status_code == 200
     grouped = [q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.isolation import RouteCase, register
+from tests.isolation import EXEMPT_MODELS, RouteCase, register
 
 
 def _endpoint(org: Any) -> Any:
@@ -52,4 +52,71 @@ register(
         models=DELIVERY,
         methods=("POST",),
     ),
+)
+
+
+# Notifications: the inbox (a member's own rows; another organization's are a 404 even for an owner),
+# chat channels and their message log.
+
+
+def _notification(org: Any) -> dict[str, Any]:
+    from loop.models import Notification
+    from tests.factories import MembershipFactory
+
+    member = MembershipFactory(organization=org)
+    return {
+        "pk": Notification.objects.create(
+            organization=org, user=member.user, kind="case.created", facts={}, request_key=f"k{org.pk}"
+        ).pk
+    }
+
+
+def _channel(org: Any) -> Any:
+    from loop.models import NotificationChannel
+
+    return NotificationChannel.objects.create(
+        organization=org, name="Team", kind="slack", webhook_url="https://hooks.example.com/slack"
+    )
+
+
+def _channel_message(org: Any) -> dict[str, Any]:
+    from loop.models import ChannelMessage
+
+    channel = _channel(org)
+    ChannelMessage.objects.create(organization=org, channel=channel, request_key="k", kind="case.created")
+    return {"channel_pk": channel.pk}
+
+
+NOTIFICATION = ("loop.Notification",)
+CHANNEL = ("loop.NotificationChannel",)
+register("api-notification-detail", RouteCase(_notification, models=NOTIFICATION))
+register("api-notification-read", RouteCase(_notification, models=NOTIFICATION, methods=("POST",)))
+register("notification-open", RouteCase(_notification, models=NOTIFICATION))
+register("notification-read", RouteCase(_notification, models=NOTIFICATION, methods=("POST",)))
+register(
+    "api-notification-channel-detail",
+    RouteCase(lambda org: {"pk": _channel(org).pk}, models=CHANNEL, methods=("GET", "PATCH", "DELETE")),
+)
+register(
+    "api-notification-channel-test",
+    RouteCase(lambda org: {"pk": _channel(org).pk}, models=CHANNEL, methods=("POST",)),
+)
+register(
+    "api-notification-channel-messages",
+    RouteCase(_channel_message, models=("loop.ChannelMessage",)),
+)
+register(
+    "settings-channel",
+    RouteCase(lambda org: {"pk": _channel(org).pk}, models=CHANNEL, methods=("GET", "POST")),
+)
+register(
+    "settings-channel-action",
+    RouteCase(lambda org: {"pk": _channel(org).pk, "action": "test"}, models=CHANNEL, methods=("POST",)),
+)
+EXEMPT_MODELS.update(
+    {
+        "loop.NotificationPreference": "the signed-in member's own row, reached without an id "
+        "(notification-preferences, api-notification-preferences)",
+        "loop.DigestSent": "the once-per-period record of a digest email; no route shows it",
+    }
 )
