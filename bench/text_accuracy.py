@@ -24,6 +24,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from feedback.text import MODEL_VERSION, Analyzer, default_taxonomy  # noqa: E402
 from feedback.text.corpora import Example, cross_source_corpus, is_held_out, training_corpus  # noqa: E402
 from feedback.text.model_card import update_model_card  # noqa: E402
+from feedback.text.types import Language  # noqa: E402
 
 LABELS = ("negative", "neutral", "positive")
 
@@ -47,9 +49,10 @@ def macro_f1(gold: list[str], predicted: list[str]) -> float:
     return sum(scores) / len(scores)
 
 
-def measure(analyzer: Analyzer, examples: list[Example], language: str) -> dict[str, object]:
+def measure(analyzer: Analyzer, examples: list[Example], language: str) -> dict[str, Any]:
     started = time.perf_counter()
-    results = analyzer.analyse_many([e.text for e in examples], [language] * len(examples))
+    hints = cast("list[Language | None]", [language] * len(examples))
+    results = analyzer.analyse_many([e.text for e in examples], hints)
     elapsed = time.perf_counter() - started
     polar = [(e, r) for e, r in zip(examples, results, strict=True) if e.label != "neutral"]
     correct = sum((r.score > 0) == (e.label == "positive") and r.score != 0 for e, r in polar)
@@ -76,7 +79,7 @@ def main() -> None:
     parser.add_argument("--no-card", action="store_true", help="do not write feedback/text/model_card.json")
     options = parser.parse_args()
     analyzer = Analyzer(taxonomy=default_taxonomy())
-    accuracy: dict[str, dict[str, object]] = {}
+    accuracy: dict[str, dict[str, dict[str, Any]]] = {}
     for language in ("en", "zh"):
         held_out = [e for e in training_corpus(language) if is_held_out(e)]
         accuracy[language] = {
@@ -91,7 +94,7 @@ def main() -> None:
         for part, figures in parts.items():
             f1 = figures["macro_f1_3class"]
             print(
-                f"| {language} | {part} ({', '.join(figures['sources'])}) | {figures['comments']} "  # type: ignore[arg-type]
+                f"| {language} | {part} ({', '.join(figures['sources'])}) | {figures['comments']} "
                 f"| {figures['positive_vs_negative']} | {f1 if f1 is not None else 'n/a (two-class data)'} |"
             )
     if not options.no_card:

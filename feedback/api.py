@@ -2,7 +2,8 @@
 the taxonomy and dictionary, corrections, and the model's state with the organization's own accuracy.
 
 The text reads take the dashboard filters (`metrics.filters.MetricFilters`: start, end, survey,
-touchpoint, stage, channel, locale) plus their own (source, feedback_channel, theme, sentiment,
+touchpoint, stage, channel, locale, segment: the respondent customer's RFM segment, value tier or
+lifecycle stage, as on the dashboards) plus their own (source, feedback_channel, theme, sentiment,
 language, score_band)."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from cxm.api.mixins import OrganizationScopedMixin
 from cxm.tenancy.tenant import organization_of
 from journeys.api import read_records
 from journeys.serializers import IngestResultSerializer
+from metrics import selectors as metrics_selectors
 from metrics.dashboards import json_safe
 from metrics.filters import FilterError, MetricFilters
 
@@ -54,6 +56,11 @@ TEXT_PARAMETERS = [
         "channel", OpenApiTypes.STR, description="The touchpoint's channel, as on the dashboards"
     ),
     OpenApiParameter("locale", OpenApiTypes.STR),
+    OpenApiParameter(
+        "segment",
+        OpenApiTypes.STR,
+        description="The customer's segment: rfm_segment:NAME, value_tier:NAME or lifecycle_stage:NAME",
+    ),
     OpenApiParameter("source", OpenApiTypes.STR, description="survey, or a feedback record's source"),
     OpenApiParameter("feedback_channel", OpenApiTypes.STR, description="The comment's own channel"),
     OpenApiParameter("theme", OpenApiTypes.STR),
@@ -73,8 +80,6 @@ def text_filters(request: Request) -> tuple[TextFilters, MetricFilters]:
             {name: [message] for name, message in error.errors.items()}
         ) from None
     errors: dict[str, list[str]] = {}
-    if metric.segment:
-        errors["segment"] = ["Text figures are not split by segment."]
     sentiment = (params.get("sentiment") or "").strip()
     if sentiment and sentiment not in SentimentLabel.values:
         errors["sentiment"] = ["Choose negative, neutral or positive."]
@@ -108,6 +113,11 @@ def text_filters(request: Request) -> tuple[TextFilters, MetricFilters]:
             sentiment=sentiment,
             language=language,
             score_band=score_band,
+            customers=(
+                metrics_selectors.segment_customer_ids(organization=organization, segment=metric.segment)
+                if metric.segment
+                else None
+            ),
         ),
         resolved,
     )

@@ -39,11 +39,21 @@ class ExplorerForm(forms.Form):
         label=_("Channel"), required=False, choices=[("", _("All")), *Channel.choices]
     )
     source = forms.ChoiceField(label=_("Source"), required=False)
+    segment = forms.ChoiceField(label=_("Segment"), required=False)
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, taxonomy: Any, touchpoints: list[dict[str, Any]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        taxonomy: Any,
+        touchpoints: list[dict[str, Any]],
+        segment_choices: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # The dashboards' customer segments (RFM segment, value tier, lifecycle stage), as elsewhere.
+        self.fields["segment"].choices = [("", _("All customers")), *segment_choices]  # type: ignore[attr-defined]
         self.fields["theme"].choices = [("", _("All")), *_theme_choices(taxonomy)]  # type: ignore[attr-defined]
         self.fields["touchpoint"].choices = [  # type: ignore[attr-defined]
             ("", _("All")),

@@ -17,7 +17,8 @@ from .selectors import TextFilters, mentions, term_document_counts
 
 def text_filters_from_metric(*, organization: Organization, filters: Any, **extra: Any) -> TextFilters:
     """The dashboard filters (`metrics.filters.MetricFilters`, resolved to the organization's window)
-    as text filters; a stage narrows to its touchpoints. Customer segments do not apply to text."""
+    as text filters; a stage narrows to its touchpoints. A customer segment is the caller's to resolve
+    (`customers=`, a subquery of customer ids: segments are the metrics layer's)."""
     resolved = filters.resolved(organization)
     touchpoints: tuple[int, ...] | None = None
     if filters.touchpoint:

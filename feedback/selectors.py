@@ -35,7 +35,10 @@ class TextFilters:
     `touchpoints` narrows to those touchpoints (a touchpoint, or a stage's); `channel` is the
     touchpoint's channel as on the dashboards; `feedback_channel` the comment's own channel (a review
     site, a ticket…, or a survey response's link/widget/email); `source` is "survey" or a feedback
-    source; `survey` and `locale` narrow survey comments (feedback records have neither)."""
+    source; `survey` and `locale` narrow survey comments (feedback records have neither); `customers`
+    narrows to the comments of those customers (the respondent's or the feedback record's), a subquery
+    of customer ids such as a customer segment's (`metrics.selectors.segment_customer_ids`, composed by
+    the pages and the API: this layer does not know segments)."""
 
     start: date | None = None
     end: date | None = None
@@ -49,6 +52,7 @@ class TextFilters:
     sentiment: str = ""
     language: str = ""
     score_band: str = ""  # "detractor" | "passive" | "promoter": survey comments by their NPS
+    customers: Any = None  # a subquery (or collection) of customer ids; None: every comment
 
 
 def served_version(*, organization: Organization | int) -> str:
@@ -83,6 +87,10 @@ def _filter_fields(qs: QuerySet[Any], filters: TextFilters, prefix: str) -> Quer
         qs = qs.filter(response__locale=filters.locale)
     if filters.score_band:
         qs = qs.filter(Q(response__score_kind="nps") & nps_category_q(filters.score_band, "response__score"))
+    if filters.customers is not None:
+        qs = qs.filter(
+            Q(response__customer_id__in=filters.customers) | Q(record__customer_id__in=filters.customers)
+        )
     if filters.language:
         qs = qs.filter(**{f"{prefix}language": filters.language})
     if filters.sentiment:
@@ -185,6 +193,8 @@ def nps_responses(*, organization: Organization, filters: TextFilters) -> QueryS
         rows = rows.filter(survey_id=filters.survey)
     if filters.locale:
         rows = rows.filter(locale=filters.locale)
+    if filters.customers is not None:
+        rows = rows.filter(customer_id__in=filters.customers)
     if filters.source and filters.source != SURVEY_SOURCE:
         rows = rows.none()
     return rows

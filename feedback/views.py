@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from cxm.core.spreadsheet import formula_safe
 from cxm.tenancy.scoping import organization_required
 from cxm.tenancy.tenant import organization_of, request_tenant, tenant_allows
+from metrics import selectors as metrics_selectors
 from metrics.dashboard_selectors import dashboard_filter_options
 
 from . import page_selectors, selectors, services
@@ -44,13 +45,16 @@ def _allows(request: HttpRequest, permission: str) -> bool:
 def _explorer_queryset(request: HttpRequest) -> tuple[ExplorerForm, QuerySet[TextAnalysis], list[str]]:
     """The explorer's form and the comments it selects (newest first), with the search's terms."""
     organization = organization_of(request)
+    options = dashboard_filter_options(organization=organization)
     form = ExplorerForm(
         request.GET or None,
         taxonomy=selectors.taxonomy_of(organization=organization),
-        touchpoints=dashboard_filter_options(organization=organization)["touchpoints"],
+        touchpoints=options["touchpoints"],
+        segment_choices=options["segments"],
     )
     data = form.cleaned_data if form.is_valid() else {}
     source = data.get("source") or ""
+    segment = data.get("segment") or ""
     filters = TextFilters(
         start=data.get("start"),
         end=data.get("end"),
@@ -61,6 +65,11 @@ def _explorer_queryset(request: HttpRequest) -> tuple[ExplorerForm, QuerySet[Tex
         theme=data.get("theme") or "",
         sentiment=data.get("sentiment") or "",
         score_band=data.get("score_band") or "",
+        customers=(
+            metrics_selectors.segment_customer_ids(organization=organization, segment=segment)
+            if segment
+            else None
+        ),
     )
     query = (data.get("q") or "").strip()
     if query:

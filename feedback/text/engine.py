@@ -35,9 +35,15 @@ from .types import (
     ThemeMention,
 )
 
+# Weight of the whole comment's probabilities against its clauses' (chosen on the validation split,
+# bench/text_tune.py).
+_WHOLE_WEIGHT = 0.5
+
 
 def _model_version() -> str:
-    digest = hashlib.sha256(sentiment.MODEL_FILE.read_bytes()).hexdigest()[:8]
+    """The weights' digest and the analyser's settings: changing either re-analyses stored comments."""
+    settings = repr((sentiment.GUARD_WEIGHTS, sentiment.EN_NEUTRAL_BIAS, _WHOLE_WEIGHT)).encode()
+    digest = hashlib.sha256(sentiment.MODEL_FILE.read_bytes() + settings).hexdigest()[:8]
     return f"cx-lr1-{digest}"
 
 
@@ -288,9 +294,6 @@ def sentiment_emoji() -> frozenset[str]:
 
 
 _ROLE_WEIGHT = {"": 1.0, "after": 2.0, "before": 0.5}
-
-
-_WHOLE_WEIGHT = 0.5
 
 
 def _clause_probabilities(

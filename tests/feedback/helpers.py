@@ -22,7 +22,20 @@ class Comments:
         self.open = QuestionFactory(survey=self.survey, organization=organization, kind=QuestionKind.TEXT)
         self.touchpoint = touchpoint
 
-    def add(self, score: int | None, text: str, *, at: datetime | None = None, locale: str = "") -> Any:
+    def add(
+        self,
+        score: int | None,
+        text: str,
+        *,
+        at: datetime | None = None,
+        locale: str = "",
+        customer: Any = None,
+    ) -> Any:
+        if customer is not None:
+            return self._add(score, text, at=at, locale=locale, customer=customer)
+        return self._add(score, text, at=at, locale=locale)
+
+    def _add(self, score: int | None, text: str, *, at: datetime | None, locale: str, **extra: Any) -> Any:
         response = ResponseFactory(
             survey=self.survey,
             organization=self.organization,
@@ -32,6 +45,7 @@ class Comments:
             touchpoint=self.touchpoint,
             locale=locale,
             submitted_at=at or timezone.now(),
+            **extra,
         )
         if score is not None:
             AnswerFactory(response=response, organization=self.organization, question=self.nps, number=score)

@@ -168,7 +168,7 @@ def test_text_reads(api_client, analysed):
         ("/api/v1/text/search", {"language": "fr"}, "language"),
         ("/api/v1/text/search", {"q": "x" * 201}, "q"),
         ("/api/v1/text/emerging", {"min_count": "-1"}, "min_count"),
-        ("/api/v1/text/themes", {"segment": "value_tier:high"}, "segment"),
+        ("/api/v1/text/search", {"segment": "tier-high"}, "segment"),
     ],
 )
 def test_text_reads_refuse_bad_filters(api_client, url, params, field):
