@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
@@ -175,9 +176,8 @@ class NotificationPreferenceView(OrganizationScopedMixin, generics.GenericAPIVie
 
     def _require_user(self, request: Request) -> None:
         if not request.user.is_authenticated:
-            raise serializers.ValidationError(
-                {"user": [_("Preferences belong to a signed-in member, not to an API key.")]}
-            )
+            # An API key is not a member: it has no preferences to read or change (documented 403).
+            raise PermissionDenied(_("Preferences belong to a signed-in member, not to an API key."))
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> ApiResponse:
         self._require_user(request)

@@ -96,7 +96,7 @@ def test_an_api_key_has_no_inbox(api_client, organization, owner):
     assert api_client.get("/api/v1/notifications/").json()["results"] == []
     assert api_client.get("/api/v1/notifications/unread-count/").json() == {"unread": 0}
     answer = api_client.get("/api/v1/notifications/preferences/")
-    assert answer.status_code == 400 and "user" in answer.json()["error"]["fields"]
+    assert answer.status_code == 403 and "API key" in answer.json()["error"]["message"]
 
 
 def test_preferences_read_and_update(member_api):
