@@ -34,6 +34,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "loop-escalate-overdue-cases": {
+        "task": "loop.tasks.escalate_overdue_cases",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "feedback-sweep-text-analysis": {
         "task": "feedback.tasks.sweep_text_analysis",
         "schedule": 60.0,

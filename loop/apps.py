@@ -11,7 +11,8 @@ class LoopConfig(AppConfig):
         from journeys.signals import customer_erased
         from surveys.signals import response_recorded
 
-        from .receivers import on_customer_erased, on_response_recorded
+        from .receivers import on_customer_erased, on_response_recorded, on_response_recorded_rules
 
         response_recorded.connect(on_response_recorded, dispatch_uid="loop-webhooks-response")
+        response_recorded.connect(on_response_recorded_rules, dispatch_uid="loop-alert-rules-response")
         customer_erased.connect(on_customer_erased, dispatch_uid="loop-webhooks-erased")

@@ -342,6 +342,7 @@ SPECTACULAR_SETTINGS = {
         "WebhookDeliveryStatusEnum": "loop.models.DeliveryStatus",
         "SentimentEnum": "feedback.models.SentimentLabel",
         "FeedbackChannelEnum": "feedback.models.FeedbackChannel",
+        "CaseStatusEnum": "loop.models.CaseStatus",
     },
 }
 # Request bodies over this size get a 413 (bulk endpoints raise it for themselves).
