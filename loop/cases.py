@@ -122,8 +122,8 @@ def member_by_handle(*, organization: Organization | int, handle: str) -> Any:
 
 
 def _user_label(user: Any) -> str:
-    if user is None:
-        return ""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ""  # nobody, or an API key
     return user.get_full_name() or user.email or user.username
 
 
