@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
+    path("", include("loop.case_urls")),
     path("settings/webhooks/", views.settings_webhooks, name="settings-webhooks"),
     path("settings/webhooks/<int:pk>/", views.settings_webhook, name="settings-webhook"),
     path(

@@ -112,3 +112,12 @@ register(
     "api-case-detail", RouteCase(lambda org: {"pk": _case(org).pk}, models=CASE, methods=("GET", "PATCH"))
 )
 register("api-case-notes", RouteCase(lambda org: {"pk": _case(org).pk}, models=CASE, methods=("GET", "POST")))
+register("case-detail", RouteCase(lambda org: {"pk": _case(org).pk}, models=CASE))
+register(
+    "case-change",
+    RouteCase(lambda org: {"pk": _case(org).pk, "form": "note"}, models=CASE, methods=("POST",)),
+)
+register(
+    "case-rule",
+    RouteCase(lambda org: {"pk": _rule(org).pk}, models=("loop.AlertRule",), methods=("GET", "POST")),
+)
