@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cxm.tenancy.models import TenantModel
 
@@ -188,7 +189,7 @@ class AlertRule(TenantModel):
 
 
 class CaseStatus(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("case status", "New")
     IN_PROGRESS = "in_progress", _("In progress")
     WAITING = "waiting", _("Waiting for the customer")
     RESOLVED = "resolved", _("Resolved")
