@@ -269,3 +269,71 @@ class AlertRuleForm(forms.Form):
             target = key if key in self.fields else ("property_name" if key == "customer_property" else None)
             for message in messages:
                 self.add_error(target, message)
+
+
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
+class CaseSettingsForm(forms.Form):
+    """The SLA hours per priority (business hours), the working calendar and the root causes."""
+
+    sla_urgent = forms.DecimalField(
+        label=_("Urgent: hours"), min_value=0.25, max_value=10_000, decimal_places=2
+    )
+    sla_high = forms.DecimalField(label=_("High: hours"), min_value=0.25, max_value=10_000, decimal_places=2)
+    sla_normal = forms.DecimalField(
+        label=_("Normal: hours"), min_value=0.25, max_value=10_000, decimal_places=2
+    )
+    sla_low = forms.DecimalField(label=_("Low: hours"), min_value=0.25, max_value=10_000, decimal_places=2)
+    working_days = forms.TypedMultipleChoiceField(
+        label=_("Working days"), choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    work_start = forms.TimeField(
+        label=_("Working hours from"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    work_end = forms.TimeField(label=_("to"), widget=forms.TimeInput(attrs={"type": "time"}))
+    holidays = forms.CharField(
+        label=_("Holidays"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One date a line (YYYY-MM-DD)."),
+    )
+    root_causes = forms.CharField(
+        label=_("Root causes"), widget=forms.Textarea(attrs={"rows": 6}), help_text=_("One a line.")
+    )
+
+    @classmethod
+    def initial_for(cls, found: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **{f"sla_{key}": value for key, value in found["sla_hours"].items()},
+            "working_days": found["working_days"],
+            "work_start": found["work_start"],
+            "work_end": found["work_end"],
+            "holidays": "\n".join(found["holidays"]),
+            "root_causes": "\n".join(found["root_causes"]),
+        }
+
+    def settings_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "sla_hours": {key: float(data[f"sla_{key}"]) for key in ("urgent", "high", "normal", "low")},
+            "working_days": data["working_days"],
+            "work_start": data["work_start"].strftime("%H:%M"),
+            "work_end": data["work_end"].strftime("%H:%M"),
+            "holidays": [line.strip() for line in data["holidays"].splitlines() if line.strip()],
+            "root_causes": [line.strip() for line in data["root_causes"].splitlines() if line.strip()],
+        }
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for key, messages in errors.items():
+            target = "sla_urgent" if key == "sla_hours" else (key if key in self.fields else None)
+            for message in messages:
+                self.add_error(target, message)

@@ -22,12 +22,14 @@ from metrics.selectors import customer_segment
 from surveys.selectors import customer_responses
 
 from . import case_selectors, cases, rules
+from .calendar import case_settings
 from .case_forms import (
     ROOT_CAUSE_LABELS,
     AlertRuleForm,
     BulkAssignForm,
     CaseNoteForm,
     CaseOutcomeForm,
+    CaseSettingsForm,
     CaseStatusForm,
     QueueFilterForm,
 )
@@ -281,3 +283,27 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=status,
     )
+
+
+@organization_required("view")
+def case_settings_page(request: HttpRequest) -> HttpResponse:
+    """SLA hours per priority, the working calendar, holidays and root causes."""
+    organization = organization_of(request)
+    status = 200
+    if request.method == "POST":
+        check_permission(request, "manage_organization")
+        form = CaseSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                cases.case_settings_update(organization=organization, data=form.settings_data())
+            except ValidationError as exc:
+                form.add_service_errors(exc.message_dict)
+            else:
+                messages.success(request, _("Case settings saved."))
+                return redirect("case-settings")
+        status = 400
+    else:
+        form = CaseSettingsForm(
+            initial=CaseSettingsForm.initial_for(case_settings(organization=organization))
+        )
+    return render(request, "loop/case_settings.html", {"nav": "cases", "form": form}, status=status)

@@ -166,3 +166,69 @@ def test_unknown_customer_and_anonymous_case(owner_client, organization, nps_sur
     case = Case.objects.for_organization(organization).get()
     assert "Anonymous response" in owner_client.get(f"/cases/{case.pk}/").content.decode()
     assert Customer.objects.for_organization(organization).count() == 0
+
+
+def test_the_sla_and_calendar_page(owner_client, organization, client, make_member):
+    page = owner_client.get("/cases/settings/").content.decode()
+    assert 'name="sla_urgent"' in page and "delivery" in page
+    saved = owner_client.post(
+        "/cases/settings/",
+        {
+            "sla_urgent": "2",
+            "sla_high": "8",
+            "sla_normal": "24",
+            "sla_low": "72",
+            "working_days": ["0", "1", "2", "3", "4", "5"],
+            "work_start": "08:30",
+            "work_end": "20:00",
+            "holidays": "2026-10-01\n2026-10-02",
+            "root_causes": "delivery\npricing",
+        },
+        follow=True,
+    )
+    assert "Case settings saved." in saved.content.decode()
+    organization.refresh_from_db()
+    stored = organization.settings["cases"]
+    assert stored["sla_hours"]["urgent"] == 2 and stored["working_days"] == [0, 1, 2, 3, 4, 5]
+    assert stored["holidays"] == ["2026-10-01", "2026-10-02"] and stored["root_causes"] == [
+        "delivery",
+        "pricing",
+    ]
+    bad = owner_client.post(
+        "/cases/settings/",
+        {
+            "sla_urgent": "-1",
+            "sla_high": "8",
+            "sla_normal": "24",
+            "sla_low": "72",
+            "working_days": ["0"],
+            "work_start": "18:00",
+            "work_end": "09:00",
+            "holidays": "someday",
+            "root_causes": "x",
+        },
+    )
+    text = bad.content.decode()
+    assert bad.status_code == 400 and "Ensure this value is greater than or equal to 0.25." in text
+    bad = owner_client.post(
+        "/cases/settings/",
+        {
+            "sla_urgent": "1",
+            "sla_high": "8",
+            "sla_normal": "24",
+            "sla_low": "72",
+            "working_days": ["0"],
+            "work_start": "09:00",
+            "work_end": "18:00",
+            "holidays": "someday",
+            "root_causes": "x",
+        },
+    )
+    assert bad.status_code == 400 and "Holidays are a list of dates (YYYY-MM-DD)." in bad.content.decode()
+    organization.refresh_from_db()
+    assert organization.settings["cases"]["root_causes"] == ["delivery", "pricing"]
+    owner_client.post("/account/language/", {"language": "zh-hans", "next": "/cases/settings/"})
+    assert "工作日" in owner_client.get("/cases/settings/").content.decode()
+    client.force_login(make_member(organization, Role.ANALYST))
+    assert client.get("/cases/settings/").status_code == 200
+    assert client.post("/cases/settings/", {"sla_urgent": "1"}).status_code == 403
