@@ -232,3 +232,9 @@ def test_the_sla_and_calendar_page(owner_client, organization, client, make_memb
     client.force_login(make_member(organization, Role.ANALYST))
     assert client.get("/cases/settings/").status_code == 200
     assert client.post("/cases/settings/", {"sla_urgent": "1"}).status_code == 403
+
+
+def test_the_queue_page_has_a_fixed_number_of_queries(owner_client, case, django_assert_max_num_queries):
+    owner_client.get("/cases/")  # the session and the organization's first-use rows
+    with django_assert_max_num_queries(20):
+        assert owner_client.get("/cases/").status_code == 200

@@ -212,3 +212,30 @@ def test_a_submitted_detractor_becomes_a_case_and_a_webhook_after_commit(
     [message] = receiver.received
     assert json.loads(message["body"])["data"]["response"] == case.response_id
     assert [n["kind"] for n in notifications] == ["case.created"]
+
+
+def test_rules_run_in_a_background_task_after_the_answer(
+    client, organization, nps_survey, questions, background_tasks
+):
+    """The embedded default: the submit queues the rules' task to the background threads and answers;
+    the task opens the case."""
+    from tests.waiting import wait_until
+
+    _rule(organization, score_kind="nps", score_max=6)
+    answered = client.post(
+        f"/api/v1/public/surveys/{nps_survey.public_id}/responses",
+        data=json.dumps({"answers": {str(questions["score"]): 1}, "idempotency_key": "in-background"}),
+        content_type="application/json",
+        HTTP_ORIGIN="https://shop.example.com",
+    )
+    assert answered.status_code == 201
+    found = wait_until(
+        lambda: Case.objects.for_organization(organization).filter(response_id=answered.json()["id"]).first()
+    )
+    assert found.status == "new" and found.rule.name == "Unhappy"
+
+
+def test_an_organization_without_rules_queues_nothing(organization, nps_survey, li):
+    assert cases.cases_active(organization_id=organization.pk) is False
+    _rule(organization, score_kind="nps", score_max=6)
+    assert cases.cases_active(organization_id=organization.pk) is True
