@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
@@ -54,7 +55,18 @@ class TeamViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Team]:
         return super().get_queryset().prefetch_related("members").order_by("name", "pk")
 
+    def _check_name(self, data: dict[str, Any]) -> None:
+        if "name" not in data:
+            return
+        taken = Team.objects.for_organization(organization_of(self.request)).filter(name=data["name"])
+        instance = getattr(self, "_instance", None)
+        if instance is not None:
+            taken = taken.exclude(pk=instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError({"name": ["A team of this name exists already."]})
+
     def _check_members(self, data: dict[str, Any]) -> None:
+        self._check_name(data)
         users = [*data.get("members", []), *([data["lead"]] if data.get("lead") else [])]
         ids = {user.pk for user in users}
         if (
@@ -70,6 +82,7 @@ class TeamViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         serializer.save(organization=organization_of(self.request))
 
     def perform_update(self, serializer: Any) -> None:
+        self._instance = serializer.instance
         self._check_members(serializer.validated_data)
         serializer.save()
 
@@ -122,9 +135,18 @@ class AlertRuleViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
 
 
 class CasePagination(PageNumberPagination):
+    """Pages by number (the queue is ordered by revenue at risk, which a cursor cannot follow); a
+    page that does not exist is a 400 like any other bad parameter."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound:
+            raise serializers.ValidationError({self.page_query_param: ["This page does not exist."]})
 
 
 class CaseQueueParams(serializers.Serializer):

@@ -106,7 +106,7 @@ def conditions_clean(*, organization: Organization, conditions: Any) -> dict[str
         errors["conditions"] = _("Unknown conditions: %(names)s") % {"names": ", ".join(unknown)}
     kind = given.get("score_kind")
     if kind is not None:
-        if kind not in SCORE_RANGES:
+        if not isinstance(kind, str) or kind not in SCORE_RANGES:
             errors["score_kind"] = _("Score kind is one of: %(kinds)s") % {"kinds": ", ".join(SCORE_RANGES)}
         else:
             cleaned["score_kind"] = str(kind)

@@ -293,3 +293,17 @@ def test_case_settings(api_client, organization, owner, make_member):
     _error(client.patch("/api/v1/case-settings/", ["x"], format="json"))
     analyst = _session(make_member(organization, Role.ANALYST))
     assert analyst.patch("/api/v1/case-settings/", {"holidays": []}, format="json").status_code == 403
+
+
+def test_odd_input_is_a_clear_400(api_client, detractor_cases):
+    error = _error(
+        api_client.post(
+            "/api/v1/alert-rules/", {"name": "x", "conditions": {"score_kind": {"a": 1}}}, format="json"
+        )
+    )
+    assert "score_kind" in error["fields"]
+    assert api_client.post("/api/v1/case-teams/", {"name": "Care"}, format="json").status_code == 201
+    error = _error(api_client.post("/api/v1/case-teams/", {"name": "Care"}, format="json"))
+    assert "name" in error["fields"]
+    error = _error(api_client.get("/api/v1/cases/?page=99"))
+    assert "page" in error["fields"]
