@@ -277,9 +277,27 @@ def _join_open_case(*, organization_id: int, response: Response) -> Case | None:
     return case
 
 
+def _customer_value(response: Response) -> str | None:
+    """The customer's predicted value as "12000.00 CNY" (language-neutral), or None when unknown."""
+    from metrics.models import CustomerValue
+
+    if response.customer_id is None:
+        return None
+    predicted = (
+        CustomerValue.objects.for_organization(response.organization_id)
+        .filter(customer_id=response.customer_id)
+        .values_list("predicted_clv", flat=True)
+        .first()
+    )
+    if predicted is None:
+        return None
+    return f"{Decimal(str(predicted)).quantize(Decimal('0.01'))} {response.organization.currency}"
+
+
 def _response_facts(response: Response) -> dict[str, Any]:
     customer = response.customer
     return {
+        "value": _customer_value(response),
         "response_id": response.pk,
         "score": response.score,
         "score_kind": response.score_kind,

@@ -76,6 +76,7 @@ def test_a_rule_never_fires_twice_for_the_same_response(organization, nps_survey
     assert [n["kind"] for n in notifications].count("alert.matched") == 1
     alert = next(n for n in notifications if n["kind"] == "alert.matched")
     assert alert["user_ids"] == [owner.pk] and alert["facts"]["score"] == 2
+    assert alert["facts"]["value"] is None  # no predicted value yet
     assert alert["facts"]["path"] == f"/cases/{Case.objects.for_organization(organization).get().pk}/"
 
 
@@ -91,7 +92,7 @@ def test_a_score_drop_against_the_previous_response(organization, nps_survey, li
     ]
 
 
-def test_value_tier_and_predicted_value(organization, nps_survey, li, make_member):
+def test_value_tier_and_predicted_value(organization, nps_survey, li, make_member, notifications):
     from journeys.models import Customer
 
     small = Customer.objects.create(organization=organization, external_id="C2")
@@ -105,7 +106,9 @@ def test_value_tier_and_predicted_value(organization, nps_survey, li, make_membe
     worth = respond(nps_survey, score=5, customer=li)
     cheap = respond(nps_survey, score=5, customer=small)
     unknown = respond(nps_survey, score=5, customer=None)
+    notifications.clear()
     _evaluate(worth, cheap, unknown)
+    assert [n["facts"]["value"] for n in notifications] == ["50000.00 USD"]
     assert list(RuleMatch.objects.for_organization(organization).values_list("response_id", flat=True)) == [
         worth.pk
     ]
