@@ -44,6 +44,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=5),
         "options": {"expires": 55 * 60, "queue": "notifications"},
     },
+    "loop-escalate-overdue-cases": {
+        "task": "loop.tasks.escalate_overdue_cases",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "feedback-sweep-text-analysis": {
         "task": "feedback.tasks.sweep_text_analysis",
         "schedule": 60.0,

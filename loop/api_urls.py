@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from . import api, notifications_api
@@ -56,5 +56,6 @@ urlpatterns = [
         api.WebhookRedeliverView.as_view(),
         name="api-webhook-delivery-redeliver",
     ),
+    path("", include("loop.cases_api_urls")),
     *router.urls,
 ]

@@ -11,9 +11,15 @@ class LoopConfig(AppConfig):
         from journeys.signals import customer_erased
         from surveys.signals import response_recorded
 
-        from .receivers import on_customer_erased, on_notification_requested, on_response_recorded
+        from .receivers import (
+            on_customer_erased,
+            on_notification_requested,
+            on_response_recorded,
+            on_response_recorded_rules,
+        )
         from .signals import notification_requested
 
         response_recorded.connect(on_response_recorded, dispatch_uid="loop-webhooks-response")
+        response_recorded.connect(on_response_recorded_rules, dispatch_uid="loop-alert-rules-response")
         customer_erased.connect(on_customer_erased, dispatch_uid="loop-webhooks-erased")
         notification_requested.connect(on_notification_requested, dispatch_uid="loop-notifications")

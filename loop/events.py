@@ -39,3 +39,28 @@ def customer_erased_event(*, customer_id: int, erased_at: str) -> tuple[str, str
         erased_at,
         {"customer_id": customer_id, "erased_at": erased_at},
     )
+
+
+def case_event(
+    *, organization_id: int, case_id: int, event_type: str
+) -> tuple[str, str, str, dict[str, Any]] | None:
+    """`case.created`, `case.updated` or `case.closed` with the case as the API returns it; the version
+    is the case's last change, so each change is its own event."""
+    from .case_serializers import CaseSerializer
+    from .models import Case
+
+    case = (
+        Case.objects.for_organization(organization_id)
+        .select_related("assignee", "customer", "touchpoint")
+        .prefetch_related("linked")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        return None
+    return (
+        event_type,
+        f"case:{case.pk}",
+        f"{event_type}:{case.updated_at.isoformat()}",
+        CaseSerializer(case).data,
+    )

@@ -1,4 +1,5 @@
-"""Webhook endpoints of an organization, one delivery per endpoint and event, and each attempt's log."""
+"""Webhook endpoints of an organization, one delivery per endpoint and event, and each attempt's log;
+alert rules, their matches, teams, and cases with their linked responses and notes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cxm.tenancy.models import TenantModel
 
@@ -17,6 +19,7 @@ class EventType(models.TextChoices):
     CASE_UPDATED = "case.updated", "case.updated"
     CASE_CLOSED = "case.closed", "case.closed"
     CUSTOMER_ERASED = "customer.erased", "customer.erased"
+    ALERT_MATCHED = "alert.matched", "alert.matched"
     PING = "webhook.ping", "webhook.ping"
 
 
@@ -101,6 +104,227 @@ class WebhookAttempt(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["organization", "delivery"], name="webhook_attempt_delivery")]
+
+
+# Alert rules and cases
+
+
+class Priority(models.TextChoices):
+    URGENT = "urgent", _("Urgent")
+    HIGH = "high", _("High")
+    NORMAL = "normal", _("Normal")
+    LOW = "low", _("Low")
+
+
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+
+
+class Team(TenantModel):
+    """People who share a queue: new cases of a rule that names the team go round-robin to its
+    members; its lead is who an overdue case escalates to."""
+
+    name = models.CharField(_("name"), max_length=120)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("lead"),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="case_teams", verbose_name=_("members")
+    )
+    # Round-robin position: the index (in member id order) of the next assignee.
+    next_index = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="team_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertRule(TenantModel):
+    """Conditions on a recorded response (all given ones must hold, see loop/rules.py for their keys)
+    and what happens when they do: open a case, notify members, send an `alert.matched` webhook."""
+
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+    conditions = models.JSONField(_("conditions"), default=dict, blank=True)
+    open_case = models.BooleanField(_("open a case"), default=True)
+    priority = models.CharField(
+        _("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="rules", verbose_name=_("team")
+    )
+    notify_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("notify")
+    )
+    call_webhook = models.BooleanField(_("call webhooks"), default=False)
+    send_follow_up = models.BooleanField(_("ask the customer after closing"), default=False)
+    follow_up_survey = models.ForeignKey(
+        "surveys.Survey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("follow-up survey"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["organization", "is_active"], name="alertrule_org_active")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", pgettext_lazy("case status", "New")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING = "waiting", _("Waiting for the customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.WAITING, CaseStatus.REOPENED)
+
+
+class CallOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached")
+    NOT_REACHED = "not_reached", _("Not reached")
+    RESOLVED = "resolved", _("Resolved on the call")
+    COMPENSATED = "compensated", _("Compensation given")
+
+
+class Case(TenantModel):
+    """Following up one unhappy customer: opened by a rule on a response; later responses of the same
+    customer while it is open join it (CaseResponse)."""
+
+    rule = models.ForeignKey(
+        AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    response = models.ForeignKey(
+        "surveys.Response", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "journeys.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    touchpoint = models.ForeignKey(
+        "journeys.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=12, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    priority = models.CharField(
+        _("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    due_at = models.DateTimeField(null=True, blank=True)
+    first_action_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(_("call-back outcome"), max_length=12, choices=CallOutcome.choices, blank=True)
+    compensation_amount = models.DecimalField(
+        _("compensation"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    compensation_currency = models.CharField(max_length=3, blank=True)
+    root_cause = models.CharField(_("root cause"), max_length=64, blank=True)
+    follow_up_invitation = models.ForeignKey(
+        "surveys.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    follow_up_response = models.ForeignKey(
+        "surveys.Response", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(compensation_amount__isnull=True) | models.Q(compensation_amount__gte=0),
+                name="case_compensation_positive",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "due_at"], name="case_org_status_due"),
+            models.Index(fields=["organization", "assignee", "status"], name="case_org_assignee"),
+            models.Index(fields=["organization", "customer", "status"], name="case_org_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class CaseResponse(TenantModel):
+    """A response that belongs to a case: the one that opened it and those of the same customer that
+    arrived while it was open. A response belongs to one case at most."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="linked")
+    response = models.ForeignKey("surveys.Response", on_delete=models.CASCADE, related_name="+")
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "response"], name="caseresponse_unique_response")
+        ]
+
+
+class RuleMatch(TenantModel):
+    """A rule fired for a response, once: the unique constraint is what makes a rule never fire twice
+    for the same response, however often the evaluation runs."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="matches")
+    response = models.ForeignKey("surveys.Response", on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    matched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "rule", "response"], name="rulematch_once")
+        ]
+
+
+class CaseNote(TenantModel):
+    """An internal note on a case; @username or @email mentions are notified."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(_("note"))
+    mentioned_user_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["organization", "case", "created_at"], name="casenote_org_case")]
 
 
 # Notifications

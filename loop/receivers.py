@@ -30,6 +30,20 @@ def on_customer_erased(sender: Any, organization_id: int, customer_id: int, **kw
     )
 
 
+def on_response_recorded_rules(
+    sender: Any, organization_id: int, response_ids: list[int] | None = None, **kwargs: Any
+) -> None:
+    """Alert rules are tried in a task, after commit, only when the organization has an active rule,
+    an open case or a follow-up survey awaiting its answer (one cached check)."""
+    from .cases import cases_active
+
+    if not response_ids or not cases_active(organization_id=organization_id):
+        return
+    from .tasks import evaluate_alert_rules
+
+    evaluate_alert_rules.apply_async(args=[organization_id, list(response_ids)], ignore_result=True)
+
+
 def on_notification_requested(
     sender: Any,
     organization_id: int,

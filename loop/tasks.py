@@ -36,6 +36,38 @@ def notify_endpoint_disabled(endpoint_id: int) -> int:
     return services.endpoint_disabled_notify(endpoint_id=endpoint_id)
 
 
+@shared_task(name="loop.tasks.evaluate_alert_rules", acks_late=True, time_limit=120, soft_time_limit=110)
+def evaluate_alert_rules(organization_id: int, response_ids: list[int], attempt: int = 0) -> int:
+    """Try the rules on recorded responses (idempotent: a rule fires once per response). Responses a
+    rule waits on (their comment's text analysis) are tried again a little later, a few times."""
+    from . import cases
+
+    pending = cases.responses_evaluate(organization_id=organization_id, response_ids=response_ids)
+    if pending and attempt < cases.TEXT_RETRY_ATTEMPTS:
+        evaluate_alert_rules.apply_async(
+            args=[organization_id, pending, attempt + 1],
+            countdown=cases.TEXT_RETRY_SECONDS,
+            ignore_result=True,
+        )
+    return len(pending)
+
+
+@shared_task(name="loop.tasks.dispatch_case_event", acks_late=True, time_limit=60, soft_time_limit=55)
+def dispatch_case_event(organization_id: int, case_id: int, event_type: str) -> int:
+    event = events.case_event(organization_id=organization_id, case_id=case_id, event_type=event_type)
+    if event is None:
+        return 0
+    return len(services.events_enqueue(organization_id=organization_id, events=[event]))
+
+
+@shared_task(name="loop.tasks.escalate_overdue_cases", time_limit=120, soft_time_limit=110)
+def escalate_overdue_cases() -> int:
+    """Beat: open cases past their due time go to their owner's manager, once."""
+    from . import cases
+
+    return cases.cases_escalate_overdue()
+
+
 # Notifications (the `notifications` queue: settings route `loop.tasks.notify_*` there)
 
 

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", include("loop.notification_urls")),
+    path("", include("loop.case_urls")),
     path("settings/webhooks/", views.settings_webhooks, name="settings-webhooks"),
     path("settings/webhooks/<int:pk>/", views.settings_webhook, name="settings-webhook"),
     path(

@@ -347,6 +347,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "loop.models.NotificationKind",
         "ChatChannelKindEnum": "loop.models.ChannelKind",
         "LanguageEnum": LANGUAGES,
+        "CaseStatusEnum": "loop.models.CaseStatus",
     },
 }
 # Request bodies over this size get a 413 (bulk endpoints raise it for themselves).

@@ -29,6 +29,7 @@ def test_login_and_dashboard_shell_in_both_languages(browser, live_server, organ
         "Surveys",
         "Journeys",
         "Customers",
+        "Cases",
         "Settings",
     ]
     page.select_option("#language-select", "zh-hans")

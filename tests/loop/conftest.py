@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from surveys import services as survey_services
+from tests.loop.case_fixtures import li, notifications, shop  # noqa: F401 (fixtures)
 from tests.surveys.conftest import nps_survey, questions  # noqa: F401 (fixtures)
 
 

@@ -55,6 +55,74 @@ register(
 )
 
 
+# Alert rules, teams and cases.
+
+
+def _team(org: Any) -> Any:
+    from loop.models import Team
+
+    return Team.objects.create(organization=org, name=f"Care {org.pk}")
+
+
+def _rule(org: Any) -> Any:
+    from loop.models import AlertRule
+
+    return AlertRule.objects.create(
+        organization=org, name="Detractors", conditions={"score_kind": "nps", "score_max": 6}
+    )
+
+
+def _case(org: Any) -> Any:
+    from journeys.models import Customer
+    from loop.models import Case, CaseNote, CaseResponse, RuleMatch
+    from surveys import services as survey_services
+    from surveys.models import Response
+
+    survey = survey_services.survey_create(organization=org, name="NPS")
+    customer = Customer.objects.create(organization=org, external_id=f"iso-{org.pk}")
+    response = Response.objects.create(
+        organization=org, survey=survey, customer=customer, idempotency_key="iso", score_kind="nps", score=1
+    )
+    rule = _rule(org)
+    case = Case.objects.create(
+        organization=org, rule=rule, response=response, customer=customer, team=_team(org)
+    )
+    CaseResponse.objects.create(organization=org, case=case, response=response)
+    RuleMatch.objects.create(organization=org, rule=rule, response=response, case=case)
+    CaseNote.objects.create(organization=org, case=case, body="theirs")
+    return case
+
+
+CASE = ("loop.Case", "loop.CaseResponse", "loop.CaseNote", "loop.RuleMatch")
+register(
+    "api-alert-rule-detail",
+    RouteCase(
+        lambda org: {"pk": _rule(org).pk}, models=("loop.AlertRule",), methods=("GET", "PATCH", "DELETE")
+    ),
+)
+register(
+    "api-alert-rule-test",
+    RouteCase(lambda org: {"pk": _rule(org).pk}, models=("loop.AlertRule",), methods=("POST",)),
+)
+register(
+    "api-case-team-detail",
+    RouteCase(lambda org: {"pk": _team(org).pk}, models=("loop.Team",), methods=("GET", "PATCH", "DELETE")),
+)
+register(
+    "api-case-detail", RouteCase(lambda org: {"pk": _case(org).pk}, models=CASE, methods=("GET", "PATCH"))
+)
+register("api-case-notes", RouteCase(lambda org: {"pk": _case(org).pk}, models=CASE, methods=("GET", "POST")))
+register("case-detail", RouteCase(lambda org: {"pk": _case(org).pk}, models=CASE))
+register(
+    "case-change",
+    RouteCase(lambda org: {"pk": _case(org).pk, "form": "note"}, models=CASE, methods=("POST",)),
+)
+register(
+    "case-rule",
+    RouteCase(lambda org: {"pk": _rule(org).pk}, models=("loop.AlertRule",), methods=("GET", "POST")),
+)
+
+
 # Notifications: the inbox (a member's own rows; another organization's are a 404 even for an owner),
 # chat channels and their message log.
 

@@ -100,7 +100,7 @@ def test_weekly_digest_content(shanghai, make_member):
     assert "“Late on Sunday night”" in body  # 23:30 on Sunday, local: last week's
     assert "Rude on the phone" not in body and "Not yet in a digest" not in body
     assert body.count("\n- ") == digests.LATEST_DETRACTORS
-    assert "overdue" not in body  # no cases yet: overdue_cases_for() is empty
+    assert "overdue" not in body  # the manager has no overdue case
     assert "Times are in Asia/Shanghai." in body
     assert "<q>Late on Sunday night</q>" in email.alternatives[0][0]
 
@@ -172,5 +172,32 @@ def test_a_member_who_left_or_opted_out_gets_nothing(shanghai, make_member):
     assert _send_due_rows == ["skipped"] and mail.outbox == []
 
 
-def test_overdue_cases_hook_is_empty_until_cases_exist(organization, owner):
-    assert digests.overdue_cases_for(user=owner, organization=organization) == []
+@pytest.mark.now(TUESDAY_MORNING)
+def test_the_weekly_digest_lists_the_members_overdue_cases(shanghai, make_member):
+    """Open cases of the member whose due time has passed, most overdue first; not those due later,
+    closed ones or another member's."""
+    from loop.models import Case, CaseStatus
+
+    manager = make_member(shanghai, Role.ADMIN, "manager@acme.test")
+    other = make_member(shanghai, Role.ANALYST, "other@acme.test")
+    _opt_in(shanghai, manager, weekly=True)
+    wang = CustomerFactory(organization=shanghai, name="Wang Fang")
+    hours = timedelta(hours=1)
+
+    def case(assignee, due, status=CaseStatus.NEW, customer=wang):
+        return Case.objects.create(
+            organization=shanghai, customer=customer, assignee=assignee, status=status, due_at=due
+        )
+
+    later = case(manager, TUESDAY_MORNING - 2 * hours)
+    earlier = case(manager, TUESDAY_MORNING - 30 * hours, status=CaseStatus.IN_PROGRESS)
+    case(manager, TUESDAY_MORNING + hours)
+    case(manager, TUESDAY_MORNING - 5 * hours, status=CaseStatus.CLOSED)
+    case(other, TUESDAY_MORNING - 5 * hours)
+    listed = digests.overdue_cases_for(user=manager, organization=shanghai)
+    assert [row["case_number"] for row in listed] == [earlier.pk, later.pk]
+    assert listed[0]["customer_label"] == "Wang Fang" and listed[0]["path"] == f"/cases/{earlier.pk}/"
+    _send_due()
+    [email] = mail.outbox
+    assert "Your overdue cases" in email.body
+    assert f"#{earlier.pk} Wang Fang" in email.body and f"#{later.pk} Wang Fang" in email.body
