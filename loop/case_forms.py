@@ -14,6 +14,7 @@ from feedback.models import SentimentLabel
 from journeys.models import Touchpoint
 from surveys.models import ResponseChannel, Survey
 
+from . import rules
 from .calendar import case_settings
 from .case_selectors import ORDERINGS
 from .models import CallOutcome, CaseStatus, Priority, Team
@@ -177,20 +178,8 @@ class AlertRuleForm(forms.Form):
         help_text=_("None chosen: a one-question “Did we solve it?” survey."),
     )
 
-    CONDITION_FIELDS = (
-        "score_kind",
-        "score_min",
-        "score_max",
-        "score_drop",
-        "sentiments",
-        "themes",
-        "keywords",
-        "survey_ids",
-        "touchpoint_ids",
-        "channels",
-        "value_tiers",
-        "min_predicted_value",
-    )
+    # The rule's conditions with one form field each (the customer property is a pair of fields).
+    CONDITION_FIELDS = tuple(key for key in rules.CONDITION_KEYS if key != "customer_property")
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -172,26 +172,12 @@ def _queue(delivery_ids: list[int], countdown: float = 0) -> None:
 
 
 def _claim(delivery_id: int) -> WebhookDelivery | None:
-    now = timezone.now()
-    with transaction.atomic():
-        found = (
-            WebhookDelivery.objects.unscoped()
-            .select_for_update(skip_locked=True)
-            .select_related("endpoint")
-            .filter(
-                pk=delivery_id,
-                status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
-                endpoint__is_active=True,
-            )
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .first()
-        )
-        if found is None:
-            return None
-        found.claimed_until = now + timedelta(seconds=CLAIM_SECONDS + REQUEST_TIMEOUT)
-        found.save(update_fields=["claimed_until"])
-    return found
+    return delivery.claim_due(
+        WebhookDelivery.objects.unscoped()
+        .select_related("endpoint")
+        .filter(pk=delivery_id, endpoint__is_active=True),
+        claim_seconds=CLAIM_SECONDS + REQUEST_TIMEOUT,
+    )
 
 
 def delivery_attempt(*, delivery_id: int) -> str:

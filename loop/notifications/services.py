@@ -278,21 +278,9 @@ def channel_test(*, channel: NotificationChannel) -> ChannelMessage:
 
 
 def _claim(message_id: int) -> ChannelMessage | None:
-    now = timezone.now()
-    with transaction.atomic():
-        found = (
-            ChannelMessage.objects.unscoped()
-            .select_for_update(skip_locked=True)
-            .filter(pk=message_id, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING])
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .first()
-        )
-        if found is None:
-            return None
-        found.claimed_until = now + timedelta(seconds=CLAIM_SECONDS + REQUEST_TIMEOUT)
-        found.save(update_fields=["claimed_until"])
-    return found
+    return delivery.claim_due(
+        ChannelMessage.objects.unscoped().filter(pk=message_id), claim_seconds=CLAIM_SECONDS + REQUEST_TIMEOUT
+    )
 
 
 def channel_message_attempt(*, message_id: int) -> str:

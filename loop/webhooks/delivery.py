@@ -8,6 +8,12 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from .addresses import resolve
 
@@ -66,3 +72,25 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> O
         return Outcome(None, elapsed(), "", f"{type(exc).__name__}: {exc}"[:500])
     finally:
         connection.close()
+
+
+def claim_due(queryset: Any, *, claim_seconds: float) -> Any:
+    """The pending or retrying row of `queryset` whose attempt is due and that no other worker holds,
+    marked as held for `claim_seconds` (so a worker that dies mid-attempt lets it go), or None.
+    Shared by webhook deliveries and chat-robot messages (same columns, same rule)."""
+    from ..models import DeliveryStatus
+
+    now = timezone.now()
+    with transaction.atomic():
+        found = (
+            queryset.select_for_update(skip_locked=True)
+            .filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING])
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .first()
+        )
+        if found is None:
+            return None
+        found.claimed_until = now + timedelta(seconds=claim_seconds)
+        found.save(update_fields=["claimed_until"])
+    return found
